@@ -1,0 +1,59 @@
+"""Building blocks shared by every In Vivo record model.
+
+The API evolves by adding fields, so every model keeps unknown fields (``extra="allow"``) and the
+warehouse stores the whole record; what the models are strict about is the small set of fields the
+warehouse and the reports rely on: ids, timestamps, dates and the numeric strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+def _parses_as_decimal(value: str) -> str:
+    """The API sends numbers as strings ("3.03"); a string that is not a number is a data error."""
+    try:
+        Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"not a numeric string: {value!r}") from None
+    if not Decimal(value).is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return value
+
+
+NumericString = Annotated[str, AfterValidator(_parses_as_decimal)]
+"""A number sent as a JSON string; kept as the exact string, checked to parse."""
+
+
+class ApiModel(BaseModel):
+    """Base of every API shape: unknown fields are kept, known ones are typed."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+
+
+class Ref(ApiModel):
+    """An embedded object the warehouse replaces by its id (study, animal, user, cage, ...)."""
+
+    id: str
+
+
+class Quantity(ApiModel):
+    """A value with its unit, as dosages and treatments carry them (dose, stock, volume, ...)."""
+
+    unit: str | None = None
+    value: NumericString | None = None
+    display_unit: str | None = None
+    display_value: str | None = None
+
+
+class Timestamped(ApiModel):
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+Metadata = dict[str, Any]
+DateField = date
