@@ -1,0 +1,367 @@
+"""API records → an Arrow table shaped like their ``invivo_raw`` table.
+
+Python does only what DuckDB cannot: pick values out of nested dicts, replace embedded objects by
+their ids, fill route placeholders from the batch context and serialise nested values with orjson.
+Dates, timestamps and JSON stay strings here and are cast by DuckDB in the ``INSERT … SELECT``,
+which is much faster per value than Python. Numeric strings are never converted: the exact string
+the API sent is what lands in the column.
+
+Every problem found here is a ``WarehouseLoadError`` raised before the database is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any, Protocol
+
+import orjson
+import pyarrow as pa
+
+from invivo_pipeline.warehouse.errors import WarehouseLoadError
+from invivo_pipeline.warehouse.schema import SCHEMA, Column, Source, SqlType, TableSpec
+
+CHUNK_ROWS = 50_000
+"""Rows per Arrow record batch: keeps every string buffer far below Arrow's 2 GiB offset limit."""
+
+_ARROW_TYPES: dict[SqlType, pa.DataType] = {
+    SqlType.BIGINT: pa.int64(),
+    SqlType.DOUBLE: pa.float64(),
+    SqlType.BOOLEAN: pa.bool_(),
+}
+_STRINGS = frozenset({SqlType.VARCHAR, SqlType.DATE, SqlType.TIMESTAMPTZ})
+_TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
+
+
+class BatchLike(Protocol):
+    """What the API client hands over: one resource's records and the path they were read from."""
+
+    @property
+    def resource(self) -> str: ...
+
+    @property
+    def context(self) -> Mapping[str, str]: ...
+
+    @property
+    def records(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+def arrow_schema(spec: TableSpec) -> pa.Schema:
+    """Every column but ``_loaded_at``, which the INSERT sets once per load."""
+    return pa.schema(
+        [
+            pa.field(c.name, _ARROW_TYPES.get(c.type, pa.string()))
+            for c in spec.columns
+            if c.source is not Source.LOADED_AT
+        ]
+    )
+
+
+def flatten(
+    spec: TableSpec, batches: Iterable[BatchLike], *, study_id: str | None = None
+) -> pa.Table:
+    """One Arrow table for all ``batches``; ``study_id`` is the partition every row must belong to."""
+    schema = arrow_schema(spec)
+    columns = [c for c in spec.columns if c.source is not Source.LOADED_AT]
+    chunks: list[pa.RecordBatch] = []
+    for batch in batches:
+        if batch.resource != spec.name:
+            raise WarehouseLoadError(
+                f"a {batch.resource!r} batch was passed to the {spec.name!r} load"
+            )
+        context = _context(spec, batch, study_id)
+        records = batch.records
+        for start in range(0, len(records), CHUNK_ROWS):
+            chunk = _checked_records(spec, records[start : start + CHUNK_ROWS])
+            arrays = [_array(spec, c, chunk, context) for c in columns]
+            chunks.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    return pa.Table.from_batches(chunks, schema=schema)
+
+
+def _context(spec: TableSpec, batch: BatchLike, study_id: str | None) -> dict[str, str]:
+    context = {k: v for k, v in batch.context.items() if k in spec.resource.context_keys}
+    if study_id is not None:
+        given = context.get("study_id")
+        if given is not None and given != study_id:
+            raise WarehouseLoadError(
+                f"{SCHEMA}.{spec.name}: a batch of study {given!r} was passed to the load of "
+                f"study {study_id!r}; nothing was loaded"
+            )
+        context["study_id"] = study_id
+    return context
+
+
+def _checked_records(spec: TableSpec, records: Sequence[Any]) -> Sequence[Mapping[str, Any]]:
+    for record in records:
+        if type(record) is not dict and not isinstance(record, Mapping):
+            raise WarehouseLoadError(
+                f"{SCHEMA}.{spec.name}: a record is a {type(record).__name__}, not an object; "
+                "nothing was loaded"
+            )
+    return records
+
+
+def _label(spec: TableSpec, record: Mapping[str, Any], context: Mapping[str, str]) -> str:
+    """How an error names a record: its primary key, as far as it can be read."""
+    parts = []
+    for key in spec.primary_key:
+        value = record.get(key, context.get(key))
+        if key == "study_id" and value is None and isinstance(record.get("study"), Mapping):
+            value = record["study"].get("id")
+        parts.append(f"{key}={value!r}")
+    return ", ".join(parts)
+
+
+def _fail(
+    spec: TableSpec,
+    column: Column,
+    record: Mapping[str, Any],
+    context: Mapping[str, str],
+    problem: str,
+) -> WarehouseLoadError:
+    return WarehouseLoadError(
+        f"{SCHEMA}.{spec.name}.{column.name}: {problem} (record {_label(spec, record, context)}); "
+        "nothing was loaded"
+    )
+
+
+def _array(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+) -> pa.Array:
+    values = _raw_values(spec, column, records, context)
+    if column.context_key:
+        values = _with_context(spec, column, records, context, values)
+    if column.type is SqlType.JSON:
+        array = pa.array(_json_values(spec, column, records, context, values), type=pa.string())
+    else:
+        array = _typed_array(spec, column, records, context, values)
+    if array.null_count and column.name in spec.primary_key:
+        record = records[array.is_null().index(True).as_py()]
+        raise _fail(spec, column, record, context, "a primary key column is null")
+    return array
+
+
+def _typed_array(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> pa.Array:
+    if column.type in _STRINGS:
+        try:
+            # Fast path: Arrow checks the types in C; only a failure is explained in Python.
+            return pa.array(values, type=pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            pass
+    converted = _CONVERTERS[column.type](spec, column, records, context, values)
+    return pa.array(converted, type=_ARROW_TYPES.get(column.type, pa.string()))
+
+
+def _raw_values(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+) -> list[Any]:
+    if column.source is Source.CONTEXT:
+        return [None] * len(records)
+    if column.source is Source.RECORD:
+        return list(records)
+    if column.source is Source.REF:
+        return _ref_ids(spec, column, records, context)
+    key = column.key or column.name
+    return [r.get(key) for r in records]
+
+
+def _ref_ids(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+) -> list[Any]:
+    """``record[x]["id"]``; a flat ``record["x_id"]`` (as embedded objects carry) is accepted too."""
+    key = column.key or column.name
+    ids: list[Any] = []
+    for record in records:
+        ref = record.get(key)
+        if type(ref) is dict or (ref is not None and isinstance(ref, Mapping)):
+            value = ref.get("id")
+            flat = record.get(column.name)
+            if flat is not None and value is not None and flat != value:
+                raise _fail(
+                    spec, column, record, context, f"{key}.id {value!r} disagrees with {flat!r}"
+                )
+        elif ref is None:
+            value = record.get(column.name)
+        else:
+            raise _fail(spec, column, record, context, f"{key} should be an object with an id")
+        if value is not None and type(value) is not str and not isinstance(value, str):
+            raise _fail(spec, column, record, context, f"id {value!r} is not a string")
+        ids.append(value)
+    return ids
+
+
+def _with_context(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> list[Any]:
+    """The record's value, else the batch context's; both present and different is a data error."""
+    fallback = context.get(column.name)
+    filled = []
+    for record, value in zip(records, values, strict=True):
+        if value is None:
+            if fallback is None:
+                raise _fail(
+                    spec, column, record, context, "neither the record nor the batch has it"
+                )
+            value = fallback
+        elif fallback is not None and value != fallback:
+            raise _fail(
+                spec,
+                column,
+                record,
+                context,
+                f"record says {value!r} but it was read for {fallback!r}",
+            )
+        filled.append(value)
+    return filled
+
+
+def _json_values(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> list[bytes | None]:
+    try:
+        return [None if v is None else orjson.dumps(v) for v in values]
+    except orjson.JSONEncodeError:
+        for record, value in zip(records, values, strict=True):
+            try:
+                orjson.dumps(value)
+            except orjson.JSONEncodeError as exc:
+                raise _fail(spec, column, record, context, f"cannot serialise: {exc}") from None
+        raise
+
+
+def _varchar(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> list[Any]:
+    for record, value in zip(records, values, strict=True):
+        if value is not None and not isinstance(value, str):
+            raise _fail(
+                spec, column, record, context, f"expected a string, got {type(value).__name__}"
+            )
+    return values
+
+
+def _temporal(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> list[Any]:
+    """Strings pass through for DuckDB to cast; ``date``/``datetime`` objects become ISO strings."""
+    out = []
+    for record, value in zip(records, values, strict=True):
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif value is not None and not isinstance(value, str):
+            raise _fail(
+                spec, column, record, context, f"expected a {column.type} string, got {value!r}"
+            )
+        out.append(value)
+    return out
+
+
+def _bigint(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> list[Any]:
+    if all(type(v) is int or v is None for v in values):
+        return values
+    out = []
+    for record, value in zip(records, values, strict=True):
+        try:
+            out.append(None if value is None else _as_int(value))
+        except ValueError:
+            raise _fail(spec, column, record, context, f"{value!r} is not an integer") from None
+    return out
+
+
+def _as_int(value: Any) -> int:
+    """What pydantic's lax mode accepts for ``int``, minus booleans."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    raise ValueError(value)
+
+
+def _double(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> list[Any]:
+    out = []
+    for record, value in zip(records, values, strict=True):
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            out.append(None if value is None else float(value))
+        except (TypeError, ValueError):
+            raise _fail(spec, column, record, context, f"{value!r} is not a number") from None
+    return out
+
+
+def _boolean(
+    spec: TableSpec,
+    column: Column,
+    records: Sequence[Mapping[str, Any]],
+    context: Mapping[str, str],
+    values: list[Any],
+) -> list[Any]:
+    if all(type(v) is bool or v is None for v in values):
+        return values
+    out = []
+    for record, value in zip(records, values, strict=True):
+        if value is None or isinstance(value, bool):
+            out.append(value)
+        elif isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            out.append(value.strip().lower() in _TRUE)
+        elif type(value) is int and value in (0, 1):
+            out.append(bool(value))
+        else:
+            raise _fail(spec, column, record, context, f"{value!r} is not a boolean")
+    return out
+
+
+_CONVERTERS = {
+    SqlType.VARCHAR: _varchar,
+    SqlType.DATE: _temporal,
+    SqlType.TIMESTAMPTZ: _temporal,
+    SqlType.BIGINT: _bigint,
+    SqlType.DOUBLE: _double,
+    SqlType.BOOLEAN: _boolean,
+}

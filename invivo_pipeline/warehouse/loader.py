@@ -1,0 +1,354 @@
+"""Transactional loads into ``invivo_raw`` and the few reads the rest of the product needs.
+
+A load replaces a partition: one study's rows of a per-study table, or the whole of a global table.
+``load_many`` replaces several partitions in one transaction, so a study's tables (or all global
+tables) change together or not at all; DuckDB's WAL makes that hold even when the process is killed
+mid-load. Records are flattened before the write lock is taken, so the file is held only for the
+DELETE and the bulk ``INSERT … SELECT`` from Arrow.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
+from invivo_pipeline.warehouse import schema
+from invivo_pipeline.warehouse.duckdb_file import (
+    DEFAULT_BUSY_TIMEOUT,
+    DEFAULT_LOCK_TIMEOUT,
+    default_duckdb_path,
+    open_reader,
+    open_writer,
+)
+from invivo_pipeline.warehouse.errors import WarehouseError, WarehouseLoadError
+from invivo_pipeline.warehouse.flatten import BatchLike, flatten
+from invivo_pipeline.warehouse.schema import SCHEMA, Source, SqlType, TableSpec, quote
+
+log = logging.getLogger(__name__)
+
+_CAST_TYPES = frozenset({SqlType.DATE, SqlType.TIMESTAMPTZ, SqlType.JSON})
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    """One partition to replace: a study's rows (``study_id``) or a whole global table."""
+
+    resource: str
+    batches: Sequence[BatchLike]
+    study_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TableLoadResult:
+    table: str
+    study_id: str | None
+    rows_written: int
+    rows_deleted: int
+    seconds: float
+    """Flattening plus DELETE and INSERT of this table (the shared COMMIT is not included)."""
+    loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    spec: TableSpec
+    study_id: str | None
+    table: pa.Table
+    flatten_seconds: float
+
+
+class Warehouse:
+    """The DuckDB file of the pipeline; every write goes through here."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        resources: Sequence[Resource] = RESOURCES,
+    ) -> None:
+        self.path = (
+            Path(path if path is not None else default_duckdb_path()).expanduser().absolute()
+        )
+        self.lock_timeout = lock_timeout
+        self.busy_timeout = busy_timeout
+        self._resources = tuple(resources)
+        self.specs: dict[str, TableSpec] = schema.table_specs(self._resources)
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r})"
+
+    # --- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with open_writer(
+            self.path, lock_timeout=self.lock_timeout, busy_timeout=self.busy_timeout
+        ) as con:
+            schema.ensure_schema(con, self._resources)
+            yield con
+
+    def ensure_schema(self) -> list[str]:
+        """Create or migrate the tables now; returns the statements that were run."""
+        with open_writer(
+            self.path, lock_timeout=self.lock_timeout, busy_timeout=self.busy_timeout
+        ) as con:
+            return schema.ensure_schema(con, self._resources)
+
+    def load(
+        self, resource_name: str, batches: Iterable[BatchLike], *, study_id: str | None = None
+    ) -> TableLoadResult:
+        """Replace one partition: ``study_id``'s rows of a per-study table, or a global table."""
+        return self.load_many([TableLoad(resource_name, list(batches), study_id)])[0]
+
+    def load_many(self, loads: Iterable[TableLoad]) -> list[TableLoadResult]:
+        """Replace several partitions in one transaction: all of them change, or none."""
+        loads = list(loads)
+        seen: set[tuple[str, str | None]] = set()
+        for item in loads:
+            if (item.resource, item.study_id) in seen:
+                raise ValueError(f"{item.resource} (study {item.study_id}) is loaded twice")
+            seen.add((item.resource, item.study_id))
+        prepared = [self._prepare(item) for item in loads]
+        loaded_at = datetime.now(UTC)
+        with self._writer() as con:
+            results = self._write(con, prepared, loaded_at)
+        for r in results:
+            log.info(
+                "%s.%s%s: %d rows written, %d deleted in %.2f s",
+                SCHEMA,
+                r.table,
+                f" (study {r.study_id})" if r.study_id else "",
+                r.rows_written,
+                r.rows_deleted,
+                r.seconds,
+            )
+        return results
+
+    def _spec(self, name: str) -> TableSpec:
+        try:
+            return self.specs[name]
+        except KeyError:
+            raise KeyError(f"unknown table {name!r}; known: {', '.join(self.specs)}") from None
+
+    def _prepare(self, item: TableLoad) -> _Prepared:
+        spec = self._spec(item.resource)
+        if spec.scope is Scope.STUDY and not item.study_id:
+            raise ValueError(f"{spec.name} is loaded per study: pass study_id")
+        if spec.scope is Scope.GLOBAL and item.study_id is not None:
+            raise ValueError(f"{spec.name} is a global table: it is replaced whole, not per study")
+        started = time.perf_counter()
+        table = flatten(spec, item.batches, study_id=item.study_id)
+        return _Prepared(spec, item.study_id, table, time.perf_counter() - started)
+
+    def _write(
+        self, con: duckdb.DuckDBPyConnection, prepared: Sequence[_Prepared], loaded_at: datetime
+    ) -> list[TableLoadResult]:
+        views = [f"__invivo_load_{i}" for i in range(len(prepared))]
+        for view, item in zip(views, prepared, strict=True):
+            con.register(view, item.table)
+        try:
+            results: list[TableLoadResult] = []
+            current: tuple[_Prepared, str] | None = None
+            con.begin()
+            try:
+                for view, item in zip(views, prepared, strict=True):
+                    current = (item, view)
+                    results.append(self._write_table(con, item, view, loaded_at))
+                con.commit()
+            except duckdb.Error as exc:
+                _rollback(con)
+                raise _explain(con, current, exc) from exc
+            except BaseException:
+                _rollback(con)
+                raise
+            return results
+        finally:
+            # The connection is closed next anyway; never let tidying up hide the real error.
+            with suppress(duckdb.Error):
+                for view in views:
+                    con.unregister(view)
+
+    def _write_table(
+        self, con: duckdb.DuckDBPyConnection, item: _Prepared, view: str, loaded_at: datetime
+    ) -> TableLoadResult:
+        started = time.perf_counter()
+        spec = item.spec
+        if spec.scope is Scope.STUDY:
+            deleted = _count(
+                con.execute(
+                    f"DELETE FROM {spec.qualified_name} WHERE study_id = ?", [item.study_id]
+                )
+            )
+        else:
+            deleted = _count(con.execute(f"DELETE FROM {spec.qualified_name}"))
+        written = _count(con.execute(_insert_sql(spec, view), [loaded_at]))
+        return TableLoadResult(
+            table=spec.name,
+            study_id=item.study_id,
+            rows_written=written,
+            rows_deleted=deleted,
+            seconds=item.flatten_seconds + time.perf_counter() - started,
+            loaded_at=loaded_at,
+        )
+
+    # --- reading -------------------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived read-only connection (raises ``WarehouseError`` if nothing was loaded)."""
+        with open_reader(self.path, busy_timeout=self.busy_timeout) as con:
+            yield con
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(self.specs)
+
+    def primary_key(self, name: str) -> tuple[str, ...]:
+        return self._spec(name).primary_key
+
+    def schema_version(self) -> int:
+        if not self.path.exists():
+            return 0
+        with self.reader() as con:
+            return schema.schema_version(con)
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per ``invivo_raw`` table; a table (or file) not created yet counts 0."""
+        counts = dict.fromkeys(self.specs, 0)
+        if not self.path.exists():
+            return counts
+        with self.reader() as con:
+            existing = _existing_tables(con)
+            present = [s for s in self.specs.values() if s.name in existing]
+            if present:
+                query = " UNION ALL ".join(
+                    f"SELECT '{s.name}', count(*) FROM {s.qualified_name}" for s in present
+                )
+                counts.update({name: int(n) for name, n in con.execute(query).fetchall()})
+        return counts
+
+    def table_schema(self, name: str) -> list[tuple[str, str]]:
+        """``(column, type)`` of a table as it is in the file, types spelled as in the contract."""
+        self._spec(name)
+        with self.reader() as con:
+            rows = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+                "ORDER BY ordinal_position",
+                [SCHEMA, name],
+            ).fetchall()
+        if not rows:
+            raise WarehouseError(f"{SCHEMA}.{name} does not exist in {self.path} yet")
+        spelled = {t.catalog_name: t.value for t in SqlType}
+        return [(column, spelled.get(data_type, data_type)) for column, data_type in rows]
+
+    def fetch_arrow(self, name: str, *, study_id: str | None = None) -> pa.Table:
+        """A table (or one study's rows of it), ordered by primary key."""
+        query, params = self._select(name, study_id)
+        with self.reader() as con:
+            return con.sql(query, params=params).to_arrow_table()
+
+    def fetch_table(self, name: str, *, study_id: str | None = None) -> list[dict[str, Any]]:
+        """Rows as dicts (JSON columns as strings), ordered by primary key."""
+        query, params = self._select(name, study_id)
+        with self.reader() as con:
+            cursor = con.execute(query, params)
+            columns = [d[0] for d in cursor.description or ()]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def _select(self, name: str, study_id: str | None) -> tuple[str, list[Any]]:
+        spec = self._spec(name)
+        where, params = ("", [])
+        if study_id is not None and "study_id" not in spec.column_names:
+            raise ValueError(f"{name} has no study_id column")
+        if study_id is not None:
+            where, params = " WHERE study_id = ?", [study_id]
+        order = ", ".join(quote(k) for k in spec.primary_key)
+        return f"SELECT * FROM {spec.qualified_name}{where} ORDER BY {order}", params
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    # If DuckDB cannot even roll back (an invalidated database), closing the connection discards
+    # the uncommitted work all the same; the original error is the one worth reporting.
+    with suppress(duckdb.Error):
+        con.rollback()
+
+
+def _count(cursor: duckdb.DuckDBPyConnection) -> int:
+    # fetchall, not fetchone: DuckDB 2 refuses other work on a connection with an unfinished result.
+    rows = cursor.fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ?",
+        [SCHEMA],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _insert_sql(spec: TableSpec, view: str) -> str:
+    """Bulk ``INSERT … SELECT`` from the registered Arrow table; DuckDB does the casts."""
+    names: list[str] = []
+    values: list[str] = []
+    for column in spec.columns:
+        names.append(quote(column.name))
+        if column.source is Source.LOADED_AT:
+            values.append("CAST(? AS TIMESTAMPTZ)")
+        elif column.type in _CAST_TYPES:
+            values.append(f"CAST({quote(column.name)} AS {column.type})")
+        else:
+            values.append(quote(column.name))
+    return (
+        f"INSERT INTO {spec.qualified_name} ({', '.join(names)}) "
+        f"SELECT {', '.join(values)} FROM {quote(view)}"
+    )
+
+
+def _explain(
+    con: duckdb.DuckDBPyConnection, current: tuple[_Prepared, str] | None, exc: duckdb.Error
+) -> WarehouseLoadError:
+    """Turn DuckDB's cast error (which names neither column nor record) into one that does."""
+    first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if current is None:
+        return WarehouseLoadError(f"load failed: {first_line}; nothing was loaded")
+    item, view = current
+    spec = item.spec
+    keys = [k for k in spec.primary_key if k in item.table.column_names]
+    for column in spec.columns:
+        if column.type not in _CAST_TYPES or column.source is Source.LOADED_AT:
+            continue
+        name = quote(column.name)
+        try:
+            rows = con.execute(
+                f"SELECT {name}, {', '.join(quote(k) for k in keys) or 'NULL'} FROM {quote(view)} "
+                f"WHERE {name} IS NOT NULL AND TRY_CAST({name} AS {column.type}) IS NULL LIMIT 1"
+            ).fetchall()
+        except duckdb.Error:
+            continue
+        if rows:
+            row = rows[0]
+            value = row[0] if len(row[0]) <= 80 else row[0][:77] + "..."
+            label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, row[1:], strict=False))
+            return WarehouseLoadError(
+                f"{SCHEMA}.{spec.name}.{column.name}: cannot read {value!r} as {column.type} "
+                f"(record {label}); nothing was loaded"
+            )
+    return WarehouseLoadError(
+        f"loading {SCHEMA}.{spec.name} failed: {first_line}; nothing was loaded"
+    )
