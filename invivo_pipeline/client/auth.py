@@ -1,0 +1,59 @@
+"""The OAuth2 client-credentials token, shared by every concurrent request of one client.
+
+Refreshing early (``min(60 s, 20 % of expires_in)`` before expiry, measured from when the request
+was sent) keeps requests from racing the expiry; the 20 % keeps short test TTLs workable. A lock
+with a second check inside makes a crowd of requests that all find the token stale cause ONE token
+request, and ``invalidate`` only drops the token that actually failed, so a 401 arriving after
+another task already refreshed does not throw away the fresh token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from invivo_pipeline.models.invivo import OAuthToken
+
+REFRESH_MARGIN_MAX_S = 60.0
+REFRESH_MARGIN_FRACTION = 0.2
+
+
+def refresh_margin(expires_in: float) -> float:
+    return min(REFRESH_MARGIN_MAX_S, REFRESH_MARGIN_FRACTION * expires_in)
+
+
+class TokenProvider:
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[OAuthToken]],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    def _current(self) -> str | None:
+        if self._token is not None and self._clock() < self._refresh_at:
+            return self._token
+        return None
+
+    async def token(self) -> str:
+        if (token := self._current()) is not None:
+            return token
+        async with self._lock:
+            if (token := self._current()) is not None:
+                return token
+            sent_at = self._clock()
+            issued = await self._fetch()
+            self._token = issued.access_token
+            self._refresh_at = sent_at + issued.expires_in - refresh_margin(issued.expires_in)
+            return self._token
+
+    def invalidate(self, token: str) -> None:
+        """Forget ``token`` after a 401, unless it has already been replaced."""
+        if self._token == token:
+            self._token = None

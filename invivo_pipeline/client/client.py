@@ -1,0 +1,281 @@
+"""The In Vivo API client, driven by the resource table: no code here knows a resource by name.
+
+Typical use from synchronous code (a Dagster asset)::
+
+    async def pull(study_id):
+        async with InVivoClient(ClientConfig.from_env()) as client:
+            return await client.fetch_study(study_id), client.metrics.snapshot()
+
+    batches, metrics = run_sync(pull("sdy_..."))
+
+Create the client inside the coroutine: its connection pool belongs to the event loop it first
+runs on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from invivo_pipeline import resource_table
+from invivo_pipeline.client.config import ClientConfig
+from invivo_pipeline.client.errors import ApiError, MalformedResponseError
+from invivo_pipeline.client.metrics import ClientMetrics
+from invivo_pipeline.client.pagination import (
+    FetchedPage,
+    PrimaryKeys,
+    check_first_page,
+    later_pages,
+    parse_envelope,
+)
+from invivo_pipeline.client.ratelimit import RateLimiter, SlidingWindowLimiter, Unlimited
+from invivo_pipeline.client.requester import Requester
+from invivo_pipeline.client.validation import validate_records
+from invivo_pipeline.resource_table import Resource, Scope
+
+logger = logging.getLogger("invivo_pipeline.client")
+
+T = TypeVar("T")
+RESERVED_PARAMS = frozenset({"page", "perPage"})
+
+
+@dataclass
+class Batch:
+    """One page of one resource: the records as received, and the path values they belong to."""
+
+    resource: str
+    context: dict[str, str]
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _resource(resource: Resource | str) -> Resource:
+    return resource if isinstance(resource, Resource) else resource_table.get(resource)
+
+
+def _path(template: str, resource: Resource, values: Mapping[str, str]) -> str:
+    placeholders = resource_table.Route(template).placeholders
+    missing = [p for p in placeholders if not values.get(p)]
+    if missing:
+        raise ValueError(f"{resource.name}: {template} needs {', '.join(missing)}")
+    return template.format(**{p: quote(str(values[p]), safe="") for p in placeholders})
+
+
+def _single_object(body: Any) -> dict[str, Any]:
+    """A retrieve answer: the bare object, or (defensively) one wrapped as ``{"data": {...}}``."""
+    if isinstance(body, dict) and set(body) == {"data"} and isinstance(body["data"], dict):
+        body = body["data"]
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+    return body
+
+
+class InVivoClient:
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        """``rate_limiter`` replaces the one built from ``config.requests_per_minute`` (tests use a
+        short period); ``transport`` lets tests or an in-process simulator stand in for the network.
+        """
+        self.config = config
+        self.metrics = ClientMetrics()
+        if rate_limiter is None:
+            rpm = config.requests_per_minute
+            rate_limiter = SlidingWindowLimiter.per_minute(rpm) if rpm else Unlimited()
+        self._requester = Requester(
+            config, metrics=self.metrics, rate_limiter=rate_limiter, transport=transport
+        )
+
+    async def __aenter__(self) -> InVivoClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._requester.aclose()
+
+    # -- one resource -------------------------------------------------------------------------
+
+    async def iter_pages(
+        self,
+        resource: Resource | str,
+        context: Mapping[str, str] | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[Batch]:
+        """One ``Batch`` per page, in page order; later pages are fetched concurrently."""
+        res = _resource(resource)
+        if res.single:
+            raise ValueError(f"{res.name} is a single object per context; use retrieve()")
+        ctx = {p: str((context or {}).get(p, "")) for p in res.route.placeholders}
+        url = self.config.api_root + _path(res.route.path, res, ctx)
+        params: dict[str, str | int] = dict(filters or {})
+        if clash := RESERVED_PARAMS & set(params):
+            raise ValueError(f"filters must not set {', '.join(sorted(clash))}; the client pages")
+        keys = PrimaryKeys(res.primary_key, ctx)
+        stats = self.metrics[res.name]
+
+        async def fetch(number: int, per_page: int) -> FetchedPage:
+            (meta, data), page_url = await self._requester.get(
+                url,
+                {**params, "page": number, "perPage": per_page},
+                resource=res.name,
+                parse=parse_envelope,
+            )
+            validate_records(res.name, res.model, data, page_url)
+            return FetchedPage(number, meta, data, page_url)
+
+        def batch(page: FetchedPage) -> Batch:
+            records, duplicates = keys.first_seen(page.records)
+            stats.pages += 1
+            stats.records += len(records)
+            stats.duplicates += duplicates
+            if duplicates:
+                logger.info("%s: dropped %d duplicate records on %s", res.name, duplicates, url)
+            return Batch(res.name, dict(ctx), records)
+
+        first = await fetch(1, self.config.requested_per_page)
+        check_first_page(first)
+        granted, total = first.meta.per_page, first.meta.total
+        try:
+            yield batch(first)
+
+            async def fetch_granted(number: int) -> FetchedPage:
+                return await fetch(number, granted)
+
+            async for page in later_pages(fetch_granted, first, lookahead=self.config.concurrency):
+                total = max(total, page.meta.total)
+                yield batch(page)
+        finally:
+            self.metrics.record_listing(res.name, total, granted)
+
+    async def list_all(
+        self,
+        resource: Resource | str,
+        context: Mapping[str, str] | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        return [r async for b in self.iter_pages(resource, context, filters) for r in b.records]
+
+    async def retrieve(
+        self, resource: Resource | str, context: Mapping[str, str], id: str | None = None
+    ) -> dict[str, Any]:
+        """One object: by ``id`` through the resource's retrieve route, or a single route (preset)."""
+        res = _resource(resource)
+        if res.single:
+            template = res.route.path
+        elif res.retrieve is None:
+            raise ValueError(f"{res.name} has no retrieve route")
+        elif not id:
+            raise ValueError(f"retrieving {res.name} needs an id")
+        else:
+            template = res.retrieve
+        url = self.config.api_root + _path(template, res, {**context, "id": id or ""})
+        self.metrics[res.name].minimum_requests += 1
+        record, record_url = await self._requester.get(
+            url, None, resource=res.name, parse=_single_object
+        )
+        validate_records(res.name, res.model, [record], record_url)
+        self.metrics[res.name].records += 1
+        return record
+
+    async def list_study_ids(self) -> list[str]:
+        return [record["id"] for record in await self.list_all("studies")]
+
+    # -- a whole partition --------------------------------------------------------------------
+
+    async def fetch_global(self) -> list[Batch]:
+        """Every GLOBAL resource, children fanned out over their parents' records."""
+        return await self._fetch_scope(Scope.GLOBAL, {})
+
+    async def fetch_study(self, study_id: str) -> list[Batch]:
+        """Every STUDY resource of one study; a study without a preset yields no preset batch."""
+        return await self._fetch_scope(Scope.STUDY, {"study_id": study_id})
+
+    async def _fetch_scope(self, scope: Scope, base: dict[str, str]) -> list[Batch]:
+        members = [r for r in resource_table.RESOURCES if r.scope is scope]
+        names = {r.name for r in members}
+        if orphans := [r.name for r in members if r.parent and r.parent not in names]:
+            raise ValueError(f"{scope} resources whose parent is not {scope}: {orphans}")
+        results: dict[str, list[Batch]] = {}
+
+        async def fetch_tree(res: Resource, contexts: list[dict[str, str]]) -> None:
+            per_context = await _gather(self._fetch_one(res, ctx) for ctx in contexts)
+            batches = [b for group in per_context for b in group]
+            results[res.name] = batches
+            children = [c for c in members if c.parent == res.name]
+            await _gather(fetch_tree(c, _child_contexts(c, batches)) for c in children)
+
+        roots = [r for r in members if r.parent is None]
+        await _gather(fetch_tree(r, [dict(base)]) for r in roots)
+        return [b for r in members for b in results.get(r.name, [])]
+
+    async def _fetch_one(self, res: Resource, context: dict[str, str]) -> list[Batch]:
+        if not res.single:
+            return [b async for b in self.iter_pages(res, context)]
+        try:
+            record = await self.retrieve(res, context)
+        except ApiError as exc:
+            if exc.status == 404:
+                logger.info("%s: none for %s (HTTP 404)", res.name, context)
+                return []
+            raise
+        self.metrics[res.name].pages += 1
+        return [Batch(res.name, {p: context[p] for p in res.route.placeholders}, [record])]
+
+
+def _child_contexts(child: Resource, parent_batches: list[Batch]) -> list[dict[str, str]]:
+    """One context per parent record: the parent's context plus the placeholder it fills."""
+    contexts: list[dict[str, str]] = []
+    for parent in parent_batches:
+        missing = [p for p in child.route.placeholders if p not in parent.context]
+        if len(missing) != 1:
+            raise ValueError(
+                f"{child.name}: route {child.route.path} must add exactly one placeholder to its "
+                f"parent's {sorted(parent.context)}, found {missing}"
+            )
+        for record in parent.records:
+            if "id" not in record:
+                raise MalformedResponseError(
+                    f"{parent.resource} record without an id cannot fill {missing[0]} "
+                    f"for {child.name}",
+                    method="GET",
+                    url=child.route.path,
+                )
+            contexts.append({**parent.context, missing[0]: str(record["id"])})
+    return contexts
+
+
+async def _gather(coros: Any) -> list[Any]:
+    """Run concurrently; the first failure cancels the rest (TaskGroup), and is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(c) for c in coros]
+    except BaseExceptionGroup as eg:
+        raise _first_error(eg) from None
+    return [t.result() for t in tasks]
+
+
+def _first_error(eg: BaseExceptionGroup) -> BaseException:
+    first = eg.exceptions[0]
+    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from synchronous code, even if this thread has a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -1,0 +1,139 @@
+"""Walk a paged list by page number, concurrently, in order, and never one request too many.
+
+Page 1 tells the page size the server granted and how many pages there are; every later page is
+asked for by number with that size and the original filters. ``links.next`` is never followed: the
+API drops ``perPage`` and the filters from it. Defences against a list that changes while we read:
+
+- each answer must be the page asked for (``meta.current_page``); a smaller number with a smaller
+  ``last_page`` means the list shrank and the server clamped, so the walk ends; anything else is a
+  malformed answer;
+- a ``last_page`` that grows extends the walk; an empty page ends it;
+- records are de-duplicated by primary key, so a record pushed onto the next page by an insert
+  comes out once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from invivo_pipeline.client.errors import MalformedResponseError
+from invivo_pipeline.models.invivo import PageMeta
+
+
+@dataclass
+class FetchedPage:
+    number: int
+    meta: PageMeta
+    records: list[dict[str, Any]]
+    url: str
+
+
+def parse_envelope(body: Any) -> tuple[PageMeta, list[dict[str, Any]]]:
+    """``meta`` and ``data`` of a list answer; the records are the very dicts that were parsed.
+
+    Only ``meta`` goes through pydantic here: copying every record to check it is a dict would
+    double the cost of the per-record validation that follows.
+    """
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object with data and meta, got {type(body).__name__}")
+    data = body.get("data")
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ValueError("data is not a list of objects")
+    if "meta" not in body:
+        raise ValueError("meta is missing")
+    return PageMeta.model_validate(body["meta"]), data
+
+
+class PrimaryKeys:
+    """Remembers the keys seen in one listing; fills key parts the record lacks from the context.
+
+    ``metadata_options`` are keyed by ``(metadata_id, value)`` yet the record only has ``value``:
+    the ``metadata_id`` is the path placeholder the listing was made with.
+    """
+
+    def __init__(self, primary_key: Sequence[str], context: Mapping[str, str]) -> None:
+        self._key = tuple(primary_key)
+        self._context = context
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def first_seen(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        unique: list[dict[str, Any]] = []
+        duplicates = 0
+        for record in records:
+            key = tuple(_hashable(record.get(k, self._context.get(k))) for k in self._key)
+            if None in key:
+                unique.append(record)
+            elif key in self._seen:
+                duplicates += 1
+            else:
+                self._seen.add(key)
+                unique.append(record)
+        return unique, duplicates
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
+
+
+def check_first_page(page: FetchedPage) -> None:
+    meta = page.meta
+    if meta.current_page != 1 or meta.per_page < 1 or meta.last_page < 1 or meta.total < 0:
+        raise MalformedResponseError(
+            f"GET {page.url} returned inconsistent paging metadata: current_page="
+            f"{meta.current_page}, per_page={meta.per_page}, last_page={meta.last_page}, "
+            f"total={meta.total}",
+            method="GET",
+            url=page.url,
+        )
+
+
+def _is_past_the_end(page: FetchedPage) -> bool:
+    """Whether a wrong page number is the server clamping to a list that shrank under us."""
+    meta = page.meta
+    if meta.current_page == page.number:
+        return False
+    if meta.current_page < page.number and meta.last_page < page.number:
+        return True
+    raise MalformedResponseError(
+        f"GET {page.url} answered page {meta.current_page} (last_page={meta.last_page}) "
+        f"when asked for page {page.number}",
+        method="GET",
+        url=page.url,
+    )
+
+
+async def later_pages(
+    fetch: Callable[[int], Awaitable[FetchedPage]],
+    first: FetchedPage,
+    *,
+    lookahead: int,
+) -> AsyncIterator[FetchedPage]:
+    """Pages 2.. in order, at most ``lookahead`` requested ahead of the one being yielded.
+
+    The client's semaphore bounds requests in flight across all listings; ``lookahead`` only bounds
+    how many finished pages of this listing can wait in memory for an earlier one.
+    """
+    last_page = first.meta.last_page
+    next_number = 2
+    pending: deque[asyncio.Task[FetchedPage]] = deque()
+    try:
+        while True:
+            while next_number <= last_page and len(pending) < lookahead:
+                pending.append(asyncio.ensure_future(fetch(next_number)))
+                next_number += 1
+            if not pending:
+                return
+            page = await pending.popleft()
+            if _is_past_the_end(page) or not page.records:
+                return
+            last_page = max(last_page, page.meta.last_page)
+            yield page
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

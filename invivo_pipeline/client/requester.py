@@ -1,0 +1,363 @@
+"""One HTTP request done properly: token, budget, bounded concurrency, retries, one-line errors.
+
+Everything above this module thinks in resources and pages; everything here thinks in requests.
+Order of gates for each attempt: token (may itself be a request), concurrency slot, ``Retry-After``
+pause, rate limiter, send. The limiter is passed last so that the moment it records is the moment the
+request actually leaves; waiting for a slot after the limiter would let recorded and real start
+times drift apart and break the rolling-window promise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any, NoReturn, TypeVar
+
+import httpx
+import orjson
+from pydantic import ValidationError
+from tenacity import RetryCallState
+
+from invivo_pipeline.client.auth import TokenProvider
+from invivo_pipeline.client.config import ClientConfig
+from invivo_pipeline.client.errors import (
+    ApiError,
+    ApiUnreachableError,
+    AuthenticationError,
+    InVivoError,
+    MalformedResponseError,
+    Redactor,
+    one_line,
+    server_message,
+)
+from invivo_pipeline.client.metrics import TOKEN, ClientMetrics
+from invivo_pipeline.client.ratelimit import PauseGate, RateLimiter
+from invivo_pipeline.client.retry import (
+    RETRYABLE_STATUSES,
+    Cause,
+    RetryableFailure,
+    RetryPolicy,
+    parse_retry_after,
+)
+from invivo_pipeline.client.validation import field_path
+from invivo_pipeline.models.invivo import OAuthToken
+from invivo_pipeline.resource_table import TOKEN_PATH
+
+logger = logging.getLogger("invivo_pipeline.client")
+
+T = TypeVar("T")
+Parse = Callable[[Any], T]
+
+
+def user_agent() -> str:
+    try:
+        version = metadata.version("invivo-pipeline")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"invivo-pipeline/{version} httpx/{httpx.__version__}"
+
+
+def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
+    """Field paths and error kinds only: input values could be a token or a whole page."""
+    parts = [f"{field_path(e['loc'], '<body>')}: {e['type']}" for e in exc.errors()[:limit]]
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+class _Unauthorized(Exception):
+    def __init__(self, token: str, message: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+class Requester:
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        metrics: ClientMetrics,
+        rate_limiter: RateLimiter,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.redact = Redactor([config.client_secret])
+        self._limiter = rate_limiter
+        self._gate = PauseGate()
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._policy = RetryPolicy(
+            max_retries=config.max_retries,
+            backoff_base_s=config.backoff_base_s,
+            backoff_max_s=config.backoff_max_s,
+            connect_retries=config.connect_retries,
+        )
+        self._auth = TokenProvider(self._fetch_token)
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s),
+            limits=httpx.Limits(
+                max_connections=config.concurrency,
+                max_keepalive_connections=config.concurrency,
+            ),
+            headers={
+                "Accept": "application/json",
+                "User-Agent": user_agent(),
+                "X-Studies-Api-Version": config.api_version,
+            },
+            follow_redirects=False,  # a redirect to another host would carry the bearer token
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def get(
+        self,
+        url: str,
+        params: dict[str, str | int] | None,
+        *,
+        resource: str,
+        parse: Parse[T],
+    ) -> tuple[T, str]:
+        """GET ``url``; returns the parsed body and the exact URL requested (for messages)."""
+        refreshed = False
+        while True:
+            try:
+                return await self._with_retries(
+                    "GET", url, params, resource=resource, parse=parse, authenticated=True
+                )
+            except _Unauthorized as exc:
+                if refreshed:
+                    raise AuthenticationError(
+                        self.redact(
+                            f"GET {_display(url, params)} is still unauthorized (HTTP 401) after "
+                            f"refreshing the access token: {exc}"
+                        )
+                    ) from None
+                refreshed = True
+                logger.info("GET %s: HTTP 401, refreshing the access token", url)
+                self._auth.invalidate(exc.token)
+
+    async def _fetch_token(self) -> OAuthToken:
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": self.config.client_id,
+            "client_secret": self.config.client_secret,
+        }
+        token, _ = await self._with_retries(
+            "POST",
+            self.config.base_url + TOKEN_PATH,
+            None,
+            resource=TOKEN,
+            parse=self._parse_token,
+            authenticated=False,
+            json_body=body,
+        )
+        logger.debug("obtained an access token valid for %s s", token.expires_in)
+        return token
+
+    def _parse_token(self, body: Any) -> OAuthToken:
+        token = OAuthToken.model_validate(body)
+        self.redact.add(token.access_token)
+        return token
+
+    async def _with_retries(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str | int] | None,
+        *,
+        resource: str,
+        parse: Parse[T],
+        authenticated: bool,
+        json_body: dict[str, str] | None = None,
+    ) -> tuple[T, str]:
+        def before_sleep(state: RetryCallState) -> None:
+            assert state.outcome is not None
+            failure = state.outcome.exception()
+            assert isinstance(failure, RetryableFailure)
+            self.metrics[resource].retries[failure.cause.value] += 1
+            delay = state.upcoming_sleep
+            logger.warning(
+                "attempt %d failed, retrying in %.2f s: %s", state.attempt_number, delay, failure
+            )
+
+        attempts = 0
+        try:
+            async for attempt in self._policy.retrying(before_sleep):
+                attempts += 1
+                with attempt:
+                    result = await self._attempt(
+                        method,
+                        url,
+                        params,
+                        resource=resource,
+                        parse=parse,
+                        authenticated=authenticated,
+                        json_body=json_body,
+                    )
+        except RetryableFailure as exc:
+            raise exc.final(attempts) from None
+        return result
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str | int] | None,
+        *,
+        resource: str,
+        parse: Parse[T],
+        authenticated: bool,
+        json_body: dict[str, str] | None,
+    ) -> tuple[T, str]:
+        token = await self._auth.token() if authenticated else None
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        request = self._http.build_request(
+            method, url, params=params, headers=headers, json=json_body
+        )
+        shown = str(request.url)
+        stats = self.metrics[resource]
+        async with self._slots:
+            await self._gate.wait()
+            await self._limiter.acquire()
+            stats.requests += 1
+            started = time.monotonic()
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                self._raise_transport(method, shown, exc)
+            finally:
+                elapsed = time.monotonic() - started
+                stats.seconds += elapsed
+        stats.bytes += len(response.content)
+        logger.debug(
+            "%s %s -> %d (%d bytes, %.3f s)",
+            method,
+            shown,
+            response.status_code,
+            len(response.content),
+            elapsed,
+        )
+        if response.is_success:
+            return self._parse(method, shown, response.content, parse), shown
+        self._raise_status(method, shown, response, token)
+
+    def _parse(self, method: str, url: str, content: bytes, parse: Parse[T]) -> T:
+        try:
+            body = orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            reason = f"not JSON ({exc})" if content else "empty body"
+            self._malformed(method, url, reason)
+        try:
+            return parse(body)
+        except ValidationError as exc:
+            self._malformed(method, url, f"unexpected shape ({describe_validation_error(exc)})")
+        except (TypeError, ValueError) as exc:
+            self._malformed(method, url, f"unexpected shape ({exc})")
+
+    def _malformed(self, method: str, url: str, reason: str) -> NoReturn:
+        reason = self.redact(one_line(reason))
+
+        def final(attempts: int | None) -> InVivoError:
+            return MalformedResponseError(
+                f"{method} {url} returned a malformed body{_attempts(attempts)}: {reason}",
+                method=method,
+                url=url,
+            )
+
+        raise RetryableFailure(Cause.MALFORMED, final)
+
+    def _raise_transport(self, method: str, url: str, exc: httpx.TransportError) -> NoReturn:
+        detail = self.redact(one_line(str(exc) or type(exc).__name__))
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            reason = _connect_reason(exc, detail)
+
+            def unreachable(attempts: int | None) -> InVivoError:
+                return ApiUnreachableError(
+                    f"cannot reach {self.config.base_url}: {reason} ({method} {url}"
+                    f"{',' if attempts else ''}{_attempts(attempts)})",
+                    method=method,
+                    url=url,
+                )
+
+            raise RetryableFailure(Cause.CONNECT, unreachable)
+        if isinstance(exc, httpx.TimeoutException):
+            cause, what = Cause.TIMEOUT, f"timed out ({type(exc).__name__})"
+        else:
+            cause, what = Cause.TRANSPORT, f"lost the connection ({type(exc).__name__}: {detail})"
+
+        def failed(attempts: int | None) -> InVivoError:
+            return ApiError(
+                f"{method} {url} {what}{_attempts(attempts)}",
+                method=method,
+                url=url,
+                status=None,
+                server_message="",
+            )
+
+        raise RetryableFailure(cause, failed)
+
+    def _raise_status(
+        self, method: str, url: str, response: httpx.Response, token: str | None
+    ) -> NoReturn:
+        status = response.status_code
+        message = self.redact(server_message(response.content))
+        said = f": {message}" if message else ""
+        if token is None and status in (400, 401, 403):
+            raise AuthenticationError(
+                f"invalid client credentials for {self.config.base_url} "
+                f"(HTTP {status} from {method} {url}){said}"
+            )
+        if status == 401 and token is not None:
+            raise _Unauthorized(token, message or "Unauthenticated")
+
+        def api_error(attempts: int | None = None) -> InVivoError:
+            return ApiError(
+                f"{method} {url} failed with HTTP {status}{_attempts(attempts)}{said}",
+                method=method,
+                url=url,
+                status=status,
+                server_message=message,
+            )
+
+        if status not in RETRYABLE_STATUSES:
+            raise api_error()
+        if status == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            if wait is not None and wait > self.config.retry_after_max_s:
+                raise ApiError(
+                    f"{method} {url} failed with HTTP 429: the server asks to wait {wait:.0f} s, "
+                    f"more than retry_after_max_s={self.config.retry_after_max_s:.0f}{said}",
+                    method=method,
+                    url=url,
+                    status=status,
+                    server_message=message,
+                )
+            if wait is not None:
+                self._gate.pause_for(wait)
+            raise RetryableFailure(Cause.RATE_LIMITED, api_error, retry_after=wait)
+        raise RetryableFailure(Cause.SERVER_ERROR, api_error)
+
+
+def _attempts(attempts: int | None) -> str:
+    if attempts is None:
+        return ""
+    return f" after {attempts} attempt{'s' if attempts != 1 else ''}"
+
+
+def _display(url: str, params: dict[str, str | int] | None) -> str:
+    return str(httpx.URL(url, params=params)) if params else url
+
+
+def _connect_reason(exc: httpx.TransportError, detail: str) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect timed out"
+    lowered = detail.lower()
+    if "refused" in lowered or "all connection attempts failed" in lowered:
+        return "connection refused"
+    if any(s in lowered for s in ("name or service", "nodename", "getaddrinfo", "name resolution")):
+        return "host name not found"
+    return detail

@@ -1,0 +1,259 @@
+"""A scriptable stand-in for the In Vivo API, served over real HTTP on 127.0.0.1 for client tests.
+
+It does what the client must cope with and nothing more: Laravel-style pages with a ``perPage`` cap
+and a ``links.next`` that drops ``perPage`` and the filters, client-credentials tokens with a
+configurable lifetime, and faults injected on demand (429 + Retry-After, 5xx, truncated JSON, wrong
+envelope, 401, slow answers). It records every request it received and the most it had in flight.
+The product's simulator is the realistic one; this one is small enough to script per test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from invivo_pipeline.resource_table import API_PREFIX, TOKEN_PATH
+
+CLIENT_ID = "stub-client-id"
+CLIENT_SECRET = "stub-secret-9f8e7d6c5b4a"  # asserted absent from every error and log line
+ECHO = "echo-credentials"
+
+
+@dataclass
+class Fault:
+    """What to do instead of answering normally, for the next ``times`` matching requests."""
+
+    kind: str
+    """status | truncated | envelope | slow | unauthorized"""
+    match: str = ""
+    """Substring of the path (without the API prefix) the fault applies to; empty = any."""
+    page: int | None = None
+    status: int = 500
+    retry_after: str | None = None
+    delay_s: float = 0.0
+    times: int = 1
+    body: Any = None
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    at: float
+    body: bytes = b""
+
+
+@dataclass
+class StubState:
+    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_page_cap: int = 100
+    default_per_page: int = 15
+    token_ttl_s: int = 3600
+    delay_s: float = 0.0
+    faults: list[Fault] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+    tokens: dict[str, float] = field(default_factory=dict)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    before_list_page: Callable[[str, int], None] | None = None
+
+    def inject(self, kind: str, match: str = "", **kwargs: Any) -> Fault:
+        fault = Fault(kind, match, **kwargs)
+        self.faults.append(fault)
+        return fault
+
+    def take_fault(self, path: str, page: int | None) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.match in path and fault.page in (None, page):
+                fault.times -= 1
+                return fault
+        return None
+
+    def requests_to(self, path: str, method: str = "GET") -> list[Seen]:
+        return [s for s in self.seen if s.path == path and s.method == method]
+
+    @property
+    def api_requests(self) -> list[Seen]:
+        return [s for s in self.seen if s.path != TOKEN_PATH]
+
+    @property
+    def token_requests(self) -> list[Seen]:
+        return [s for s in self.seen if s.path == TOKEN_PATH]
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
+
+
+def build_app(state: StubState) -> FastAPI:
+    app = FastAPI()
+
+    @app.api_route("/{full_path:path}", methods=["GET", "POST"])
+    async def handle(request: Request, full_path: str) -> Response:
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            return await _answer(state, request)
+        finally:
+            state.in_flight -= 1
+
+    return app
+
+
+async def _answer(state: StubState, request: Request) -> Response:
+    path = request.url.path
+    params = dict(request.query_params)
+    body = await request.body()
+    state.seen.append(
+        Seen(request.method, path, params, dict(request.headers), time.monotonic(), body)
+    )
+    page_number = int(params["page"]) if params.get("page", "").isdigit() else None
+    fault = state.take_fault(path.removeprefix(API_PREFIX), page_number)
+    if state.delay_s:
+        await asyncio.sleep(state.delay_s)
+    if fault is not None and fault.kind == "slow":
+        await asyncio.sleep(fault.delay_s)
+        fault = None
+    if fault is not None:
+        if fault.kind == "status":
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+            message = fault.body if isinstance(fault.body, str) else f"injected {fault.status}"
+            if fault.body == ECHO:  # a careless server that repeats credentials back
+                message = f"{request.headers.get('authorization')} {body.decode()}"
+            return _error(fault.status, message, headers)
+        if fault.kind == "truncated":
+            return Response(
+                b'{"data": [{"id": "aml_1", "name": "Mou', media_type="application/json"
+            )
+        if fault.kind == "envelope":
+            return JSONResponse(fault.body if fault.body is not None else {"items": []})
+        if fault.kind == "unauthorized":
+            return _error(401, "Unauthenticated.")
+    if path == TOKEN_PATH and request.method == "POST":
+        return _token(state, body)
+    if not _authorized(state, request):
+        return _error(401, "Unauthenticated.")
+    if request.method != "GET":
+        return _error(405, "Method not allowed.")
+    relative = path.removeprefix(API_PREFIX)
+    if relative in state.lists:
+        return _page(state, request, relative, params)
+    if relative in state.objects:
+        return JSONResponse(state.objects[relative])
+    return _error(404, f"No query results for {relative}.")
+
+
+def _token(state: StubState, body: bytes) -> Response:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _error(400, "The request body is not JSON.")
+    if payload.get("grant_type") != "client_credentials":
+        return _error(400, "Unsupported grant type.")
+    if payload.get("client_id") != CLIENT_ID or payload.get("client_secret") != CLIENT_SECRET:
+        return _error(401, "Client authentication failed.")
+    token = "tok-" + secrets.token_urlsafe(24)
+    state.tokens[token] = time.monotonic() + state.token_ttl_s
+    return JSONResponse(
+        {"token_type": "Bearer", "expires_in": state.token_ttl_s, "access_token": token}
+    )
+
+
+def _authorized(state: StubState, request: Request) -> bool:
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Bearer "):
+        return False
+    expires = state.tokens.get(header.removeprefix("Bearer "))
+    return expires is not None and time.monotonic() < expires
+
+
+def _page(state: StubState, request: Request, relative: str, params: dict[str, str]) -> Response:
+    number = int(params.get("page", "1"))
+    if state.before_list_page is not None:
+        state.before_list_page(relative, number)
+    per_page = min(int(params.get("perPage", state.default_per_page)), state.per_page_cap)
+    filters = {k: v for k, v in params.items() if k not in ("page", "perPage")}
+    records = [
+        r
+        for r in state.lists[relative]
+        if all(str(r.get(k)) == v for k, v in filters.items() if k in r)
+    ]
+    total = len(records)
+    last_page = max(1, math.ceil(total / per_page))
+    start = (number - 1) * per_page
+    data = records[start : start + per_page]
+    base = f"{request.url.scheme}://{request.url.netloc}{API_PREFIX}{relative}"
+    return JSONResponse(
+        {
+            "data": data,
+            "links": {
+                "first": f"{base}?page=1",
+                "last": f"{base}?page={last_page}",
+                "prev": f"{base}?page={number - 1}" if number > 1 else None,
+                "next": f"{base}?page={number + 1}" if number < last_page else None,
+            },
+            "meta": {
+                "current_page": number,
+                "from": start + 1 if data else None,
+                "last_page": last_page,
+                "path": base,
+                "per_page": per_page,
+                "to": start + len(data) if data else None,
+                "total": total,
+            },
+        }
+    )
+
+
+class StubServer:
+    """The stub app on a free loopback port, served by uvicorn in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.state = StubState()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            build_app(self.state), log_level="warning", lifespan="off", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def start(self) -> StubServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the stub API did not start")
+            time.sleep(0.01)
+        return self
+
+    def reset(self) -> StubState:
+        """A fresh script for the next test, on the same running server."""
+        fresh = StubState()
+        self.state.__dict__.update(fresh.__dict__)
+        return self.state
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()

@@ -1,0 +1,109 @@
+"""Settings are checked before any network I/O: a bad config never reaches the wire."""
+
+from __future__ import annotations
+
+import pytest
+
+from invivo_pipeline.client import ClientConfig, ConfigError
+from invivo_pipeline.resource_table import DEFAULT_API_VERSION
+
+ENV = {
+    "INVIVO_BASE_URL": "https://tenant.example.com",
+    "INVIVO_CLIENT_ID": "client",
+    "INVIVO_CLIENT_SECRET": "top-secret-value",
+}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://tenant.example.com",
+        "https://tenant.example.com/",
+        "https://tenant.example.com/api/public/v1",
+        "https://tenant.example.com/api/public/v1/",
+    ],
+)
+def test_base_url_with_or_without_api_prefix(url):
+    config = ClientConfig(url, "id", "secret")
+    assert config.base_url == "https://tenant.example.com"
+    assert config.api_root == "https://tenant.example.com/api/public/v1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8000", "http://127.5.6.7", "http://localhost:9000/", "http://[::1]:8000"],
+)
+def test_plain_http_allowed_on_loopback(url):
+    assert ClientConfig(url, "id", "secret").base_url.startswith("http://")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com", "http://10.0.0.5:8000", "http://tenant.example.com/api/public/v1"]
+)
+def test_plain_http_to_a_remote_host_is_refused(url, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("no network I/O may happen")
+
+    monkeypatch.setattr("socket.getaddrinfo", no_network)
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    with pytest.raises(ConfigError, match="requires HTTPS"):
+        ClientConfig(url, "id", "secret")
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com", "example.com", "https://", ""])
+def test_not_a_url(url):
+    with pytest.raises(ConfigError):
+        ClientConfig(url, "id", "secret")
+
+
+def test_from_env_reads_everything():
+    env = {
+        **ENV,
+        "INVIVO_API_VERSION": "2023-01-01",
+        "INVIVO_REQUESTS_PER_MINUTE": "120",
+        "INVIVO_CONCURRENCY": "4",
+        "INVIVO_PER_PAGE": "250",
+    }
+    config = ClientConfig.from_env(env)
+    assert config.base_url == "https://tenant.example.com"
+    assert config.client_secret == "top-secret-value"
+    assert config.api_version == "2023-01-01"
+    assert config.requests_per_minute == 120.0
+    assert config.concurrency == 4
+    assert config.requested_per_page == 250
+
+
+def test_from_env_defaults_and_overrides():
+    config = ClientConfig.from_env(ENV, concurrency=2)
+    assert config.api_version == DEFAULT_API_VERSION
+    assert config.requests_per_minute is None
+    assert config.concurrency == 2
+
+
+@pytest.mark.parametrize("missing", sorted(ENV))
+def test_from_env_names_the_missing_variable(missing):
+    env = {k: v for k, v in ENV.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"environment variable {missing} is not set"):
+        ClientConfig.from_env(env)
+
+
+def test_from_env_rejects_a_bad_number_by_name():
+    with pytest.raises(ConfigError, match="INVIVO_CONCURRENCY is not a valid number: 'many'"):
+        ClientConfig.from_env({**ENV, "INVIVO_CONCURRENCY": "many"})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"concurrency": 0}, {"requested_per_page": 0}, {"requests_per_minute": 0}, {"timeout_s": 0}],
+)
+def test_nonsense_numbers_are_refused(overrides):
+    with pytest.raises(ConfigError):
+        ClientConfig("https://x.example.com", "id", "secret", **overrides)
+
+
+def test_secret_not_in_repr_or_errors():
+    config = ClientConfig.from_env(ENV)
+    assert "top-secret-value" not in repr(config)
+    with pytest.raises(ConfigError) as info:
+        ClientConfig.from_env({**ENV, "INVIVO_BASE_URL": "http://example.com"})
+    assert "top-secret-value" not in str(info.value)
