@@ -9,6 +9,7 @@ DELETE and the bulk ``INSERT … SELECT`` from Arrow.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -33,7 +34,14 @@ from invivo_pipeline.warehouse.duckdb_file import (
 )
 from invivo_pipeline.warehouse.errors import WarehouseError, WarehouseLoadError
 from invivo_pipeline.warehouse.flatten import BatchLike, flatten
-from invivo_pipeline.warehouse.schema import SCHEMA, Source, SqlType, TableSpec, quote
+from invivo_pipeline.warehouse.schema import (
+    LOAD_STATE_TABLE,
+    SCHEMA,
+    Source,
+    SqlType,
+    TableSpec,
+    quote,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,8 @@ class TableLoadResult:
     seconds: float
     """Flattening plus DELETE and INSERT of this table (the shared COMMIT is not included)."""
     loaded_at: datetime
+    unchanged: bool = False
+    """The partition already held exactly these records, so nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class _Prepared:
     study_id: str | None
     table: pa.Table
     flatten_seconds: float
+    fingerprint: str
 
 
 class Warehouse:
@@ -151,7 +162,9 @@ class Warehouse:
             raise ValueError(f"{spec.name} is a global table: it is replaced whole, not per study")
         started = time.perf_counter()
         table = flatten(spec, item.batches, study_id=item.study_id)
-        return _Prepared(spec, item.study_id, table, time.perf_counter() - started)
+        return _Prepared(
+            spec, item.study_id, table, time.perf_counter() - started, _fingerprint(spec, table)
+        )
 
     def _write(
         self, con: duckdb.DuckDBPyConnection, prepared: Sequence[_Prepared], loaded_at: datetime
@@ -186,6 +199,22 @@ class Warehouse:
     ) -> TableLoadResult:
         started = time.perf_counter()
         spec = item.spec
+        partition = item.study_id or ""
+        stored = con.execute(
+            f"SELECT fingerprint FROM {SCHEMA}.{LOAD_STATE_TABLE} "
+            "WHERE table_name = ? AND partition_key = ?",
+            [spec.name, partition],
+        ).fetchall()
+        if stored and stored[0][0] == item.fingerprint:
+            return TableLoadResult(
+                table=spec.name,
+                study_id=item.study_id,
+                rows_written=0,
+                rows_deleted=0,
+                seconds=item.flatten_seconds + time.perf_counter() - started,
+                loaded_at=loaded_at,
+                unchanged=True,
+            )
         if spec.scope is Scope.STUDY:
             deleted = _count(
                 con.execute(
@@ -195,6 +224,10 @@ class Warehouse:
         else:
             deleted = _count(con.execute(f"DELETE FROM {spec.qualified_name}"))
         written = _count(con.execute(_insert_sql(spec, view), [loaded_at]))
+        con.execute(
+            f"INSERT OR REPLACE INTO {SCHEMA}.{LOAD_STATE_TABLE} VALUES (?, ?, ?, ?, ?)",
+            [spec.name, partition, item.fingerprint, written, loaded_at],
+        )
         return TableLoadResult(
             table=spec.name,
             study_id=item.study_id,
@@ -278,6 +311,23 @@ class Warehouse:
             where, params = " WHERE study_id = ?", [study_id]
         order = ", ".join(quote(k) for k in spec.primary_key)
         return f"SELECT * FROM {spec.qualified_name}{where} ORDER BY {order}", params
+
+
+def _fingerprint(spec: TableSpec, table: pa.Table) -> str:
+    """What a partition holds, independent of when it was loaded: records plus context keys.
+
+    Comparing it with the stored one lets a re-sync of unchanged data leave the table untouched,
+    ``_loaded_at`` included, so "nothing changed" is visible to anyone diffing the warehouse.
+    """
+    digest = hashlib.sha256()
+    columns = [c for c in (*spec.context_keys, "_record") if c in table.column_names]
+    for column in columns:
+        digest.update(column.encode())
+        for value in table.column(column).to_pylist():
+            encoded = value if isinstance(value, bytes) else str(value).encode()
+            digest.update(len(encoded).to_bytes(8, "little"))
+            digest.update(encoded)
+    return digest.hexdigest()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -32,6 +32,8 @@ from invivo_pipeline.warehouse.errors import WarehouseSchemaError
 
 SCHEMA = "invivo_raw"
 MIGRATIONS_TABLE = "_schema_migrations"
+LOAD_STATE_TABLE = "_load_state"
+"""One row per loaded partition (table, study or '' for global): a fingerprint of its content."""
 RECORD_COLUMN = "_record"
 LOADED_AT_COLUMN = "_loaded_at"
 
@@ -98,6 +100,10 @@ class TableSpec:
     @property
     def scope(self) -> Scope:
         return self.resource.scope
+
+    @property
+    def context_keys(self) -> tuple[str, ...]:
+        return self.resource.context_keys
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -227,6 +233,17 @@ _MIGRATIONS_DDL = (
     ")"
 )
 
+_LOAD_STATE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {quote(SCHEMA)}.{quote(LOAD_STATE_TABLE)} (\n"
+    "    table_name VARCHAR,\n"
+    "    partition_key VARCHAR,\n"
+    "    fingerprint VARCHAR,\n"
+    "    rows BIGINT,\n"
+    "    loaded_at TIMESTAMPTZ,\n"
+    "    PRIMARY KEY (table_name, partition_key)\n"
+    ")"
+)
+
 
 def plan_migration(
     specs: Iterable[TableSpec],
@@ -240,6 +257,8 @@ def plan_migration(
         statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
     if MIGRATIONS_TABLE not in existing:
         statements.append(_MIGRATIONS_DDL)
+    if LOAD_STATE_TABLE not in existing:
+        statements.append(_LOAD_STATE_DDL)
     conflicts: list[str] = []
     for spec in specs:
         current = {name.lower(): t for name, t in existing.get(spec.name, {}).items()}

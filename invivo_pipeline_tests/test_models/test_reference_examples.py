@@ -16,7 +16,7 @@ RESPONSES = [e for e in endpoint_examples() if e["kind"] == "response"]
 
 def _records_of(example: dict) -> list[dict]:
     body = example["body"]
-    return body["data"] if "data" in body else [body]
+    return body.get("data", [body])
 
 
 def _id(example: dict) -> str:

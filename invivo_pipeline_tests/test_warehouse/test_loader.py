@@ -110,9 +110,9 @@ def test_a_study_load_replaces_only_that_study(wh):
     ]
     assert wh.fetch_table("measurements", study_id="sdy_B") == before_b
 
-    # The same data again: replaced, not duplicated.
+    # The same data again: not duplicated (and, being unchanged, not even rewritten).
     again = wh.load("measurements", [measurements("sdy_A", 2)], study_id="sdy_A")
-    assert (again.rows_written, again.rows_deleted) == (2, 2)
+    assert again.unchanged
     assert wh.row_counts()["measurements"] == 6
 
     # A study that lost all its rows is emptied.
@@ -138,7 +138,7 @@ def test_one_loaded_at_per_load(wh):
     assert first[0].loaded_at == first[1].loaded_at
     stamps = {r["_loaded_at"] for t in ("measurements", "animals") for r in wh.fetch_table(t)}
     assert stamps == {first[0].loaded_at}
-    second = wh.load("animals", [animals("sdy_A", 3)], study_id="sdy_A")
+    second = wh.load("animals", [animals("sdy_A", 4)], study_id="sdy_A")
     assert second.loaded_at > first[0].loaded_at
     assert {r["_loaded_at"] for r in wh.fetch_table("measurements")} == {first[0].loaded_at}
 
@@ -243,3 +243,39 @@ def test_loaded_at_is_timezone_aware_utc(wh):
     result = wh.load("species", [species(["mouse"])])
     assert result.loaded_at.tzinfo is UTC
     assert wh.fetch_table("species")[0]["_loaded_at"] == result.loaded_at
+
+
+def test_an_unchanged_partition_is_left_exactly_as_it_was(wh):
+    wh.load_many(
+        [
+            TableLoad("measurements", [measurements("sdy_A", 3)], "sdy_A"),
+            TableLoad("animals", [animals("sdy_A", 3)], "sdy_A"),
+        ]
+    )
+    before = _snapshot(wh, {"measurements", "animals"})
+
+    results = wh.load_many(
+        [
+            TableLoad("measurements", [measurements("sdy_A", 3)], "sdy_A"),
+            TableLoad("animals", [animals("sdy_A", 4)], "sdy_A"),
+        ]
+    )
+
+    by_table = {r.table: r for r in results}
+    assert by_table["measurements"].unchanged
+    assert (by_table["measurements"].rows_written, by_table["measurements"].rows_deleted) == (0, 0)
+    assert not by_table["animals"].unchanged
+    assert by_table["animals"].rows_written == 4
+    after = _snapshot(wh, {"measurements", "animals"})
+    assert after["measurements"] == before["measurements"]  # _loaded_at included
+    assert after["animals"] != before["animals"]
+
+
+def test_a_changed_context_is_not_mistaken_for_unchanged_content(wh):
+    record = {"value": "A"}
+    wh.load("metadata_options", [Batch("metadata_options", {"metadata_id": "mgl_1"}, [record])])
+    result = wh.load(
+        "metadata_options", [Batch("metadata_options", {"metadata_id": "mgl_2"}, [record])]
+    )
+    assert not result.unchanged
+    assert [r["metadata_id"] for r in wh.fetch_table("metadata_options")] == ["mgl_2"]

@@ -14,7 +14,13 @@ from invivo_pipeline.models import invivo as m
 from invivo_pipeline.models.common import NumericString, Quantity, Ref
 from invivo_pipeline.resource_table import RESOURCES
 from invivo_pipeline.warehouse import SqlType, Warehouse, WarehouseSchemaError, table_spec
-from invivo_pipeline.warehouse.schema import MIGRATIONS_TABLE, SCHEMA, Source, table_specs
+from invivo_pipeline.warehouse.schema import (
+    LOAD_STATE_TABLE,
+    MIGRATIONS_TABLE,
+    SCHEMA,
+    Source,
+    table_specs,
+)
 from invivo_pipeline_tests.test_warehouse.helpers import measurements
 
 ALL_TABLES = {r.name for r in RESOURCES}
@@ -30,7 +36,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def test_every_resource_has_its_table(wh):
     wh.ensure_schema()
     with wh.reader() as con:
-        assert _tables(con) == ALL_TABLES | {MIGRATIONS_TABLE}
+        assert _tables(con) == ALL_TABLES | {MIGRATIONS_TABLE, LOAD_STATE_TABLE}
     assert wh.row_counts() == dict.fromkeys(ALL_TABLES, 0)
 
 
@@ -136,8 +142,8 @@ def test_primary_keys_come_from_the_resource_table_and_are_not_declared(wh):
     with wh.reader() as con:
         declared = con.execute(
             "SELECT count(*) FROM duckdb_constraints() WHERE schema_name = ? "
-            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
-            [SCHEMA],
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND table_name <> ?",
+            [SCHEMA, LOAD_STATE_TABLE],
         ).fetchone()
     assert declared == (0,)
 
