@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -194,31 +194,44 @@ class InVivoClient:
 
     # -- a whole partition --------------------------------------------------------------------
 
-    async def fetch_global(self) -> list[Batch]:
-        """Every GLOBAL resource, children fanned out over their parents' records."""
-        return await self._fetch_scope(Scope.GLOBAL, {})
+    async def fetch_global(self, names: Collection[str] | None = None) -> list[Batch]:
+        """Every GLOBAL resource (or those in ``names``), children fanned out over their parents."""
+        return await self._fetch_scope(Scope.GLOBAL, {}, names)
 
-    async def fetch_study(self, study_id: str) -> list[Batch]:
-        """Every STUDY resource of one study; a study without a preset yields no preset batch."""
-        return await self._fetch_scope(Scope.STUDY, {"study_id": study_id})
+    async def fetch_study(self, study_id: str, names: Collection[str] | None = None) -> list[Batch]:
+        """Every STUDY resource of one study (or those in ``names``); no preset, no preset batch."""
+        return await self._fetch_scope(Scope.STUDY, {"study_id": study_id}, names)
 
-    async def _fetch_scope(self, scope: Scope, base: dict[str, str]) -> list[Batch]:
+    async def _fetch_scope(
+        self, scope: Scope, base: dict[str, str], names: Collection[str] | None
+    ) -> list[Batch]:
         members = [r for r in resource_table.RESOURCES if r.scope is scope]
-        names = {r.name for r in members}
-        if orphans := [r.name for r in members if r.parent and r.parent not in names]:
+        in_scope = {r.name for r in members}
+        if orphans := [r.name for r in members if r.parent and r.parent not in in_scope]:
             raise ValueError(f"{scope} resources whose parent is not {scope}: {orphans}")
+        wanted = in_scope if names is None else set(names)
+        if unknown := wanted - in_scope:
+            raise ValueError(f"not {scope} resources: {sorted(unknown)}")
+        # A selected child needs its parent's records to know what to ask for, so the parent is
+        # fetched too, but only what was asked for is returned.
+        needed = set(wanted)
+        for res in members:
+            parent = res.parent
+            while res.name in wanted and parent is not None:
+                needed.add(parent)
+                parent = resource_table.get(parent).parent
         results: dict[str, list[Batch]] = {}
 
         async def fetch_tree(res: Resource, contexts: list[dict[str, str]]) -> None:
             per_context = await _gather(self._fetch_one(res, ctx) for ctx in contexts)
             batches = [b for group in per_context for b in group]
             results[res.name] = batches
-            children = [c for c in members if c.parent == res.name]
+            children = [c for c in members if c.parent == res.name and c.name in needed]
             await _gather(fetch_tree(c, _child_contexts(c, batches)) for c in children)
 
-        roots = [r for r in members if r.parent is None]
+        roots = [r for r in members if r.parent is None and r.name in needed]
         await _gather(fetch_tree(r, [dict(base)]) for r in roots)
-        return [b for r in members for b in results.get(r.name, [])]
+        return [b for r in members if r.name in wanted for b in results.get(r.name, [])]
 
     async def _fetch_one(self, res: Resource, context: dict[str, str]) -> list[Batch]:
         if not res.single:

@@ -83,6 +83,23 @@ def test_fetch_study_fans_out_over_groups_and_includes_the_preset(world):
     assert len(world.state.api_requests) == client.metrics.minimum_requests()
 
 
+def test_a_subset_fetches_a_parent_only_to_fan_out_and_returns_only_the_subset(world):
+    batches, client = run_client(
+        world, lambda c: c.fetch_study("sdy_1", names={"study_group_treatments", "samples"})
+    )
+
+    assert {b.resource for b in batches} == {"study_group_treatments", "samples"}
+    paths = [s.path for s in world.state.api_requests]
+    assert "/api/public/v1/studies/sdy_1/groups" in paths, "groups are needed to fan out"
+    assert not any(p.endswith(("/animals", "/measurements", "/preset")) for p in paths)
+    assert len(paths) == client.metrics.minimum_requests()
+
+
+def test_a_subset_outside_the_scope_is_refused(world):
+    with pytest.raises(ValueError, match="not study resources"):
+        run_client(world, lambda c: c.fetch_study("sdy_1", names={"studies"}))
+
+
 def test_study_without_preset_has_no_preset_batch(world):
     batches, _ = run_client(world, lambda c: c.fetch_study("sdy_2"))
 
