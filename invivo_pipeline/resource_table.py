@@ -40,6 +40,8 @@ class Route:
     path: str
     filters: tuple[str, ...] = ()
     single: bool = False
+    complete: tuple[tuple[str, str], ...] = ()
+    """Parameters a full extract must send because the API hides records by default."""
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -247,7 +249,11 @@ RESOURCES: tuple[Resource, ...] = (
         model=m.MetadataGlossaryItem,
         primary_key=("id",),
         scope=Scope.GLOBAL,
-        route=Route("/metadata", ("title", "type", "include_inactive")),
+        route=Route(
+            "/metadata",
+            ("title", "type", "include_inactive"),
+            complete=(("include_inactive", "true"),),
+        ),
         retrieve="/metadata/{id}",
         id_prefix="mgl",
         description="Metadata fields defined for entities that carry metadata.",

@@ -235,7 +235,7 @@ class InVivoClient:
 
     async def _fetch_one(self, res: Resource, context: dict[str, str]) -> list[Batch]:
         if not res.single:
-            return [b async for b in self.iter_pages(res, context)]
+            return [b async for b in self.iter_pages(res, context, dict(res.route.complete))]
         try:
             record = await self.retrieve(res, context)
         except ApiError as exc:

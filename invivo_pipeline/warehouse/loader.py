@@ -126,27 +126,41 @@ class Warehouse:
 
     def load_many(self, loads: Iterable[TableLoad]) -> list[TableLoadResult]:
         """Replace several partitions in one transaction: all of them change, or none."""
-        loads = list(loads)
-        seen: set[tuple[str, str | None]] = set()
-        for item in loads:
-            if (item.resource, item.study_id) in seen:
-                raise ValueError(f"{item.resource} (study {item.study_id}) is loaded twice")
-            seen.add((item.resource, item.study_id))
-        prepared = [self._prepare(item) for item in loads]
-        loaded_at = datetime.now(UTC)
+        with self.session() as session:
+            return session.load_many(loads)
+
+    @contextmanager
+    def session(self) -> Iterator[LoadSession]:
+        """One transaction over any number of ``load_many`` calls, committed when the block ends.
+
+        A run that loads many studies as their pages arrive uses one session, so that a run that
+        fails or is killed half-way leaves every table exactly as it was before the run.
+        """
         with self._writer() as con:
-            results = self._write(con, prepared, loaded_at)
-        for r in results:
+            con.begin()
+            try:
+                session = LoadSession(self, con, datetime.now(UTC))
+                yield session
+                con.commit()
+            except duckdb.Error as exc:
+                _rollback(con)
+                raise WarehouseError(
+                    f"committing to {self.path} failed: {str(exc).splitlines()[0]}; "
+                    "nothing was loaded"
+                ) from exc
+            except BaseException:
+                _rollback(con)
+                raise
+        for r in session.results:
             log.info(
-                "%s.%s%s: %d rows written, %d deleted in %.2f s",
+                "%s.%s%s: %s",
                 SCHEMA,
                 r.table,
                 f" (study {r.study_id})" if r.study_id else "",
-                r.rows_written,
-                r.rows_deleted,
-                r.seconds,
+                "unchanged"
+                if r.unchanged
+                else f"{r.rows_written} rows written, {r.rows_deleted} deleted in {r.seconds:.2f} s",
             )
-        return results
 
     def _spec(self, name: str) -> TableSpec:
         try:
@@ -166,37 +180,10 @@ class Warehouse:
             spec, item.study_id, table, time.perf_counter() - started, _fingerprint(spec, table)
         )
 
-    def _write(
-        self, con: duckdb.DuckDBPyConnection, prepared: Sequence[_Prepared], loaded_at: datetime
-    ) -> list[TableLoadResult]:
-        views = [f"__invivo_load_{i}" for i in range(len(prepared))]
-        for view, item in zip(views, prepared, strict=True):
-            con.register(view, item.table)
-        try:
-            results: list[TableLoadResult] = []
-            current: tuple[_Prepared, str] | None = None
-            con.begin()
-            try:
-                for view, item in zip(views, prepared, strict=True):
-                    current = (item, view)
-                    results.append(self._write_table(con, item, view, loaded_at))
-                con.commit()
-            except duckdb.Error as exc:
-                _rollback(con)
-                raise _explain(con, current, exc) from exc
-            except BaseException:
-                _rollback(con)
-                raise
-            return results
-        finally:
-            # The connection is closed next anyway; never let tidying up hide the real error.
-            with suppress(duckdb.Error):
-                for view in views:
-                    con.unregister(view)
-
     def _write_table(
         self, con: duckdb.DuckDBPyConnection, item: _Prepared, view: str, loaded_at: datetime
     ) -> TableLoadResult:
+        """DELETE the partition and INSERT it anew, unless its fingerprint says nothing changed."""
         started = time.perf_counter()
         spec = item.spec
         partition = item.study_id or ""
@@ -313,6 +300,56 @@ class Warehouse:
         return f"SELECT * FROM {spec.qualified_name}{where} ORDER BY {order}", params
 
 
+class LoadSession:
+    """Loads inside one open transaction (see ``Warehouse.session``)."""
+
+    def __init__(
+        self, warehouse: Warehouse, con: duckdb.DuckDBPyConnection, loaded_at: datetime
+    ) -> None:
+        self._warehouse = warehouse
+        self._con = con
+        self.loaded_at = loaded_at
+        self.results: list[TableLoadResult] = []
+        self._seen: set[tuple[str, str | None]] = set()
+
+    def load_many(self, loads: Iterable[TableLoad]) -> list[TableLoadResult]:
+        """Replace these partitions inside the session's transaction; each at most once a session."""
+        loads = list(loads)
+        for item in loads:
+            if (item.resource, item.study_id) in self._seen:
+                raise ValueError(f"{item.resource} (study {item.study_id}) is loaded twice")
+            self._seen.add((item.resource, item.study_id))
+        prepared = [self._warehouse._prepare(item) for item in loads]
+        results = self.write(prepared)
+        self.results.extend(results)
+        return results
+
+    def write(self, prepared: Sequence[_Prepared]) -> list[TableLoadResult]:
+        con = self._con
+        views = [f"__invivo_load_{len(self.results)}_{i}" for i in range(len(prepared))]
+        for view, item in zip(views, prepared, strict=True):
+            con.register(view, item.table)
+        current: tuple[_Prepared, str] | None = None
+        try:
+            results = []
+            for view, item in zip(views, prepared, strict=True):
+                current = (item, view)
+                results.append(self._warehouse._write_table(con, item, view, self.loaded_at))
+            return results
+        except duckdb.Error as exc:
+            # DuckDB answers nothing in an aborted transaction; a failed write ends the session.
+            _rollback(con)
+            raise _explain(con, current, exc) from exc
+        finally:
+            with suppress(duckdb.Error):
+                for view in views:
+                    con.unregister(view)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Read inside the transaction: checks see what is about to be committed."""
+        return self._con.execute(sql, list(params)).fetchall()
+
+
 def _fingerprint(spec: TableSpec, table: pa.Table) -> str:
     """What a partition holds, independent of when it was loaded: records plus context keys.
 
@@ -380,6 +417,9 @@ def _explain(
     item, view = current
     spec = item.spec
     keys = [k for k in spec.primary_key if k in item.table.column_names]
+    # The view was registered inside the rolled-back transaction; bring it back to search it.
+    with suppress(duckdb.Error):
+        con.register(view, item.table)
     for column in spec.columns:
         if column.type not in _CAST_TYPES or column.source is Source.LOADED_AT:
             continue

@@ -279,3 +279,24 @@ def test_a_changed_context_is_not_mistaken_for_unchanged_content(wh):
     )
     assert not result.unchanged
     assert [r["metadata_id"] for r in wh.fetch_table("metadata_options")] == ["mgl_2"]
+
+
+def test_a_session_commits_every_load_or_none(wh):
+    wh.load("animals", [animals("sdy_A", 2)], study_id="sdy_A")
+    before = _snapshot(wh, {"animals", "measurements"})
+
+    with pytest.raises(WarehouseLoadError), wh.session() as session:
+        session.load_many([TableLoad("animals", [animals("sdy_A", 5)], "sdy_A")])
+        session.load_many([TableLoad("measurements", [measurements("sdy_B", 3)], "sdy_B")])
+        bad = measurements("sdy_C", 1)
+        bad.records[0]["measured_at"] = "not-a-date"
+        session.load_many([TableLoad("measurements", [bad], "sdy_C")])
+
+    assert _snapshot(wh, {"animals", "measurements"}) == before
+
+    with wh.session() as session:
+        session.load_many([TableLoad("animals", [animals("sdy_A", 5)], "sdy_A")])
+        assert session.query("SELECT count(*) FROM invivo_raw.animals") == [(5,)]
+        session.load_many([TableLoad("measurements", [measurements("sdy_B", 3)], "sdy_B")])
+    assert wh.row_counts()["animals"] == 5
+    assert wh.row_counts()["measurements"] == 3
