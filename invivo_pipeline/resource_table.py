@@ -72,6 +72,8 @@ class Resource:
     webhook_entity: str | None = None
     """Webhook event prefix whose payloads are records of this resource (``animal.measurement``)."""
     has_metadata: bool = False
+    references: tuple[tuple[str, str], ...] = ()
+    """``(column, table)`` pairs: ids in that warehouse column must exist in that table's ``id``."""
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -100,6 +102,7 @@ def _animal_child(
     webhook_entity: str,
     filters: tuple[str, ...] = (),
     has_metadata: bool = False,
+    references: tuple[tuple[str, str], ...] = (),
 ) -> Resource:
     """Dosages, measurements, observations and samples share one family of routes."""
     return Resource(
@@ -124,6 +127,7 @@ def _animal_child(
         description=description,
         webhook_entity=webhook_entity,
         has_metadata=has_metadata,
+        references=(("animal_id", "animals"), *references),
     )
 
 
@@ -282,6 +286,7 @@ RESOURCES: tuple[Resource, ...] = (
         description="Animals on a study: sex, birth date, strain, group, cage and termination.",
         webhook_entity="animal",
         has_metadata=True,
+        references=(("study_id", "studies"),),
     ),
     Resource(
         name="study_groups",
@@ -325,6 +330,7 @@ RESOURCES: tuple[Resource, ...] = (
         "dsg",
         "Doses given to animals, with the dose arithmetic (dose, dose volume, stock, volume).",
         "animal.dosage",
+        references=(("treatment_id", "treatments"),),
     ),
     _animal_child(
         "measurements",
@@ -367,6 +373,7 @@ RESOURCES: tuple[Resource, ...] = (
         description="Samples collected from animals, with their details.",
         webhook_entity="animal.sample",
         has_metadata=True,
+        references=(("animal_id", "animals"),),
     ),
     Resource(
         name="study_users",

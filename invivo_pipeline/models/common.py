@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
-def _parses_as_decimal(value: str) -> str:
+def parses_as_decimal(value: str) -> str:
     """The API sends numbers as strings ("3.03"); a string that is not a number is a data error."""
     try:
         Decimal(value)
@@ -25,7 +25,7 @@ def _parses_as_decimal(value: str) -> str:
     return value
 
 
-NumericString = Annotated[str, AfterValidator(_parses_as_decimal)]
+NumericString = Annotated[str, AfterValidator(parses_as_decimal)]
 """A number sent as a JSON string; kept as the exact string, checked to parse."""
 
 
