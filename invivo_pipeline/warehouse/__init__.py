@@ -15,7 +15,7 @@ from invivo_pipeline.warehouse.errors import (
     WarehouseSchemaError,
 )
 from invivo_pipeline.warehouse.flatten import BatchLike
-from invivo_pipeline.warehouse.loader import TableLoad, TableLoadResult, Warehouse
+from invivo_pipeline.warehouse.loader import LoadSession, TableLoad, TableLoadResult, Warehouse
 from invivo_pipeline.warehouse.schema import (
     SCHEMA,
     Column,
@@ -32,6 +32,7 @@ __all__ = [
     "SCHEMA",
     "BatchLike",
     "Column",
+    "LoadSession",
     "SqlType",
     "TableLoad",
     "TableLoadResult",
