@@ -1,0 +1,165 @@
+"""One asset per API resource, all computed by one subsettable step.
+
+One step (not one per resource) because DuckDB has a single writer and the warehouse promises that
+a run commits everything or nothing: the step fetches what was selected — the global tables and,
+for every study partition of the run, the per-study tables — and loads it in one transaction. It
+also means one OAuth token and one connection pool per run, which keeps the request count at the
+minimum. Selecting a single asset in the UI fetches and loads only that table.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from invivo_pipeline.assets.partitions import study_partitions
+from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
+from invivo_pipeline.client import InVivoClient, run_sync
+from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
+from invivo_pipeline.sync import observers
+from invivo_pipeline.sync.ingest import GLOBAL_NAMES, STUDY_NAMES, IngestRun, ingest
+from invivo_pipeline.warehouse import SCHEMA, table_spec
+from invivo_pipeline.warehouse.quality import CheckOutcome, all_checks, run_check
+
+GROUP = "invivo_raw"
+OWNERS = ["team:preclinical-data"]
+
+
+def asset_key(resource_name: str) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, resource_name])
+
+
+def column_schema(resource: Resource) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(c.name, str(c.type.value)) for c in table_spec(resource).columns]
+    )
+
+
+def _deps(resource: Resource) -> list[dg.AssetKey]:
+    if resource.parent:
+        return [asset_key(resource.parent)]
+    if resource.scope is Scope.STUDY and resource.name != "studies":
+        return [asset_key("studies")]
+    return []
+
+
+def _spec(resource: Resource) -> dg.AssetSpec:
+    route = resource.route.path
+    return dg.AssetSpec(
+        key=asset_key(resource.name),
+        description=f"{resource.description}\n\nFrom `GET /api/public/v1{route}` into "
+        f"`{SCHEMA}.{resource.name}` (primary key {', '.join(resource.primary_key)}).",
+        group_name=GROUP,
+        kinds={"duckdb", "python"},
+        owners=OWNERS,
+        deps=_deps(resource),
+        partitions_def=study_partitions if resource.scope is Scope.STUDY else None,
+        metadata={
+            "dagster/table_name": f"{SCHEMA}.{resource.name}",
+            "dagster/column_schema": column_schema(resource),
+            "primary_key": ", ".join(resource.primary_key),
+            "api_route": route,
+            "scope": str(resource.scope),
+        },
+    )
+
+
+CHECKS = all_checks()
+SPECS = [_spec(r) for r in RESOURCES]
+CHECK_SPECS = [
+    dg.AssetCheckSpec(c.name, asset=asset_key(c.table), description=c.description) for c in CHECKS
+]
+
+
+def _materialization(resource: Resource, run: IngestRun, table_rows: int) -> dg.MaterializeResult:
+    api = run.metrics.get("resources", {}).get(resource.name, {})
+    loads = run.partitions(resource.name)
+    return dg.MaterializeResult(
+        asset_key=asset_key(resource.name),
+        metadata={
+            "dagster/row_count": table_rows,
+            "rows_loaded": sum(r.rows_written for r in loads),
+            "partitions_loaded": len(loads),
+            "partitions_unchanged": sum(r.unchanged for r in loads),
+            "requests": api.get("requests", 0),
+            "minimum_requests": api.get("minimum_requests", 0),
+            "pages": api.get("pages", 0),
+            "retries": api.get("retries", 0),
+            "api_seconds": dg.MetadataValue.float(round(api.get("seconds", 0.0), 3)),
+            "load_seconds": dg.MetadataValue.float(round(sum(r.seconds for r in loads), 3)),
+            "run_seconds": dg.MetadataValue.float(round(run.seconds, 3)),
+            "dagster/column_schema": column_schema(resource),
+        },
+    )
+
+
+def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=outcome.check.name,
+        asset_key=asset_key(outcome.check.table),
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"failures": outcome.failures, "sample": dg.MetadataValue.json(outcome.sample)},
+        description=outcome.check.description,
+    )
+
+
+@dg.multi_asset(
+    name="invivo_ingestion",
+    specs=SPECS,
+    check_specs=CHECK_SPECS,
+    can_subset=True,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_writer",
+)
+def invivo_ingestion(
+    context: dg.AssetExecutionContext,
+    invivo_api: InVivoApiResource,
+    warehouse: WarehouseResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    global_names = [n for n in GLOBAL_NAMES if n in selected]
+    study_names = [n for n in STUDY_NAMES if n in selected]
+    study_ids = list(context.partition_keys) if study_names else []
+    checks = [
+        c
+        for c in CHECKS
+        if dg.AssetCheckKey(asset_key(c.table), c.name) in context.selected_asset_check_keys
+    ]
+    wh = warehouse.warehouse()
+    context.log.info(
+        f"fetching {len(global_names)} global tables and {len(study_names)} tables "
+        f"for {len(study_ids)} studies into {wh.path}"
+    )
+
+    def partition_done(study_id: str | None, results: list[Any]) -> None:
+        written = sum(r.rows_written for r in results)
+        context.log.debug(f"{'study ' + study_id if study_id else 'global tables'}: {written} rows")
+        observers.partition_done(study_id, results)
+
+    async def run() -> tuple[IngestRun, list[CheckOutcome], dict[str, int]]:
+        async with InVivoClient(invivo_api.client_config()) as client:
+            with wh.session() as session:
+                ingested = await ingest(
+                    client,
+                    session,
+                    global_names=global_names,
+                    study_ids=study_ids,
+                    study_names=study_names,
+                    on_partition=partition_done,
+                )
+                # Checks read inside the transaction: they judge exactly what is committed.
+                outcomes = [run_check(c, session.query) for c in checks]
+                counts = {
+                    name: int(session.query(f"SELECT count(*) FROM {SCHEMA}.{name}")[0][0])
+                    for name in selected
+                }
+        return ingested, outcomes, counts
+
+    ingested, outcomes, counts = run_sync(run())
+    observers.run_done(ingested)
+    for resource in RESOURCES:
+        if resource.name in selected:
+            yield _materialization(resource, ingested, counts[resource.name])
+    for outcome in outcomes:
+        yield _check_result(outcome)

@@ -1,0 +1,6 @@
+"""Per-study resources are partitioned by study id; the partitions are discovered, not declared."""
+
+import dagster as dg
+
+STUDY_PARTITIONS_NAME = "study"
+study_partitions = dg.DynamicPartitionsDefinition(name=STUDY_PARTITIONS_NAME)

@@ -1,0 +1,73 @@
+"""``invivo doctor``: each thing the pipeline needs, checked in order, with what to do about it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.console import Console
+
+from invivo_pipeline.client import (
+    ApiUnreachableError,
+    AuthenticationError,
+    ClientConfig,
+    InVivoClient,
+    InVivoError,
+    run_sync,
+)
+from invivo_pipeline.warehouse import Warehouse, WarehouseError, default_duckdb_path
+
+REQUIRED = ("INVIVO_BASE_URL", "INVIVO_CLIENT_ID", "INVIVO_CLIENT_SECRET")
+
+
+def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
+    ok = True
+
+    def report(passed: bool, what: str, detail: str) -> None:
+        nonlocal ok
+        ok = ok and passed
+        mark = "[green]✓[/]" if passed else "[red]✗[/]"
+        console.print(f"{mark} {what}: {detail}", highlight=False, soft_wrap=True)
+
+    missing = [name for name in REQUIRED if not env.get(name)]
+    report(
+        not missing,
+        "configuration",
+        "INVIVO_BASE_URL, INVIVO_CLIENT_ID and INVIVO_CLIENT_SECRET are set"
+        if not missing
+        else f"set {', '.join(missing)} (see the README's configuration table)",
+    )
+    config = None
+    if not missing:
+        try:
+            config = ClientConfig.from_env(env)
+            report(True, "API URL", config.api_root)
+        except InVivoError as exc:
+            report(False, "API URL", str(exc))
+    if config is not None:
+        try:
+            studies = run_sync(_count_studies(config))
+            report(True, "credentials", "a token was issued")
+            report(True, "connectivity", f"the API lists {studies} studies")
+        except AuthenticationError as exc:
+            report(False, "credentials", str(exc))
+        except ApiUnreachableError as exc:
+            report(False, "connectivity", str(exc))
+        except InVivoError as exc:
+            report(False, "API", str(exc))
+    path = default_duckdb_path(env)
+    try:
+        counts = Warehouse(path, busy_timeout=2, lock_timeout=2).row_counts()
+        detail = (
+            f"{path} holds {counts['studies']} studies, {counts['measurements']:,} measurements"
+            if path.exists()
+            else f"{path} will be created by the first sync"
+        )
+        report(True, "DuckDB file", detail)
+    except WarehouseError as exc:
+        report(False, "DuckDB file", str(exc))
+    return ok
+
+
+async def _count_studies(config: ClientConfig) -> int:
+    async with InVivoClient(config) as client:
+        return len(await client.list_study_ids())

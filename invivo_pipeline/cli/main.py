@@ -1,0 +1,145 @@
+"""The ``invivo`` command: run the pipeline, the simulator and the checks from a terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from invivo_pipeline.client import InVivoError
+
+app = typer.Typer(
+    name="invivo",
+    help="Benchling In Vivo data into DuckDB, with Dagster and dbt.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """One clear line on stderr and a non-zero exit; never a traceback for an expected failure."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def simulator(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    seed: Annotated[int, typer.Option(help="Same seed, same world, byte for byte.")] = 7,
+    studies: Annotated[int, typer.Option(help="Number of studies.")] = 5,
+    animals_per_study: Annotated[int, typer.Option(help="Animals in each study.")] = 40,
+    days: Annotated[int, typer.Option(help="Measurement days of a study in progress.")] = 21,
+    max_per_page: Annotated[int, typer.Option(help="Largest perPage granted.")] = 100,
+    client_id: Annotated[
+        str | None, typer.Option(envvar="INVIVO_CLIENT_ID", help="Accepted client id.")
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(envvar="INVIVO_CLIENT_SECRET", show_envvar=True, help="Accepted secret."),
+    ] = None,
+    rate_limit_per_minute: Annotated[
+        int | None, typer.Option(help="Fault: answer 429 beyond this many requests a minute.")
+    ] = None,
+    error_rate: Annotated[float, typer.Option(help="Fault: share of requests failing 5xx.")] = 0.0,
+    latency_ms: Annotated[float, typer.Option(help="Fault: latency added to each request.")] = 0.0,
+    token_ttl: Annotated[float, typer.Option(help="Seconds an access token lives.")] = 86400,
+    malformed_rate: Annotated[
+        float, typer.Option(help="Fault: share of bodies cut off mid-JSON.")
+    ] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault dice.")] = 0,
+) -> None:
+    """Serve a simulated In Vivo API (the demo's and the tests' source) until interrupted."""
+    from invivo_pipeline.simulator.server import serve
+    from invivo_pipeline.simulator.settings import (
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        SimulatorSettings,
+    )
+    from invivo_pipeline.simulator.world import WorldConfig
+
+    settings = SimulatorSettings(
+        client_id=client_id or DEMO_CLIENT_ID,
+        client_secret=client_secret or DEMO_CLIENT_SECRET,
+        max_per_page=max_per_page,
+        token_ttl_s=token_ttl,
+        rate_limit_per_minute=rate_limit_per_minute,
+        error_rate=error_rate,
+        latency_ms=latency_ms,
+        malformed_rate=malformed_rate,
+        fault_seed=fault_seed,
+    )
+    world = WorldConfig(seed=seed, studies=studies, animals_per_study=animals_per_study, days=days)
+    serve(world, settings, host, port)
+
+
+@app.command()
+def sync(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Fetch every In Vivo resource into DuckDB (configured by INVIVO_* environment variables)."""
+    from invivo_pipeline.cli.reporting import print_sync_summary, sync_with_progress
+    from invivo_pipeline.cli.sync_run import SyncFailed
+
+    try:
+        summary = sync_with_progress(console, quiet=quiet)
+    except (InVivoError, SyncFailed) as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # the warehouse's and Dagster's own errors, still one line
+        raise fail(_one_line(exc)) from None
+    print_sync_summary(console, summary)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo's DuckDB file goes (made fresh each time).")
+    ] = Path("data/demo"),
+    studies: Annotated[int, typer.Option(help="Studies in the simulated tenant.")] = 5,
+    animals_per_study: Annotated[int, typer.Option(help="Animals in each study.")] = 40,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Start the simulator on a free loopback port and run the whole pipeline against it."""
+    from invivo_pipeline.cli.demo import run_demo
+
+    try:
+        run_demo(
+            console,
+            data_dir=data_dir,
+            studies=studies,
+            animals_per_study=animals_per_study,
+            quiet=quiet,
+        )
+    except InVivoError as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:
+        raise fail(_one_line(exc)) from None
+
+
+@app.command()
+def doctor() -> None:
+    """Check configuration, credentials, connectivity and the DuckDB file; say what is wrong."""
+    from invivo_pipeline.cli.doctor import run_doctor
+
+    if not run_doctor(console, os.environ):
+        raise typer.Exit(code=1)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def main() -> None:  # pragma: no cover - the console script
+    app(prog_name="invivo")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""``invivo sync``: discover studies, register their partitions, materialize every ingestion asset.
+
+It runs the Dagster job in this process (one run, one step, one transaction), so what it loads is
+recorded as asset materializations in the Dagster instance: the persistent one under
+``DAGSTER_HOME`` when that is set (the UI then shows the sync), else a throwaway one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from invivo_pipeline.assets.ingestion import asset_key
+from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
+from invivo_pipeline.sync import observers
+from invivo_pipeline.sync.ingest import GLOBAL_NAMES, IngestRun
+from invivo_pipeline.warehouse import TableLoadResult, Warehouse, default_duckdb_path
+
+
+class SyncFailed(Exception):
+    """The run failed; the message is the one line to show the user."""
+
+
+@dataclass
+class SyncSummary:
+    studies: int
+    rows: dict[str, int]
+    requests: int
+    minimum_requests: int
+    retries: int
+    seconds: float
+    run: IngestRun
+    discovery_requests: int
+    warehouse_path: str
+    dagster_run_id: str
+    rows_written: int = 0
+    changed_tables: list[str] = field(default_factory=list)
+
+    @property
+    def request_ratio(self) -> float:
+        return self.requests / self.minimum_requests if self.minimum_requests else 1.0
+
+
+class _Collector:
+    def __init__(self, on_partition: Any) -> None:
+        self.run: IngestRun | None = None
+        self._on_partition = on_partition
+
+    def partition_done(self, study_id: str | None, results: list[TableLoadResult]) -> None:
+        if self._on_partition is not None:
+            self._on_partition(study_id, results)
+
+    def run_done(self, run: IngestRun) -> None:
+        self.run = run
+
+
+def instance() -> dg.DagsterInstance:
+    return (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
+    )
+
+
+async def _discover(config: ClientConfig) -> tuple[list[str], int]:
+    async with InVivoClient(config) as client:
+        ids = await client.list_study_ids()
+        return ids, client.metrics.requests
+
+
+def register_partitions(inst: dg.DagsterInstance, study_ids: list[str]) -> None:
+    """Add new studies; drop partitions of studies the API no longer lists (a run would 404)."""
+    known = inst.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
+    if stale := [k for k in known if k not in set(study_ids)]:
+        for key in stale:
+            inst.delete_dynamic_partition(STUDY_PARTITIONS_NAME, key)
+    if new := [s for s in study_ids if s not in set(known)]:
+        inst.add_dynamic_partitions(STUDY_PARTITIONS_NAME, new)
+
+
+def _failure_line(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            while (
+                error is not None
+                and error.cause is not None
+                and "dagster" in error.cls_name.lower()
+            ):
+                error = error.cause
+            if error is not None:
+                message = error.message.strip().splitlines()[0]
+                return message.split(": ", 1)[1] if message.startswith(error.cls_name) else message
+    return "the Dagster run failed; see its logs"
+
+
+def sync_everything(
+    *,
+    warehouse: Warehouse | None = None,
+    on_discovered: Any = None,
+    on_partition: Any = None,
+    inst: dg.DagsterInstance | None = None,
+) -> SyncSummary:
+    from invivo_pipeline.definitions import defs  # heavy import, only for this command
+
+    started = time.perf_counter()
+    # The same environment the run's resources read (EnvVar), validated here so that a missing
+    # variable or a plain-http URL fails in one line before Dagster starts.
+    config = ClientConfig.from_env()
+    wh = warehouse or Warehouse(default_duckdb_path())
+    study_ids, discovery_requests = run_sync(_discover(config))
+    if on_discovered is not None:
+        on_discovered(study_ids)
+    inst = inst or instance()
+    register_partitions(inst, study_ids)
+    job = defs.resolve_job_def("invivo_ingest")
+    collector = _Collector(on_partition)
+    tags: dict[str, str] = {}
+    selection = None
+    if study_ids:
+        tags = {
+            ASSET_PARTITION_RANGE_START_TAG: study_ids[0],
+            ASSET_PARTITION_RANGE_END_TAG: study_ids[-1],
+        }
+    else:
+        selection = [asset_key(name) for name in GLOBAL_NAMES]
+    with observers.observing(collector):
+        result = job.execute_in_process(
+            instance=inst,
+            tags=tags,
+            asset_selection=selection,
+            raise_on_error=False,
+            # Only the path goes into run config: run config is stored with the run and shown in
+            # the UI, so the API credentials reach the run through the resources' EnvVars.
+            run_config={
+                "resources": {"warehouse": {"config": {"path": str(wh.path)}}},
+                # The terminal shows progress and a summary; the full event log stays in Dagster.
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
+        )
+    if not result.success or collector.run is None:
+        raise SyncFailed(_failure_line(result))
+    run = collector.run
+    metrics = run.metrics
+    run_requests = int(metrics["requests"])
+    return SyncSummary(
+        studies=len(study_ids),
+        rows=wh.row_counts(),
+        requests=run_requests + discovery_requests,
+        # What any client must spend: every page once at the granted size, plus one token.
+        minimum_requests=int(metrics["minimum_requests"]) + 1,
+        retries=int(metrics["retries"]),
+        seconds=time.perf_counter() - started,
+        run=run,
+        discovery_requests=discovery_requests,
+        warehouse_path=str(wh.path),
+        dagster_run_id=result.run_id,
+        rows_written=sum(r.rows_written for r in run.loads),
+        changed_tables=sorted({r.table for r in run.loads if not r.unchanged}),
+    )
