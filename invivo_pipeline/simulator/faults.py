@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from invivo_pipeline.simulator.settings import SimulatorSettings
 
-WINDOW_S = 60.0
 _SERVER_ERRORS = (
     (500, "Server Error"),
     (502, "Bad Gateway"),
@@ -81,11 +80,12 @@ class FaultInjector:
     def _rate_limit(self, limit: int, headers: dict[str, str]) -> Fault | None:
         now = self._clock()
         window = self._admitted
-        while window and window[0] <= now - WINDOW_S:
+        span = self._settings.rate_limit_window_s
+        while window and window[0] <= now - span:
             window.popleft()
         headers["X-RateLimit-Limit"] = str(limit)
         if len(window) >= limit:
-            retry_after = max(1, math.ceil(window[0] + WINDOW_S - now))
+            retry_after = max(1, math.ceil(window[0] + span - now))
             headers["X-RateLimit-Remaining"] = "0"
             headers["Retry-After"] = str(retry_after)
             return Fault("rate_limited", 429, "Too Many Attempts.", dict(headers))

@@ -21,7 +21,9 @@ class SimulatorSettings:
     default_per_page: int = 10
     token_ttl_s: float = 86400
     rate_limit_per_minute: int | None = None
-    """Sliding 60 s window of admitted API requests; beyond it: 429 with ``Retry-After``."""
+    """Sliding window of admitted API requests; beyond it: 429 with ``Retry-After``."""
+    rate_limit_window_s: float = 60.0
+    """The window ``rate_limit_per_minute`` counts over: a minute, unless a test wants it quick."""
     error_rate: float = 0.0
     """Probability that an API request fails with a JSON 500, 502 or 503."""
     latency_ms: float = 0.0
