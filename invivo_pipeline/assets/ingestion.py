@@ -157,6 +157,7 @@ def invivo_ingestion(
         return ingested, outcomes, counts
 
     ingested, outcomes, counts = run_sync(run())
+    ingested.checks = outcomes
     observers.run_done(ingested)
     for resource in RESOURCES:
         if resource.name in selected:

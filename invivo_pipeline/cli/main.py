@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,22 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log retries, pages and loads as they happen.")
+    ] = False,
+) -> None:
+    # Without a handler Python prints warnings (each retry) to stderr; a terminal user wants the
+    # outcome, and one line when it fails, unless they ask for the detail.
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.CRITICAL,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def fail(message: str) -> typer.Exit:

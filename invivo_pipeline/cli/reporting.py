@@ -51,5 +51,13 @@ def print_sync_summary(console: Console, summary: SyncSummary) -> None:
         f"retries: {summary.retries}   time: {summary.seconds:.1f} s",
         highlight=False,
     )
+    for outcome in summary.run.checks:
+        if not outcome.passed:
+            check = outcome.check
+            console.print(
+                f"[yellow]check failed[/] {check.table}.{check.name}: {outcome.failures} rows, "
+                f"e.g. {', '.join(map(str, outcome.sample))} ({check.description})",
+                highlight=False,
+            )
     if not summary.changed_tables:
         console.print("nothing changed since the last sync: no table was rewritten")

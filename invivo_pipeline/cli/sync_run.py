@@ -143,8 +143,9 @@ def sync_everything(
             # the UI, so the API credentials reach the run through the resources' EnvVars.
             run_config={
                 "resources": {"warehouse": {"config": {"path": str(wh.path)}}},
-                # The terminal shows progress and a summary; the full event log stays in Dagster.
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                # The terminal shows progress, a summary and failed checks, or the one line that
+                # says why the run failed; the full event log stays in the Dagster instance.
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
             },
         )
     if not result.success or collector.run is None:

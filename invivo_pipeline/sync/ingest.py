@@ -16,6 +16,7 @@ from typing import Any
 from invivo_pipeline.client import Batch, InVivoClient
 from invivo_pipeline.resource_table import RESOURCES, Scope
 from invivo_pipeline.warehouse import LoadSession, TableLoad, TableLoadResult
+from invivo_pipeline.warehouse.quality import CheckOutcome
 
 GLOBAL_NAMES = tuple(r.name for r in RESOURCES if r.scope is Scope.GLOBAL)
 STUDY_NAMES = tuple(r.name for r in RESOURCES if r.scope is Scope.STUDY)
@@ -30,8 +31,11 @@ class IngestRun:
     """What a run loaded, and what it cost."""
 
     loads: list[TableLoadResult] = field(default_factory=list)
+    purged: dict[str, int] = field(default_factory=dict)
+    """Rows deleted because their study is no longer listed by the API, per table."""
     seconds: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
+    checks: list[CheckOutcome] = field(default_factory=list)
 
     def rows_written(self, table: str) -> int:
         return sum(r.rows_written for r in self.loads if r.table == table)
@@ -79,7 +83,12 @@ async def ingest(
             on_partition(study_id, results)
 
     async def load_globals() -> None:
-        await write(await client.fetch_global(global_names), global_names, None)
+        batches = await client.fetch_global(global_names)
+        await write(batches, global_names, None)
+        if "studies" in global_names:
+            listed = [r["id"] for b in batches if b.resource == "studies" for r in b.records]
+            async with write_lock:
+                run.purged = await asyncio.to_thread(session.purge_studies_except, listed)
 
     async def load_study(study_id: str) -> None:
         # The slot is held until the study is written, so memory never holds more than

@@ -345,6 +345,38 @@ class LoadSession:
                 for view in views:
                     con.unregister(view)
 
+    def purge_studies_except(self, study_ids: Sequence[str]) -> dict[str, int]:
+        """Delete every per-study row of a study not in ``study_ids`` (the API's current list).
+
+        The API has no "deleted since" feed, so a full list of studies is the only way to learn
+        that one was deleted; its rows then go in the same transaction as the new list.
+        """
+        con = self._con
+        con.execute("CREATE OR REPLACE TEMP TABLE __invivo_live_studies (id VARCHAR)")
+        if study_ids:
+            con.executemany(
+                "INSERT INTO __invivo_live_studies VALUES (?)", [[i] for i in study_ids]
+            )
+        purged: dict[str, int] = {}
+        for spec in self._warehouse.specs.values():
+            if spec.scope is not Scope.STUDY:
+                continue
+            deleted = _count(
+                con.execute(
+                    f"DELETE FROM {spec.qualified_name} "
+                    "WHERE study_id NOT IN (SELECT id FROM __invivo_live_studies)"
+                )
+            )
+            if deleted:
+                purged[spec.name] = deleted
+            con.execute(
+                f"DELETE FROM {SCHEMA}.{LOAD_STATE_TABLE} WHERE table_name = ? "
+                "AND partition_key NOT IN (SELECT id FROM __invivo_live_studies)",
+                [spec.name],
+            )
+        con.execute("DROP TABLE __invivo_live_studies")
+        return purged
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read inside the transaction: checks see what is about to be committed."""
         return self._con.execute(sql, list(params)).fetchall()

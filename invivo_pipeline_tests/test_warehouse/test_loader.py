@@ -300,3 +300,20 @@ def test_a_session_commits_every_load_or_none(wh):
         session.load_many([TableLoad("measurements", [measurements("sdy_B", 3)], "sdy_B")])
     assert wh.row_counts()["animals"] == 5
     assert wh.row_counts()["measurements"] == 3
+
+
+def test_studies_the_api_no_longer_lists_are_purged_in_the_same_transaction(wh):
+    for study in ("sdy_A", "sdy_B", "sdy_C"):
+        wh.load_many(
+            [
+                TableLoad("animals", [animals(study, 2)], study),
+                TableLoad("measurements", [measurements(study, 3)], study),
+            ]
+        )
+    with wh.session() as session:
+        purged = session.purge_studies_except(["sdy_A", "sdy_C"])
+    assert purged == {"animals": 2, "measurements": 3}
+    assert {r["study_id"] for r in wh.fetch_table("animals")} == {"sdy_A", "sdy_C"}
+    # Its load state went too: the study coming back is loaded again, not skipped as unchanged.
+    again = wh.load("animals", [animals("sdy_B", 2)], study_id="sdy_B")
+    assert not again.unchanged and again.rows_written == 2
