@@ -1,0 +1,35 @@
+"""``invivo doctor`` says what works and exactly what does not."""
+
+from __future__ import annotations
+
+from invivo_pipeline.simulator.server import SimulatorServer
+from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline_tests.test_cli.conftest import pointing_at
+
+TINY = WorldConfig(seed=41, studies=2, animals_per_study=2, days=2)
+
+
+def test_a_healthy_setup_passes_every_check(cli):
+    with SimulatorServer(TINY) as server:
+        result = cli.run("doctor", **pointing_at(server))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ credentials" in result.stdout
+    assert "the API lists 2 studies" in result.stdout
+    assert "will be created by the first sync" in result.stdout
+    assert "✗" not in result.stdout
+
+
+def test_each_problem_is_named(cli):
+    with SimulatorServer(TINY) as server:
+        wrong = cli.run("doctor", INVIVO_CLIENT_SECRET="not-it", **pointing_at(server))
+    assert wrong.returncode == 1
+    assert "✗ credentials: invalid client credentials" in wrong.stdout
+    assert "not-it" not in wrong.stdout + wrong.stderr
+
+    unreachable = cli.run("doctor", INVIVO_BASE_URL="http://127.0.0.1:9")
+    assert unreachable.returncode == 1
+    assert "✗ connectivity: cannot reach http://127.0.0.1:9" in unreachable.stdout
+
+    missing = cli.run("doctor", INVIVO_CLIENT_ID="")
+    assert missing.returncode == 1
+    assert "✗ configuration: set INVIVO_BASE_URL, INVIVO_CLIENT_ID" in missing.stdout
