@@ -13,6 +13,7 @@ import pytest
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.settings import SimulatorSettings
 from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline_tests.tenant import minimum_api_requests
 from invivo_pipeline_tests.test_cli.conftest import (
     SMALL_WORLD,
     assert_matches_world,
@@ -68,10 +69,11 @@ def test_a_sync_killed_mid_load_leaves_every_table_as_it_was_then_a_rerun_comple
     slow = SimulatorSettings(latency_ms=40)
     new_config = WorldConfig(seed=24, **SMALL_WORLD)
     with SimulatorServer(new_config, slow) as new_world:
-        expected_requests = 60
+        # Well into the run: partitions have been written inside its still-open transaction.
+        kill_at = int(0.6 * minimum_api_requests(new_world.world, 100))
         sync = cli.start("sync", "--quiet", **pointing_at(new_world))
         deadline = time.monotonic() + 120
-        while new_world.stats()["requests"] < expected_requests // 2:
+        while new_world.stats()["requests"] < kill_at:
             assert sync.poll() is None, sync.communicate()
             assert time.monotonic() < deadline, "the sync never got going"
             time.sleep(0.05)
