@@ -1,0 +1,161 @@
+"""Each treated group against its study's control, per endpoint: the two-sample log-rank test and
+the Cox proportional-hazards ratio (Breslow ties), which SQL cannot compute.
+
+Log-rank (§3): at each distinct event time t_j with n_j animals at risk and d_j events,
+E_j = n_1j·d_j/n_j and Var_j = n_1j·n_2j·d_j·(n_j - d_j)/(n_j²·(n_j - 1)); χ² = (ΣO - ΣE)²/ΣVar on
+1 degree of freedom. p-values are Holm-adjusted across the treated groups of a study and endpoint.
+The hazard ratio is treated vs control from the Cox partial likelihood with one binary covariate
+(Newton-Raphson), with a Wald confidence interval; it is NULL when either arm has no events.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+COLUMNS = {
+    "study_id": "object",
+    "group_id": "object",
+    "control_group_id": "object",
+    "endpoint_type": "object",
+    "n": "int64",
+    "events": "int64",
+    "n_control": "int64",
+    "events_control": "int64",
+    "observed": "float64",
+    "expected": "float64",
+    "logrank_variance": "float64",
+    "logrank_chi2": "float64",
+    "logrank_p": "float64",
+    "logrank_p_adj": "float64",
+    "hr": "float64",
+    "hr_ci_lo": "float64",
+    "hr_ci_hi": "float64",
+}
+
+
+def risk_table(time, event, treated):
+    """At each distinct event time: events and animals at risk, overall and in the treated arm."""
+    event_times = np.unique(time[event == 1])
+    at_risk = time[None, :] >= event_times[:, None]
+    dies = (time[None, :] == event_times[:, None]) & (event[None, :] == 1)
+    n = at_risk.sum(axis=1).astype(float)
+    d = dies.sum(axis=1).astype(float)
+    n1 = (at_risk & treated[None, :]).sum(axis=1).astype(float)
+    d1 = (dies & treated[None, :]).sum(axis=1).astype(float)
+    return n, d, n1, d1
+
+
+def logrank(n, d, n1, d1):
+    expected = float(np.sum(n1 * d / n))
+    multi = n > 1
+    variance = float(
+        np.sum(
+            n1[multi]
+            * (n[multi] - n1[multi])
+            * d[multi]
+            * (n[multi] - d[multi])
+            / (n[multi] ** 2 * (n[multi] - 1))
+        )
+    )
+    observed = float(np.sum(d1))
+    if variance <= 0:
+        return observed, expected, variance, None, None
+    chi2 = (observed - expected) ** 2 / variance
+    return observed, expected, variance, chi2, float(stats.chi2.sf(chi2, 1))
+
+
+def cox_hazard_ratio(n, d, n1, d1, z):
+    """β maximising Σ_j [d1_j·β - d_j·ln(n0_j + n1_j·e^β)]; returns (hr, lo, hi) or Nones."""
+    n0 = n - n1
+    if d1.sum() == 0 or (d - d1).sum() == 0:
+        return None, None, None
+    beta = 0.0
+    for _ in range(100):
+        share = n1 * math.exp(beta) / (n0 + n1 * math.exp(beta))
+        score = float(np.sum(d1 - d * share))
+        information = float(np.sum(d * share * (1 - share)))
+        if information <= 0:
+            return None, None, None
+        step = score / information
+        beta += max(-5.0, min(5.0, step))
+        if abs(step) < 1e-10:
+            break
+    share = n1 * math.exp(beta) / (n0 + n1 * math.exp(beta))
+    information = float(np.sum(d * share * (1 - share)))
+    if information <= 0 or not math.isfinite(beta):
+        return None, None, None
+    half_width = z / math.sqrt(information)
+    return math.exp(beta), math.exp(beta - half_width), math.exp(beta + half_width)
+
+
+def holm(p_values):
+    """Holm step-down adjustment; None stays None."""
+    indexed = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted = [None] * len(p_values)
+    running = 0.0
+    m = len(indexed)
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def compare(tte, groups, z):
+    rows = []
+    controls = groups[groups["is_control"]].set_index("study_id")["group_id"].to_dict()
+    treated_groups = groups[~groups["is_control"]]
+    for (study_id, endpoint), block in tte.groupby(["study_id", "endpoint_type"], sort=True):
+        control_id = controls.get(study_id)
+        if control_id is None:
+            continue
+        control = block[block["group_id"] == control_id]
+        if control.empty:
+            continue
+        start = len(rows)
+        for group_id in treated_groups.loc[treated_groups["study_id"] == study_id, "group_id"]:
+            arm = block[block["group_id"] == group_id]
+            if arm.empty:
+                continue
+            both = pd.concat([arm, control])
+            time = both["time_days"].to_numpy(dtype=float)
+            event = both["event"].to_numpy(dtype=int)
+            treated = np.r_[np.ones(len(arm), dtype=bool), np.zeros(len(control), dtype=bool)]
+            table = risk_table(time, event, treated)
+            observed, expected, variance, chi2, p = logrank(*table)
+            hr, lo, hi = cox_hazard_ratio(*table, z)
+            rows.append(
+                {
+                    "study_id": study_id,
+                    "group_id": group_id,
+                    "control_group_id": control_id,
+                    "endpoint_type": endpoint,
+                    "n": len(arm),
+                    "events": int(arm["event"].sum()),
+                    "n_control": len(control),
+                    "events_control": int(control["event"].sum()),
+                    "observed": observed,
+                    "expected": expected,
+                    "logrank_variance": variance,
+                    "logrank_chi2": chi2,
+                    "logrank_p": p,
+                    "logrank_p_adj": None,
+                    "hr": hr,
+                    "hr_ci_lo": lo,
+                    "hr_ci_hi": hi,
+                }
+            )
+        adjusted = holm([r["logrank_p"] for r in rows[start:]])
+        for row, p_adj in zip(rows[start:], adjusted, strict=True):
+            row["logrank_p_adj"] = p_adj
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return frame.astype({k: v for k, v in COLUMNS.items() if v != "object"})
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    tte = dbt.ref("fct_animal_time_to_event").df()
+    groups = dbt.ref("stg_study_groups").df()[["study_id", "group_id", "is_control"]]
+    tte = tte[tte["time_days"].notna()]
+    return compare(tte, groups, float(dbt.config.get("km_ci_z") or 1.96))

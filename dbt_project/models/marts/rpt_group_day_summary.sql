@@ -1,0 +1,105 @@
+-- Group curves: for each group, study day and metric, the observed summary statistics with n.
+-- No LOCF: a curve stops being plotted (plot_ok = false) once fewer than min_n animals, or less
+-- than min_frac of the group's starting animals, are still measured.
+{%- set metrics = {
+    'tumor_volume_mm3': 'v0',
+    'rtv': 'v0',
+    'body_weight_g': 'w0',
+    'bw_pct_chg': 'w0',
+} %}
+
+with facts as (
+    select * from {{ ref('fct_animal_day') }}
+    where on_study
+),
+
+animals as (
+    select * from {{ ref('dim_animal') }}
+),
+
+groups as (
+    select * from {{ ref('stg_study_groups') }}
+),
+
+long as (
+    {%- for metric in metrics %}
+    select study_id, group_id, animal_id, study_day, '{{ metric }}' as metric, {{ metric }} as value
+    from facts
+    where {{ metric }} is not null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+stats as (
+    select
+        study_id,
+        group_id,
+        metric,
+        study_day,
+        count(value) as n_measured,
+        avg(value) as mean,
+        stddev_samp(value) as sd,
+        median(value) as median,
+        case metric
+            when 'tumor_volume_mm3' then exp(avg(ln(greatest(value, {{ var('vol_floor') }}))))
+            when 'bw_pct_chg' then null
+            else exp(avg(ln(value)) filter (where value > 0))
+        end as geo_mean,
+        min(value) as min,
+        max(value) as max
+    from long
+    group by study_id, group_id, metric, study_day
+),
+
+-- Animals of the group still on study that day, and animals that started with a baseline.
+on_study as (
+    select
+        s.group_id,
+        s.metric,
+        s.study_day,
+        count(a.animal_id) filter (
+            where s.study_day between a.enrolled_on - a.day0_date and a.last_study_day
+        ) as n_on_study
+    from stats as s
+    inner join animals as a on s.group_id = a.group_id
+    group by s.group_id, s.metric, s.study_day
+),
+
+starts as (
+    {%- for metric, baseline in metrics.items() %}
+    select group_id, '{{ metric }}' as metric, count({{ baseline }}) as n_start
+    from animals
+    group by group_id
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+)
+
+select
+    s.study_id,
+    s.group_id,
+    g.group_name,
+    g.is_control,
+    s.study_day,
+    s.metric,
+    o.n_on_study,
+    s.n_measured,
+    st.n_start,
+    s.mean,
+    s.sd,
+    s.sd / sqrt(s.n_measured) as sem,
+    s.median,
+    s.geo_mean,
+    s.min,
+    s.max,
+    s.n_measured / nullif(st.n_start, 0) as frac_remaining,
+    s.n_measured >= {{ var('min_n') }}
+        and coalesce(s.n_measured / nullif(st.n_start, 0), 0) >= {{ var('min_frac') }} as plot_ok
+from stats as s
+inner join groups as g on s.group_id = g.group_id
+left join on_study as o
+    on s.group_id = o.group_id and s.metric = o.metric and s.study_day = o.study_day
+left join starts as st on s.group_id = st.group_id and s.metric = st.metric

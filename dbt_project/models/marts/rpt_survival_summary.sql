@@ -1,0 +1,95 @@
+-- Per group and endpoint: animals, events, Kaplan–Meier median (smallest time with S <= 0.5, NULL
+-- if not reached) with its confidence interval, the increase in life span against the control
+-- (ILS% = 100·(MST_T − MST_C)/MST_C, %T/C = 100·MST_T/MST_C) and the log-rank test and hazard
+-- ratio against the control from int_survival_vs_control.
+with tte as (
+    select * from {{ ref('fct_animal_time_to_event') }}
+    where time_days is not null
+),
+
+km as (
+    select * from {{ ref('rpt_km_curve') }}
+),
+
+groups as (
+    select * from {{ ref('stg_study_groups') }}
+),
+
+controls as (
+    select study_id, group_id as control_group_id
+    from groups
+    where is_control
+),
+
+counts as (
+    select study_id, group_id, endpoint_type, count(*) as n, sum(event) as events
+    from tte
+    group by study_id, group_id, endpoint_type
+),
+
+medians as (
+    select
+        group_id,
+        endpoint_type,
+        -- A hair of tolerance: S = 3/4 · 2/3 must count as 0.5 whatever the rounding.
+        min(event_time) filter (where surv <= 0.5 + 1e-12) as median_days,
+        min(event_time) filter (where ci_lo <= 0.5 + 1e-12) as median_ci_lo,
+        min(event_time) filter (where ci_hi <= 0.5 + 1e-12) as median_ci_hi
+    from km
+    group by group_id, endpoint_type
+),
+
+summary as (
+    select
+        c.study_id,
+        c.group_id,
+        g.group_name,
+        g.is_control,
+        c.endpoint_type,
+        c.n,
+        cast(c.events as integer) as events,
+        m.median_days,
+        m.median_ci_lo,
+        m.median_ci_hi,
+        k.control_group_id,
+        cm.median_days as control_median_days
+    from counts as c
+    inner join groups as g on c.group_id = g.group_id
+    left join medians as m on c.group_id = m.group_id and c.endpoint_type = m.endpoint_type
+    left join controls as k on c.study_id = k.study_id
+    left join medians as cm
+        on k.control_group_id = cm.group_id and c.endpoint_type = cm.endpoint_type
+)
+
+select
+    s.study_id,
+    s.group_id,
+    s.group_name,
+    s.is_control,
+    s.endpoint_type,
+    s.n,
+    s.events,
+    s.median_days,
+    s.median_ci_lo,
+    s.median_ci_hi,
+    s.control_group_id,
+    s.control_median_days,
+    case when not s.is_control then
+        100.0 * (s.median_days - s.control_median_days) / nullif(s.control_median_days, 0)
+    end as ils_pct,
+    case when not s.is_control then
+        100.0 * s.median_days / nullif(s.control_median_days, 0)
+    end as pct_t_over_c_surv,
+    case when not s.is_control then
+        100.0 * s.median_days / nullif(s.control_median_days, 0)
+            >= {{ var('nci_surv_active_tc_pct') }}
+    end as surv_active_flag,
+    t.logrank_chi2,
+    t.logrank_p,
+    t.logrank_p_adj,
+    t.hr,
+    t.hr_ci_lo,
+    t.hr_ci_hi
+from summary as s
+left join {{ ref('int_survival_vs_control') }} as t
+    on s.group_id = t.group_id and s.endpoint_type = t.endpoint_type

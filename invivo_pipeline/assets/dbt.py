@@ -1,0 +1,207 @@
+"""The dbt project (``dbt_project/``) as Dagster assets: staging and marts models, the seed, and every
+dbt test as an asset check, in one lineage graph with the ingestion assets.
+
+- dbt sources are the ingestion assets: source ``invivo_raw.<table>`` maps to
+  ``AssetKey(["invivo_raw", <table>])``, so a model's upstream is the table the ingestion loads.
+- Models are keyed ``[schema, name]`` (``staging/stg_animals``, ``marts/dim_animal``), grouped by
+  their folder (``staging``, ``marts``); seeds join ``marts``.
+- The manifest is produced on demand: importing this module runs ``dbt parse`` when
+  ``target/manifest.json`` is missing or older than a file of the project (a few seconds, once), so
+  ``dagster dev``, ``invivo sync`` and the tests work from a fresh clone with no build step.
+- DuckDB has one writer: ``dbt build`` runs under the warehouse's cross-process writer lock, the
+  same one every ingestion load takes, so loads and builds queue instead of colliding; dbt is
+  pointed at the warehouse resource's file through ``INVIVO_DUCKDB_PATH`` and keeps its artifacts
+  beside it (``<file>.dbt/``).
+- A failed model or error-severity test fails the step with one line naming it; warn-severity
+  tests only show as failed (WARN) checks.
+"""
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from invivo_pipeline.assets.ingestion import OWNERS, asset_key
+from invivo_pipeline.assets.resources import WarehouseResource
+from invivo_pipeline.warehouse import writer_lock
+from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+_SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
+_SOURCE_SUFFIXES = frozenset({".sql", ".py", ".yml", ".yaml", ".csv", ".md"})
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
+
+
+class DbtBuildError(Exception):
+    """``dbt build`` failed; the message names the first failing node in one line."""
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for root, dirs, files in os.walk(project_dir):
+        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith(".")]
+        for name in files:
+            if Path(name).suffix in _SOURCE_SUFFIXES:
+                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
+    return newest
+
+
+def manifest_is_stale(project: DbtProject = dbt_project) -> bool:
+    manifest = project.manifest_path
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(
+        Path(project.project_dir)
+    )
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+    """Run ``dbt parse`` if the manifest is missing or older than the project's files.
+
+    dagster-dbt's preparer serialises concurrent callers on a lock file and skips the parse when
+    another process has just written the manifest.
+    """
+    if manifest_is_stale(project):
+        project.preparer.prepare(project)
+    return project.manifest_path
+
+
+class InVivoDbtTranslator(DagsterDbtTranslator):
+    """Sources onto the ingestion assets; models keyed by schema and grouped by folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return asset_key(dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props["resource_type"] == "model" and len(fqn) > 2:
+            return fqn[1]
+        return dbt_resource_props.get("config", {}).get("schema") or "marts"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return list(OWNERS)
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        schema = dbt_resource_props.get("schema")
+        if dbt_resource_props["resource_type"] in ("model", "seed") and schema:
+            metadata["dagster/table_name"] = f"{schema}.{dbt_resource_props['name']}"
+        return metadata
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest["nodes"][unique_id]
+        description = test.get("description") or _generic_test_description(test)
+        return spec._replace(description=description)
+
+
+def _generic_test_description(test: Mapping[str, Any]) -> str:
+    metadata = test.get("test_metadata") or {}
+    column = test.get("column_name")
+    name = metadata.get("name", test["name"])
+    return f"dbt test {name}" + (f" on {column}" if column else "")
+
+
+TRANSLATOR = InVivoDbtTranslator()
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set variables for a child process started inside the block, then restore them."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def build_target(db_path: Path) -> Path:
+    """Where dbt writes its artifacts and log for builds of ``db_path``: next to the file.
+
+    Builds of one file are serialised by its writer lock, so they share the folder: one folder per
+    warehouse rather than one per run under the project, and dbt's partial parse carries over from
+    one build to the next.
+    """
+    return db_path.with_name(db_path.name + ".dbt")
+
+
+def failure_summary(run_results: Mapping[str, Any] | None) -> str:
+    """One line naming the first failing model or error-severity test of a ``dbt build``."""
+    failed = [
+        r for r in (run_results or {}).get("results", []) if r.get("status") in ("error", "fail")
+    ]
+    if not failed:
+        return "dbt build failed before running any model; see the dbt log in the run's logs"
+    first = failed[0]
+    # model.invivo.<name>, seed.invivo.<name>, test.invivo.<name>[.<hash>]
+    kind, _, name = first["unique_id"].split(".")[:3]
+    if first["status"] == "fail":
+        rows = first.get("failures")
+        found = f"{rows} failing row{'' if rows == 1 else 's'}" if rows else "failing rows"
+        what = f"dbt test {name} failed: {found}"
+    else:
+        message = (first.get("message") or "").strip().splitlines()
+        what = f"dbt {kind} {name} errored: {message[0] if message else 'no message'}"
+    more = f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""
+    return what + more
+
+
+MANIFEST: dict[str, Any] = json.loads(ensure_manifest().read_text())
+MODEL_KEYS: frozenset[dg.AssetKey] = frozenset(
+    TRANSLATOR.get_asset_key(node)
+    for node in MANIFEST["nodes"].values()
+    if node["resource_type"] == "model"
+)
+"""The dbt models (not seeds): what ``invivo sync`` counts as models built."""
+
+
+@dbt_assets(
+    manifest=MANIFEST,
+    project=dbt_project,
+    dagster_dbt_translator=TRANSLATOR,
+    name="invivo_dbt",
+    pool="duckdb_writer",
+)
+def invivo_dbt(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+) -> Iterator[Any]:
+    """``dbt build`` of the selected models, seeds and tests against the warehouse file."""
+    wh = warehouse.warehouse()
+    path = wh.path
+    with writer_lock(path, timeout=warehouse.lock_timeout_s):
+        if not path.exists():
+            raise DbtBuildError(f"no warehouse at {path}: load the In Vivo tables first")
+        # Another program (a notebook, a SQL client) may hold the file: wait for it a little,
+        # then fail naming it, as the ingestion does, instead of letting every model error.
+        connect(path, read_only=False, busy_timeout=wh.busy_timeout).close()
+        with _environment(**{DUCKDB_PATH_ENV: str(path)}):
+            invocation = dbt.cli(
+                ["build"], context=context, raise_on_error=False, target_path=build_target(path)
+            )
+        yield from invocation.stream()
+        succeeded = invocation.is_successful()
+    if not succeeded:
+        try:
+            run_results = invocation.get_artifact("run_results.json")
+        except (OSError, ValueError):
+            run_results = None
+        raise DbtBuildError(failure_summary(run_results))

@@ -1,0 +1,163 @@
+"""A small oncology study whose every report value can be worked out by hand.
+
+Study "hand" (UTC), day 0 = 2026-01-10 (tracking date), measurements on days 0, 2, 4 and 6, the data
+cut-off is day 6 (2026-01-16). Tumour volumes (mm³) and body weights (g):
+
+  control G1 "G1 Vehicle" (no treatment)       cages
+    c1  100  400  1000  2000   W 20 21 22 23   K1   Tumour volume endpoint on day 6
+    c2  100  200   400   800   W 20 20 20 20   K1   on study (doubles every 2 days)
+    c3  100  500  2200    -    W 20 21 22  -   K2   Tumour volume endpoint on day 4
+    c4  100  300    -     -    W 20 20  -   -  K2   Found dead on day 3
+  treated G2 "G2 Drug 10 mg/kg QD" (tmt_a: 10 mg/kg, 10 ml/kg, 1 mg/ml), dosed daily
+    t1   80   96   120   160   W 20 20 20 20   K3   dose of day 3 missing
+    t2  100    -   130   150   W 20  - 20 20   K3   not measured on day 2; a second dose on day 1
+    t3  120  124   140   170   W 20 20 20 20   K3   day 2 dosed from a 2 mg/ml stock (20 mg/kg)
+  regression G3 "G3 Drug 30 mg/kg Q2D" (tmt_b: 30 mg/kg, 10 ml/kg, 3 mg/ml), dosed days 0, 2, 4, 6
+    r1  100   60    45    -    W 20 18 16  -   K4   Body weight loss on day 4 (not dosed that day)
+    r2  100   50    40    30   W 20 19 18 17   K4   on study; not dosed on day 6 (loss 15 %)
+    r3  100   40    35    20   W 20 20 19 19   K3   Moribund on day 6 (after its dose)
+
+t3's day-0 calipers are stored swapped (length < width: a warn-only test) and r1 loses 11 % of
+its weight from day 2 to day 4 (a warn-only body-weight jump). A draft study with nothing in it
+completes the tenant.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from invivo_pipeline_tests.test_dbt.support import StudyBuilder
+
+DAY0 = date(2026, 1, 10)
+
+VOLUMES = {
+    "c1": [100, 400, 1000, 2000],
+    "c2": [100, 200, 400, 800],
+    "c3": [100, 500, 2200, None],
+    "c4": [100, 300, None, None],
+    "t1": [80, 96, 120, 160],
+    "t2": [100, None, 130, 150],
+    "t3": [120, 124, 140, 170],
+    "r1": [100, 60, 45, None],
+    "r2": [100, 50, 40, 30],
+    "r3": [100, 40, 35, 20],
+}
+WEIGHTS = {
+    "c1": [20, 21, 22, 23],
+    "c2": [20, 20, 20, 20],
+    "c3": [20, 21, 22, None],
+    "c4": [20, 20, None, None],
+    "t1": [20, 20, 20, 20],
+    "t2": [20, None, 20, 20],
+    "t3": [20, 20, 20, 20],
+    "r1": [20, 18, 16, None],
+    "r2": [20, 19, 18, 17],
+    "r3": [20, 20, 19, 19],
+}
+GROUPS = {"c": "grp_c", "t": "grp_t", "r": "grp_r"}
+CAGES = {
+    "c1": "K1",
+    "c2": "K1",
+    "c3": "K2",
+    "c4": "K2",
+    "t1": "K3",
+    "t2": "K3",
+    "t3": "K3",
+    "r1": "K4",
+    "r2": "K4",
+    "r3": "K3",
+}
+TERMINATIONS = {
+    "c1": (6, "Tumour volume endpoint"),
+    "c3": (4, "Tumour volume endpoint"),
+    "c4": (3, "Found dead"),
+    "r1": (4, "Body weight loss"),
+    "r3": (6, "Moribund"),
+}
+
+
+def hand_study() -> StudyBuilder:
+    s = StudyBuilder("hand", DAY0)
+    s.study(started_on=DAY0)
+    s.group("grp_c", "G1 Vehicle", control=True)
+    s.group("grp_t", "G2 Drug 10 mg/kg QD", control=False)
+    s.group("grp_r", "G3 Drug 30 mg/kg Q2D", control=False)
+    s.treatment("tmt_a", "grp_t", dose=10, dose_volume=10, stock=1)
+    s.treatment("tmt_b", "grp_r", dose=30, dose_volume=10, stock=3)
+    for cage in sorted(set(CAGES.values())):
+        s.cage(cage)
+    for animal, cage in CAGES.items():
+        day, reason = TERMINATIONS.get(animal, (None, None))
+        s.animal(animal, GROUPS[animal[0]], cage, terminated_day=day, reason=reason)
+        for i, study_day in enumerate((0, 2, 4, 6)):
+            volume, weight = VOLUMES[animal][i], WEIGHTS[animal][i]
+            if volume is not None or weight is not None:
+                s.measure(
+                    animal,
+                    study_day,
+                    volume=volume,
+                    weight=weight,
+                    swap_calipers=(animal, study_day) == ("t3", 0),
+                )
+
+    # G2, QD on days 0..6: t1 misses day 3, t2 gets a second dose on day 1, t3's day-2 dose is
+    # made from a 2 mg/ml stock (20 mg/kg: the wrong dose, though d = c·DV and V = W·DV hold).
+    for animal in ("t1", "t2", "t3"):
+        for day in range(7):
+            if (animal, day) == ("t1", 3):
+                continue
+            stock = 2 if (animal, day) == ("t3", 2) else 1
+            s.dose(animal, "tmt_a", day, weight=20, dose=10 * stock, dose_volume=10, stock=stock)
+    s.dose("t2", "tmt_a", 1, weight=20, dose=10, dose_volume=10, stock=1, hour=16)
+
+    # G3, Q2D: r1 dosed days 0 and 2 (terminated on day 4 before its dose), r2 days 0, 2, 4
+    # (held on day 6 at 15 % loss), r3 days 0, 2, 4, 6.
+    for animal, days in (("r1", (0, 2)), ("r2", (0, 2, 4)), ("r3", (0, 2, 4, 6))):
+        for day in days:
+            weight = WEIGHTS[animal][day // 2]
+            s.dose(animal, "tmt_b", day, weight=weight, dose=30, dose_volume=10, stock=3)
+
+    s.observe("r1", 2, "Hunched posture", "severity", "Moderate")
+    s.observe("r2", 2, "Hunched posture", "severity", "Mild")
+    s.sample("c3", 4, "Blood", "volume", "ml", 0.5)
+    s.sample("c3", 4, "Tumour", "weight", "g", 1.8)
+    s.sample("c1", 6, "Blood", "volume", "ml", 0.7)
+    return s
+
+
+def draft_study() -> StudyBuilder:
+    s = StudyBuilder("draft", DAY0, status="draft")
+    s.study(started_on=None)
+    return s
+
+
+def two_control_study() -> StudyBuilder:
+    """A study that breaks the one-control rule, for the failure path."""
+    s = StudyBuilder("twoctl", DAY0)
+    s.study(started_on=DAY0)
+    s.group("grp_x1", "G1 Vehicle", control=True)
+    s.group("grp_x2", "G2 Vehicle again", control=True)
+    s.cage("KX")
+    s.animal("x1", "grp_x1", "KX")
+    s.measure("x1", 0, volume=100, weight=20)
+    s.measure("x1", 2, volume=150, weight=20, swap_calipers=True)
+    return s
+
+
+def window_study() -> StudyBuilder:
+    """One QD animal dosed on days 0, 1 and twice on day 3 (none on day 2), and a control tumour
+    that crosses 2000 mm³ between day 2 (1000) and day 3 (4000)."""
+    s = StudyBuilder("window", DAY0)
+    s.study(started_on=DAY0)
+    s.group("grp_wc", "G1 Vehicle", control=True)
+    s.group("grp_wt", "G2 Drug 10 mg/kg QD", control=False)
+    s.treatment("tmt_w", "grp_wt", dose=10, dose_volume=10, stock=1)
+    s.cage("KW")
+    s.animal("w1", "grp_wt", "KW")
+    s.animal("wc", "grp_wc", "KW")
+    for day, volume in enumerate((100, 500, 1000, 4000)):
+        s.measure("w1", day, volume=100, weight=20)
+        s.measure("wc", day, volume=volume, weight=20)
+    for day, hour in ((0, 10), (1, 10), (3, 10), (3, 16)):
+        s.dose("w1", "tmt_w", day, weight=20, dose=10, dose_volume=10, stock=1, hour=hour)
+    return s

@@ -1,0 +1,113 @@
+"""``invivo sync`` end to end against the simulator: ingestion, then every dbt model and test in
+the same Dagster run, and reports that show what the simulated biology put in."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from invivo_pipeline.assets.dbt import MANIFEST
+from invivo_pipeline.simulator.server import SimulatorServer
+from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline_tests.test_dbt.support import query
+
+ROOT = Path(__file__).resolve().parents[2]
+# The default world: five studies (in progress, completed, tox, draft, canceled), five groups each
+# (vehicle, then 1, 10, 30, 100 mg/kg in oncology), 40 animals, 21 days.
+WORLD = WorldConfig(seed=7, studies=5, animals_per_study=40, days=21)
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    db = tmp_path_factory.mktemp("sync") / "invivo.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVIVO_", "DAGSTER_"))}
+    with SimulatorServer(WORLD) as server:
+        env.update(
+            {
+                "INVIVO_BASE_URL": server.base_url,
+                "INVIVO_CLIENT_ID": DEMO_CLIENT_ID,
+                "INVIVO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+                "INVIVO_DUCKDB_PATH": str(db),
+                "COLUMNS": "200",
+            }
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "invivo_pipeline", "sync", "--quiet"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result, db
+
+
+def test_the_sync_builds_every_model_and_passes_every_test(synced):
+    result, db = synced
+    models = [n for n in MANIFEST["nodes"].values() if n["resource_type"] == "model"]
+    tests = [n for n in MANIFEST["nodes"].values() if n["resource_type"] == "test"]
+    found = re.search(r"dbt: (\d+) models, (\d+) tests passed(.*)", result.stdout)
+    assert found, result.stdout
+    assert (int(found[1]), int(found[2])) == (len(models), len(tests))
+    assert "warned" not in found[3]  # not even a warn-severity test fails on simulated data
+    for model in models:
+        schema, name = model["schema"], model["name"]
+        rows = query(db, f"select count(*) as n from {schema}.{name}")[0]["n"]
+        assert rows > 0, f"{schema}.{name} is empty"
+
+
+def test_treated_groups_inhibit_growth_by_dose_and_the_lowest_dose_acts_like_vehicle(synced):
+    _, db = synced
+    rows = query(
+        db,
+        """
+        select t.study_id, g.group_no, t.tgi_delta_pct, t.tgi_ratio_pct
+        from marts.rpt_tgi_by_day as t
+        inner join staging.stg_study_groups as g on t.group_id = g.group_id
+        where t.is_eval_day
+        order by t.study_id, g.group_no
+        """,
+    )
+    studies = {r["study_id"] for r in rows}
+    assert len(studies) == 3  # the oncology studies with data (not the draft, not the tox study)
+    for study in studies:
+        by_group = {r["group_no"]: r for r in rows if r["study_id"] == study}
+        # G2 (1 mg/kg) is the simulator's no-effect dose: it grows like the vehicle.
+        assert abs(by_group[2]["tgi_delta_pct"]) < 25, by_group[2]
+        assert abs(by_group[2]["tgi_ratio_pct"]) < 25, by_group[2]
+        # G3-G5 (10, 30, 100 mg/kg) inhibit growth, more with more drug.
+        tgis = [by_group[n]["tgi_delta_pct"] for n in (3, 4, 5)]
+        assert all(t > 40 for t in tgis), tgis
+        assert tgis == sorted(tgis), tgis
+        assert by_group[5]["tgi_ratio_pct"] > by_group[3]["tgi_ratio_pct"]
+
+
+def test_the_simulated_dosing_and_census_add_up(synced):
+    _, db = synced
+    statuses = {
+        r["status"]: r["n"]
+        for r in query(
+            db, "select status, count(*) as n from marts.rpt_dosing_compliance group by status"
+        )
+    }
+    # The simulator doses every planned day except while body-weight loss is >= 15 % and on the
+    # day a humane endpoint ends an animal; it never doses the wrong amount or off schedule.
+    assert statuses.get("given", 0) > 1000
+    assert set(statuses) <= {"given", "held", "terminated"}
+    overview = query(db, "select * from marts.rpt_study_overview order by study_code")
+    assert {r["status"] for r in overview} == {"in_progress", "completed", "draft", "canceled"}
+    for study in overview:
+        assert study["n_control_groups"] == 1
+        assert study["n_on_study"] + study["n_terminated"] == study["n_animals_enrolled"]
+        if study["status"] in ("completed", "canceled"):
+            assert study["n_on_study"] == 0
+        if study["n_animals_enrolled"]:
+            assert study["data_completeness_pct"] > 95
