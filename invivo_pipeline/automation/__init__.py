@@ -1,0 +1,20 @@
+"""Keeping the warehouse fresh: sensors, schedules and the jobs they launch.
+
+- ``discovery``: list studies, probe in-progress ones, plan refreshes (pure, with its request cost);
+- ``webhook_plan``: stored webhook events to refreshes (pure);
+- ``reconcile``: what the daily and weekly schedules reload (pure);
+- ``jobs``, ``runs``, ``sensors``, ``schedules``, ``reports``: the thin Dagster layer;
+- ``settings``: intervals, crons and probe lists from ``INVIVO_*`` variables.
+
+``definitions.py`` adds ``JOBS``, ``SENSORS`` and ``SCHEDULES`` and wraps ``defs`` with
+``follow_upstream`` so dbt models follow their raw inputs.
+"""
+
+from invivo_pipeline.automation.jobs import JOBS
+from invivo_pipeline.automation.reports import follow_upstream, report_automation
+from invivo_pipeline.automation.schedules import SCHEDULES
+from invivo_pipeline.automation.sensors import SENSORS as _PIPELINE_SENSORS
+
+SENSORS = [*_PIPELINE_SENSORS, report_automation]
+
+__all__ = ["JOBS", "SCHEDULES", "SENSORS", "follow_upstream"]

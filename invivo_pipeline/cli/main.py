@@ -72,8 +72,19 @@ def simulator(
         float, typer.Option(help="Fault: share of bodies cut off mid-JSON.")
     ] = 0.0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault dice.")] = 0,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            help="POST /_simulator/advance delivers its webhook events here, with the secret "
+            "from INVIVO_WEBHOOK_SECRET in X-Invivo-Webhook-Secret."
+        ),
+    ] = None,
 ) -> None:
     """Serve a simulated In Vivo API (the demo's and the tests' source) until interrupted."""
+    # The secret only ever comes from the environment: a command-line value would show in `ps`.
+    webhook_secret = os.environ.get("INVIVO_WEBHOOK_SECRET") or None
+    if webhook_url and not webhook_secret:
+        raise fail("--webhook-url needs INVIVO_WEBHOOK_SECRET, the secret the receiver expects")
     from invivo_pipeline.simulator.server import serve
     from invivo_pipeline.simulator.settings import (
         DEMO_CLIENT_ID,
@@ -92,9 +103,38 @@ def simulator(
         latency_ms=latency_ms,
         malformed_rate=malformed_rate,
         fault_seed=fault_seed,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
     )
     world = WorldConfig(seed=seed, studies=studies, animals_per_study=animals_per_study, days=days)
     serve(world, settings, host, port)
+
+
+webhooks_app = typer.Typer(
+    help="Receive In Vivo webhook events and store them for the pipeline's sensor.",
+    no_args_is_help=True,
+)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("serve")
+def webhooks_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            help="The event store; else INVIVO_WEBHOOK_DB, else data/webhook_events.sqlite."
+        ),
+    ] = None,
+) -> None:
+    """Serve POST /webhooks/invivo until interrupted (secret from INVIVO_WEBHOOK_SECRET)."""
+    from invivo_pipeline.webhooks.server import ReceiverConfigError, serve_from_env
+
+    try:
+        serve_from_env(host=host, port=port, db=db)
+    except ReceiverConfigError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()

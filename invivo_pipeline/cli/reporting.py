@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -17,7 +19,8 @@ def sync_with_progress(console: Console, *, quiet: bool = False) -> SyncSummary:
         MofNCompleteColumn(),
         TextColumn("partitions"),
         TimeElapsedColumn(),
-        console=console,
+        # Bound to the real stdout now: during the run stdout is held back (see sync_run).
+        console=Console(file=sys.stdout, force_terminal=console.is_terminal),
         disable=quiet or not console.is_terminal,
         transient=True,
     )
@@ -51,6 +54,12 @@ def print_sync_summary(console: Console, summary: SyncSummary) -> None:
         f"retries: {summary.retries}   time: {summary.seconds:.1f} s",
         highlight=False,
     )
+    if summary.dbt_models or summary.dbt_tests_passed:
+        warned = f", {summary.dbt_tests_warned} warned" if summary.dbt_tests_warned else ""
+        console.print(
+            f"dbt: {summary.dbt_models} models, {summary.dbt_tests_passed} tests passed{warned}",
+            highlight=False,
+        )
     for outcome in summary.run.checks:
         if not outcome.passed:
             check = outcome.check

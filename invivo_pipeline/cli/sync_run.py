@@ -1,14 +1,20 @@
-"""``invivo sync``: discover studies, register their partitions, materialize every ingestion asset.
+"""``invivo sync``: discover studies, register their partitions, materialize every ingestion asset,
+then build every dbt model and test.
 
-It runs the Dagster job in this process (one run, one step, one transaction), so what it loads is
-recorded as asset materializations in the Dagster instance: the persistent one under
-``DAGSTER_HOME`` when that is set (the UI then shows the sync), else a throwaway one.
+It runs the Dagster job ``invivo_sync`` in this process (one run: the ingestion step in one
+transaction, then the ``dbt build`` step), so what it loads and builds is recorded as asset
+materializations and checks in the Dagster instance: the persistent one under ``DAGSTER_HOME`` when
+that is set (the UI then shows the sync), else a throwaway one.
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +50,11 @@ class SyncSummary:
     dagster_run_id: str
     rows_written: int = 0
     changed_tables: list[str] = field(default_factory=list)
+    dbt_models: int = 0
+    """dbt models built by the run's ``dbt build`` step."""
+    dbt_tests_passed: int = 0
+    dbt_tests_warned: int = 0
+    """Warn-severity dbt tests that failed (an error-severity failure fails the sync instead)."""
 
     @property
     def request_ratio(self) -> float:
@@ -87,6 +98,24 @@ def register_partitions(inst: dg.DagsterInstance, study_ids: list[str]) -> None:
         inst.add_dynamic_partitions(STUDY_PARTITIONS_NAME, new)
 
 
+@contextmanager
+def _quiet_integration_logs() -> Iterator[None]:
+    """The command's output is the progress bar and the summary, unless ``-v`` asked for detail.
+
+    dagster-dbt narrates each dbt command on the ``dagster.builtin`` logger and re-emits every dbt
+    event on ``sys.stdout``; both go to the run's event log anyway, so here they are held back.
+    """
+    logger = logging.getLogger("dagster.builtin")
+    level = logger.level
+    verbose = logging.getLogger().getEffectiveLevel() <= logging.INFO
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        with nullcontext() if verbose else redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def _failure_line(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
@@ -99,7 +128,9 @@ def _failure_line(result: dg.ExecuteInProcessResult) -> str:
                 error = error.cause
             if error is not None:
                 message = error.message.strip().splitlines()[0]
-                return message.split(": ", 1)[1] if message.startswith(error.cls_name) else message
+                # "ClassName: text" or "package.module.ClassName: text" -> "text"
+                prefix, _, text = message.partition(": ")
+                return text if text and prefix.rsplit(".", 1)[-1] == error.cls_name else message
     return "the Dagster run failed; see its logs"
 
 
@@ -110,6 +141,7 @@ def sync_everything(
     on_partition: Any = None,
     inst: dg.DagsterInstance | None = None,
 ) -> SyncSummary:
+    from invivo_pipeline.assets.dbt import MODEL_KEYS, invivo_dbt
     from invivo_pipeline.definitions import defs  # heavy import, only for this command
 
     started = time.perf_counter()
@@ -122,7 +154,7 @@ def sync_everything(
         on_discovered(study_ids)
     inst = inst or instance()
     register_partitions(inst, study_ids)
-    job = defs.resolve_job_def("invivo_ingest")
+    job = defs.resolve_job_def("invivo_sync")
     collector = _Collector(on_partition)
     tags: dict[str, str] = {}
     selection = None
@@ -132,8 +164,8 @@ def sync_everything(
             ASSET_PARTITION_RANGE_END_TAG: study_ids[-1],
         }
     else:
-        selection = [asset_key(name) for name in GLOBAL_NAMES]
-    with observers.observing(collector):
+        selection = [asset_key(name) for name in GLOBAL_NAMES] + list(invivo_dbt.keys)
+    with observers.observing(collector), _quiet_integration_logs():
         result = job.execute_in_process(
             instance=inst,
             tags=tags,
@@ -152,6 +184,13 @@ def sync_everything(
         raise SyncFailed(_failure_line(result))
     run = collector.run
     metrics = run.metrics
+    built = {e.asset_key for e in result.get_asset_materialization_events()} & MODEL_KEYS
+    dbt_checks = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.asset_key in invivo_dbt.keys
+    ]
     run_requests = int(metrics["requests"])
     return SyncSummary(
         studies=len(study_ids),
@@ -167,4 +206,7 @@ def sync_everything(
         dagster_run_id=result.run_id,
         rows_written=sum(r.rows_written for r in run.loads),
         changed_tables=sorted({r.table for r in run.loads if not r.unchanged}),
+        dbt_models=len(built),
+        dbt_tests_passed=sum(c.passed for c in dbt_checks),
+        dbt_tests_warned=sum(not c.passed for c in dbt_checks),
     )

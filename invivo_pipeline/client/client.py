@@ -38,6 +38,7 @@ from invivo_pipeline.client.pagination import (
 from invivo_pipeline.client.ratelimit import RateLimiter, SlidingWindowLimiter, Unlimited
 from invivo_pipeline.client.requester import Requester
 from invivo_pipeline.client.validation import validate_records
+from invivo_pipeline.models.invivo import PageMeta
 from invivo_pipeline.resource_table import Resource, Scope
 
 logger = logging.getLogger("invivo_pipeline.client")
@@ -188,6 +189,30 @@ class InVivoClient:
         validate_records(res.name, res.model, [record], record_url)
         self.metrics[res.name].records += 1
         return record
+
+    async def probe(
+        self,
+        resource: Resource | str,
+        context: Mapping[str, str] | None = None,
+        filters: Mapping[str, str] | None = None,
+    ) -> PageMeta:
+        """``meta`` of page 1 at one record a page: how many records a list holds (``total``) for
+        one request, whatever its size. Change detection compares totals between ticks."""
+        res = _resource(resource)
+        if res.single:
+            raise ValueError(
+                f"{res.name} is a single object per context; there is nothing to count"
+            )
+        ctx = {p: str((context or {}).get(p, "")) for p in res.route.placeholders}
+        url = self.config.api_root + _path(res.route.path, res, ctx)
+        params: dict[str, str | int] = dict(filters or {})
+        if clash := RESERVED_PARAMS & set(params):
+            raise ValueError(f"filters must not set {', '.join(sorted(clash))}; the probe pages")
+        (meta, _records), _url = await self._requester.get(
+            url, {**params, "page": 1, "perPage": 1}, resource=res.name, parse=parse_envelope
+        )
+        self.metrics[res.name].minimum_requests += 1
+        return meta
 
     async def list_study_ids(self) -> list[str]:
         return [record["id"] for record in await self.list_all("studies")]

@@ -1,5 +1,5 @@
 """The simulated In Vivo API as a FastAPI app: the token endpoint, every GET route of the resource
-table, and ``/_simulator`` endpoints for tests.
+table, and ``/_simulator`` endpoints for tests (counters, and ``advance`` to let time pass).
 
 Routes are generated from ``resource_table.RESOURCES``; nothing here is per-resource. Each API GET
 goes through the same steps as the real service would expose them to a client: latency, rate limit,
@@ -18,15 +18,18 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from invivo_pipeline.resource_table import API_PREFIX, TOKEN_PATH
+from invivo_pipeline.simulator.advance import MAX_DAYS, advance
 from invivo_pipeline.simulator.auth import UNAUTHENTICATED, TokenStore, credentials
 from invivo_pipeline.simulator.envelope import list_body
 from invivo_pipeline.simulator.faults import FaultInjector
 from invivo_pipeline.simulator.query import ApiError, Endpoint, Query, endpoints
 from invivo_pipeline.simulator.settings import SimulatorSettings
 from invivo_pipeline.simulator.stats import Stats
+from invivo_pipeline.simulator.webhook_emitter import deliver
 from invivo_pipeline.simulator.world import World
 
 STATS_PATH = "/_simulator/stats"
+ADVANCE_PATH = "/_simulator/advance"
 UNMATCHED = "<unmatched>"
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -46,6 +49,7 @@ class Simulator:
         self.tokens = TokenStore(settings)
         self.faults = FaultInjector(settings)
         self.stats = Stats()
+        self._advancing = asyncio.Lock()
 
     async def token(self, request: Request) -> Response:
         self.stats.token_request()
@@ -116,6 +120,33 @@ class Simulator:
         self.stats.reset()
         return json_response(200, self.stats.snapshot())
 
+    async def advance(self, request: Request) -> Response:
+        """``POST /_simulator/advance?days=1``: live the days, then deliver their webhook events.
+
+        Runs on the server's event loop, so no API request ever sees a half-advanced world.
+        """
+        raw = request.query_params.get("days", "1")
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+            message = f"The days field must be an integer between 1 and {MAX_DAYS}."
+            return json_response(422, {"message": message, "errors": {"days": [message]}})
+        async with self._advancing:
+            change = advance(self.world, int(raw))
+            events = change.events(self.settings.client_id)
+            url = self.settings.webhook_url
+            delivery = await deliver(events, url, self.settings.webhook_secret) if url else None
+        return json_response(
+            200,
+            {
+                "days": change.days,
+                "today": change.today.isoformat(),
+                "created": change.created(),
+                "events": len(events),
+                "by_event": change.by_event(),
+                "webhook": {"configured": url is not None}
+                | (delivery.as_dict() if delivery else {}),
+            },
+        )
+
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
@@ -140,6 +171,7 @@ def create_app(world: World, settings: SimulatorSettings) -> FastAPI:
     app.add_api_route(
         f"{STATS_PATH}/reset", simulator.reset_stats, methods=["POST"], include_in_schema=False
     )
+    app.add_api_route(ADVANCE_PATH, simulator.advance, methods=["POST"], include_in_schema=False)
     for endpoint in endpoints():
         resource = endpoint.resource
         app.add_api_route(

@@ -14,6 +14,7 @@ import time
 from types import TracebackType
 from typing import Any
 
+import httpx
 import uvicorn
 
 from invivo_pipeline.simulator.app import create_app
@@ -92,6 +93,15 @@ class SimulatorServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def advance(self, days: int = 1) -> dict[str, Any]:
+        """Let ``days`` pass in the tenant (through the admin route, on the server's loop) and
+        deliver the webhook events to ``settings.webhook_url`` if set; returns the summary."""
+        response = httpx.post(
+            f"{self.base_url}/_simulator/advance", params={"days": days}, timeout=120
+        )
+        response.raise_for_status()
+        return response.json()
 
     def stats(self) -> dict[str, Any]:
         return self.app.state.simulator.stats.snapshot()

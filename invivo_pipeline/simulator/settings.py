@@ -7,7 +7,7 @@ JSON). They are pseudo-random but seeded, so a failing run can be replayed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEMO_CLIENT_ID = "invivo-demo-client"
 DEMO_CLIENT_SECRET = "invivo-demo-secret"
@@ -31,3 +31,7 @@ class SimulatorSettings:
     malformed_rate: float = 0.0
     """Probability that a 200 JSON body is cut off mid-way (invalid JSON)."""
     fault_seed: int = 0
+    webhook_url: str | None = None
+    """Where ``POST /_simulator/advance`` delivers the webhook events of the days it lives."""
+    webhook_secret: str | None = field(default=None, repr=False)
+    """Sent as ``X-Invivo-Webhook-Secret`` with every event; never printed (``repr=False``)."""

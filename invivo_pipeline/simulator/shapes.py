@@ -107,6 +107,14 @@ class Shaper:
     def treatment_in_dosage(self, treatment: Treatment) -> Shared:
         return self._fragment("treatment-dosage", treatment, _treatment_in_dosage)
 
+    def refresh_animal(self, animal: Animal) -> None:
+        """Re-serialise the compact animal that measurements, doses, observations and samples
+        embed, after the animal changed (measured, terminated): every record embedding it serves
+        the new state with no rebuild."""
+        fragment = self._shared.get(("animal-compact", id(animal)))
+        if fragment is not None:
+            fragment.set(self._animal_compact(animal))
+
     def _study_embedded(self, s: Study) -> JsonObject:
         return {
             "id": s.id,

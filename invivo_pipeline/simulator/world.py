@@ -60,6 +60,24 @@ class World:
         self._shaper = shaper
         self._records = _records(tenant, studies, shaper)
         self._indexes: dict[tuple[str, str], dict[str, list[Record]]] = {}
+        self.days_advanced = 0
+        """Days lived since the world was built (``advance``); 0 for a world as configured."""
+
+    @property
+    def simulations(self) -> list[StudySimulation]:
+        """The study simulations, in study order; ``advance`` steps the in-progress ones."""
+        return self._simulations
+
+    @property
+    def shaper(self) -> Shaper:
+        return self._shaper
+
+    def set_records(self, resource_name: str, records: list[Record]) -> None:
+        """Replace what a resource lists (after ``advance``) and forget the indexes built on it."""
+        resource_table.get(resource_name)
+        self._records[resource_name] = records
+        for key in [k for k in self._indexes if k[0] == resource_name]:
+            del self._indexes[key]
 
     def records(self, resource_name: str) -> list[Record]:
         resource_table.get(resource_name)  # a clear error for a misspelt name

@@ -1,0 +1,49 @@
+"""Reports follow raw: every asset in the ``staging`` and ``marts`` groups (the dbt models) is
+materialized again soon after any of its upstream assets is, so reports are never stale relative
+to ``invivo_raw``.
+
+Declarative automation does it: ``follow_upstream(defs)`` gives those assets ``FOLLOW_UPSTREAM``
+(unless they already have a condition), and ``report_automation`` (RUNNING by default) evaluates
+it every ``INVIVO_AUTOMATION_INTERVAL_S`` seconds. ``FOLLOW_UPSTREAM`` is ``eager()`` without its
+"no upstream partition is missing" clause: with one raw partition per study, a single study never
+loaded (a run that failed on it) would otherwise freeze every report. It still waits while an
+upstream run is in progress, so a burst of study runs is followed by one dbt run, not one each.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import dagster as dg
+
+from invivo_pipeline.automation.sensors import SETTINGS
+
+REPORT_GROUPS = ("staging", "marts")
+FOLLOW_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
+def report_selection() -> dg.AssetSelection:
+    return dg.AssetSelection.groups(*REPORT_GROUPS)
+
+
+def _follow(spec: dg.AssetSpec) -> dg.AssetSpec:
+    if spec.automation_condition is not None:
+        return spec
+    return spec.replace_attributes(automation_condition=FOLLOW_UPSTREAM)
+
+
+def follow_upstream(defs: dg.Definitions) -> dg.Definitions:
+    """``defs`` with ``FOLLOW_UPSTREAM`` on every report asset that has no condition of its own."""
+    with warnings.catch_warnings():
+        # A preview API in Dagster 1.13; its warning would print on every code location load.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return defs.map_resolved_asset_specs(func=_follow, selection=report_selection())
+
+
+report_automation = dg.AutomationConditionSensorDefinition(
+    "invivo_reports_follow_raw",
+    target=report_selection(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=SETTINGS.automation_interval_s,
+    description="Rebuilds the dbt models (groups staging and marts) after their raw inputs change.",
+)

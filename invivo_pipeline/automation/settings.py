@@ -1,0 +1,101 @@
+"""How often the pipeline looks for changes, and how much API it may spend looking.
+
+Read from the environment when the code location loads (Dagster needs sensor intervals and
+schedule crons at definition time), so a deployment tunes them without code changes:
+
+| variable | default | what |
+|---|---|---|
+| ``INVIVO_SENSOR_INTERVAL_S`` | 60 | study discovery (and the change probe when it is due) |
+| ``INVIVO_WEBHOOK_SENSOR_INTERVAL_S`` | 15 | reading new webhook events from the store |
+| ``INVIVO_PROBE_INTERVAL_S`` | 300 | least time between two change probes; 0 probes every tick |
+| ``INVIVO_PROBE_RESOURCES`` | measurements,dosages,observations,samples | lists counted |
+| ``INVIVO_AUTOMATION_INTERVAL_S`` | 30 | dbt models following their upstream |
+| ``INVIVO_RECONCILE_CRON`` | ``0 2 * * *`` | the daily reconcile |
+| ``INVIVO_DAILY_RECONCILE`` | ``active`` | ``active``: skip completed/canceled studies; ``all`` |
+| ``INVIVO_FINISHED_CRON`` | ``0 3 * * 0`` | the weekly refresh of completed/canceled studies |
+| ``INVIVO_SCHEDULE_TIMEZONE`` | ``UTC`` | timezone of both crons |
+| ``INVIVO_MAX_EVENTS_PER_TICK`` | 5000 | webhook events one tick consumes at most |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from invivo_pipeline.resource_table import BY_NAME, Scope
+
+DEFAULT_PROBE_RESOURCES = ("measurements", "dosages", "observations", "samples")
+DAILY_SCOPES = ("active", "all")
+
+
+class AutomationConfigError(ValueError):
+    pass
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise AutomationConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise AutomationConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _probe_resources(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("INVIVO_PROBE_RESOURCES", "").strip()
+    if not raw:
+        return DEFAULT_PROBE_RESOURCES
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    wrong = [
+        n
+        for n in names
+        if n not in BY_NAME or BY_NAME[n].scope is not Scope.STUDY or BY_NAME[n].single
+    ]
+    if wrong:
+        raise AutomationConfigError(
+            f"INVIVO_PROBE_RESOURCES: {', '.join(wrong)} are not per-study lists"
+        )
+    return names
+
+
+@dataclass(frozen=True)
+class AutomationSettings:
+    discovery_interval_s: int = 60
+    webhook_interval_s: int = 15
+    probe_interval_s: int = 300
+    probe_resources: tuple[str, ...] = DEFAULT_PROBE_RESOURCES
+    automation_interval_s: int = 30
+    reconcile_cron: str = "0 2 * * *"
+    daily_scope: str = "active"
+    finished_cron: str = "0 3 * * 0"
+    timezone: str = "UTC"
+    max_events_per_tick: int = 5000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> AutomationSettings:
+        scope = env.get("INVIVO_DAILY_RECONCILE", "").strip() or cls.daily_scope
+        if scope not in DAILY_SCOPES:
+            raise AutomationConfigError(
+                f"INVIVO_DAILY_RECONCILE must be one of {', '.join(DAILY_SCOPES)}"
+            )
+        return cls(
+            discovery_interval_s=_int(env, "INVIVO_SENSOR_INTERVAL_S", cls.discovery_interval_s, 1),
+            webhook_interval_s=_int(
+                env, "INVIVO_WEBHOOK_SENSOR_INTERVAL_S", cls.webhook_interval_s, 1
+            ),
+            probe_interval_s=_int(env, "INVIVO_PROBE_INTERVAL_S", cls.probe_interval_s, 0),
+            probe_resources=_probe_resources(env),
+            automation_interval_s=_int(
+                env, "INVIVO_AUTOMATION_INTERVAL_S", cls.automation_interval_s, 1
+            ),
+            reconcile_cron=env.get("INVIVO_RECONCILE_CRON", "").strip() or cls.reconcile_cron,
+            daily_scope=scope,
+            finished_cron=env.get("INVIVO_FINISHED_CRON", "").strip() or cls.finished_cron,
+            timezone=env.get("INVIVO_SCHEDULE_TIMEZONE", "").strip() or cls.timezone,
+            max_events_per_tick=_int(env, "INVIVO_MAX_EVENTS_PER_TICK", cls.max_events_per_tick, 1),
+        )

@@ -1,0 +1,123 @@
+"""Running the receiver: ``invivo webhooks serve`` in the foreground, or in a thread for tests.
+
+Configuration, all from the environment so that the secret never appears on a command line:
+
+- ``INVIVO_WEBHOOK_SECRET`` (required): the shared secret senders put in
+  ``X-Invivo-Webhook-Secret``;
+- ``INVIVO_WEBHOOK_DB``: the SQLite event store (default ``data/webhook_events.sqlite``), which the
+  Dagster sensor reads with the same variable;
+- ``INVIVO_WEBHOOK_MAX_BYTES``: the largest body accepted (default 1 MiB).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from invivo_pipeline.webhooks.app import MAX_BODY_BYTES, WEBHOOK_PATH, create_app
+from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
+
+SECRET_ENV = "INVIVO_WEBHOOK_SECRET"
+MAX_BYTES_ENV = "INVIVO_WEBHOOK_MAX_BYTES"
+
+
+class ReceiverConfigError(Exception):
+    """The receiver cannot start; the message is the one line to show."""
+
+
+def _max_bytes(env: Mapping[str, str]) -> int:
+    raw = env.get(MAX_BYTES_ENV)
+    if not raw:
+        return MAX_BODY_BYTES
+    if not raw.isdigit() or int(raw) < 1:
+        raise ReceiverConfigError(f"{MAX_BYTES_ENV} must be a positive number of bytes")
+    return int(raw)
+
+
+def serve_from_env(
+    *, host: str, port: int, db: Path | None = None, env: Mapping[str, str] = os.environ
+) -> None:
+    secret = env.get(SECRET_ENV)
+    if not secret:
+        raise ReceiverConfigError(
+            f"{SECRET_ENV} is not set: the receiver only accepts senders that know the secret"
+        )
+    store = EventStore(db or webhook_db_path(env))
+    app = create_app(store, secret, max_body_bytes=_max_bytes(env))
+    log = logging.getLogger("invivo_pipeline.webhooks")
+    log.setLevel(logging.INFO)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.info("receiving on http://%s:%d%s into %s", host, port, WEBHOOK_PATH, store.path)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+class ReceiverServer:
+    """``with ReceiverServer(store, secret) as r: httpx.post(r.url, ...)`` on a free port."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        secret: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.store = store
+        self.app = create_app(store, secret, max_body_bytes=max_body_bytes)
+        self.host = host
+        self.port = port
+        self.url = ""
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    def start(self) -> ReceiverServer:
+        sock = socket.socket(socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="invivo-webhooks", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the webhook receiver did not start")
+            time.sleep(0.01)
+        self.url = f"http://{self.host}:{self.port}{WEBHOOK_PATH}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> ReceiverServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,73 @@
+"""Driving the sensors as the daemon would: evaluate, apply partition requests, run requests."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.assets.resources import InVivoApiResource
+from invivo_pipeline.automation.jobs import GLOBAL_JOB, STUDY_JOB
+from invivo_pipeline.automation.sensors import study_discovery, webhook_events
+from invivo_pipeline.definitions import defs
+from invivo_pipeline.simulator.server import SimulatorServer
+from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+
+def api(server: SimulatorServer) -> InVivoApiResource:
+    return InVivoApiResource(
+        base_url=server.base_url, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET
+    )
+
+
+def discover(server, instance, cursor=None) -> dg.SensorResult:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"invivo_api": api(server)}, definitions=defs
+    ) as context:
+        result = study_discovery(context)
+    apply_partitions(instance, result)
+    return result
+
+
+def read_events(instance, cursor=None) -> dg.SensorResult:
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs) as context:
+        result = webhook_events(context)
+    apply_partitions(instance, result)
+    return result
+
+
+def apply_partitions(instance: dg.DagsterInstance, result: dg.SensorResult) -> None:
+    """What the daemon does with a result's partition requests before launching its runs."""
+    for request in result.dynamic_partitions_requests or []:
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        else:
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+
+
+def partitions(instance) -> list[str]:
+    return list(instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME))
+
+
+def in_progress(server) -> list[str]:
+    return [s.id for s in server.world.studies if s.status == "in_progress"]
+
+
+def study_runs(result) -> dict[str, dg.RunRequest]:
+    runs = [r for r in result.run_requests if r.job_name == STUDY_JOB]
+    return {r.partition_key: r for r in runs}
+
+
+def global_runs(result) -> list[dg.RunRequest]:
+    return [r for r in result.run_requests if r.job_name == GLOBAL_JOB]
+
+
+def execute(instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    """Run a request in this process with the code location's own resources (from INVIVO_*)."""
+    job = defs.resolve_job_def(request.job_name)
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=request.partition_key,
+        asset_selection=list(request.asset_selection) if request.asset_selection else None,
+        tags=request.tags,
+    )

@@ -1,0 +1,292 @@
+"""The sensors through Dagster's sensor testing API, against the simulator over loopback: cursors,
+partition additions and deletions, run requests and run keys, and the request cost of a quiet
+tick counted by the simulator itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from invivo_pipeline.assets.ingestion import asset_key
+from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.automation import sensors
+from invivo_pipeline.automation.discovery import expected_requests, probe_totals
+from invivo_pipeline.automation.jobs import STUDY_JOB
+from invivo_pipeline.client import InVivoClient, run_sync
+from invivo_pipeline.simulator.server import SimulatorServer
+from invivo_pipeline.simulator.settings import SimulatorSettings
+from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.webhooks.server import ReceiverServer
+from invivo_pipeline.webhooks.store import EventStore
+from invivo_pipeline_tests.test_automation.sensing import (
+    api,
+    discover,
+    global_runs,
+    in_progress,
+    partitions,
+    read_events,
+    study_runs,
+)
+
+WORLD = WorldConfig(seed=17, studies=5, animals_per_study=8, days=5)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
+EXAMPLES = {e["event"]: e["body"] for e in json.loads(FIXTURES.read_text())["webhooks"]}
+PROBES = 4
+
+
+@pytest.fixture
+def settings(monkeypatch):
+    """Probe on every tick unless a test says otherwise."""
+
+    def use(**changes):
+        monkeypatch.setattr(sensors, "SETTINGS", dataclasses.replace(sensors.SETTINGS, **changes))
+
+    use(probe_interval_s=0)
+    return use
+
+
+@pytest.fixture
+def sim():
+    with SimulatorServer(WORLD) as server:
+        yield server
+
+
+@pytest.fixture
+def instance():
+    return dg.DagsterInstance.ephemeral()
+
+
+def test_the_first_tick_registers_every_study_and_loads_it(sim, instance, settings):
+    result = discover(sim, instance)
+
+    ids = [s.id for s in sim.world.studies]
+    assert partitions(instance) == ids
+    assert sorted(study_runs(result)) == sorted(ids)
+    assert all(r.tags["invivo/reason"] == "new study" for r in result.run_requests[:-1])
+    (global_run,) = global_runs(result)
+    assert set(global_run.asset_selection) == {asset_key("studies"), asset_key("cages")}
+    keys = [r.run_key for r in result.run_requests]
+    assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize(
+    ("studies", "max_per_page"), [(5, 100), (60, 25)], ids=["one page", "three pages"]
+)
+@pytest.mark.parametrize("probe", [True, False], ids=["probe due", "probe not due"])
+def test_a_quiet_tick_launches_nothing_and_costs_pages_plus_token_plus_probes(
+    instance, settings, studies, max_per_page, probe
+):
+    world = WorldConfig(seed=3, studies=studies, animals_per_study=2, days=2)
+    with SimulatorServer(world, SimulatorSettings(max_per_page=max_per_page)) as server:
+        first = discover(server, instance)
+        assert first.run_requests
+        settings(probe_interval_s=0 if probe else 3600)
+        server.reset_stats()
+
+        quiet = discover(server, instance, first.cursor)
+
+        stats = server.stats()
+        active = len(in_progress(server))
+        pages = -(-studies // max_per_page)
+        assert quiet.run_requests == []
+        assert not quiet.dynamic_partitions_requests
+        assert stats["by_route"].get("/studies") == pages
+        assert stats["requests"] == pages + (PROBES * active if probe else 0)
+        assert stats["token_requests"] == 1
+        cost = expected_requests(studies, active, PROBES if probe else 0, max_per_page)
+        assert stats["requests"] + stats["token_requests"] == cost
+        assert f"({cost} requests)" in quiet.skip_reason.skip_message
+        print(f"quiet tick: {studies} studies, {active} in progress, probe={probe}: {cost}")
+
+
+def test_new_measurements_are_found_by_the_probe_for_in_progress_studies_only(
+    sim, instance, settings
+):
+    first = discover(sim, instance)
+
+    sim.advance(1)
+    result = discover(sim, instance, first.cursor)
+
+    runs = study_runs(result)
+    assert sorted(runs) == sorted(in_progress(sim))
+    assert all(r.tags["invivo/reason"].startswith("probe: measurements") for r in runs.values())
+    assert global_runs(result) == [] and not result.dynamic_partitions_requests
+
+
+def test_the_probe_waits_for_its_interval(sim, instance, settings):
+    settings(probe_interval_s=3600)
+    first = discover(sim, instance)
+    sim.advance(1)
+
+    result = discover(sim, instance, first.cursor)
+
+    assert result.run_requests == [], "not due: the change waits for the next probe or an event"
+
+
+def test_an_updated_study_is_reloaded_with_the_studies_table(sim, instance, settings):
+    first = discover(sim, instance)
+    world = sim.world
+    completed = next(s for s in world.studies if s.status == "completed")
+    completed.updated_at += timedelta(hours=1)
+    world.set_records("studies", [world.shaper.study(s) for s in world.studies])
+
+    result = discover(sim, instance, first.cursor)
+
+    assert list(study_runs(result)) == [completed.id]
+    assert study_runs(result)[completed.id].tags["invivo/reason"] == "study updated"
+    assert len(global_runs(result)) == 1
+
+
+def test_a_vanished_study_loses_its_partition_and_the_studies_table_is_reloaded(
+    sim, instance, settings
+):
+    first = discover(sim, instance)
+    world = sim.world
+    gone = world.studies[3]
+    world.set_records("studies", [r for r in world.records("studies") if r.keys["id"] != gone.id])
+
+    result = discover(sim, instance, first.cursor)
+
+    assert gone.id not in partitions(instance)
+    assert study_runs(result) == {}
+    assert [k.path[-1] for k in global_runs(result)[0].asset_selection] == ["cages", "studies"]
+
+
+def test_a_retried_tick_asks_for_the_same_run_keys_and_the_next_for_new_ones(
+    sim, instance, settings
+):
+    first = discover(sim, instance)
+    sim.advance(1)
+
+    again = [discover(sim, instance, first.cursor) for _ in range(2)]
+    sim.advance(1)
+    later = discover(sim, instance, again[0].cursor)
+
+    keys = [{r.run_key for r in result.run_requests} for result in (*again, later)]
+    assert keys[0] == keys[1], "same cursor, same keys: Dagster launches them once"
+    assert not keys[0] & keys[2]
+
+
+def test_a_study_whose_run_has_not_started_is_not_requested_again(sim, instance, settings):
+    first = discover(sim, instance)
+    waiting = in_progress(sim)[0]
+    instance.add_run(
+        dg.DagsterRun(
+            job_name=STUDY_JOB,
+            run_id="waiting-run",
+            status=dg.DagsterRunStatus.NOT_STARTED,
+            tags={"dagster/partition": waiting},
+        )
+    )
+    sim.advance(1)
+
+    result = discover(sim, instance, first.cursor)
+
+    assert sorted(study_runs(result)) == sorted(set(in_progress(sim)) - {waiting})
+
+
+def test_the_webhook_sensor_refreshes_only_the_studies_the_days_events_name(
+    tmp_path, monkeypatch, instance
+):
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    with ReceiverServer(store, "s3") as receiver:
+        settings = SimulatorSettings(webhook_url=receiver.url, webhook_secret="s3")
+        with SimulatorServer(WORLD, settings) as server:
+            instance.add_dynamic_partitions(
+                STUDY_PARTITIONS_NAME, [s.id for s in server.world.studies]
+            )
+            summary = server.advance(1)
+            server.reset_stats()
+
+            result = read_events(instance)
+            quiet = read_events(instance, result.cursor)
+
+            assert server.stats()["requests"] == server.stats()["token_requests"] == 0
+    runs = study_runs(result)
+    assert sorted(runs) == sorted(in_progress(server))
+    assert all(r.run_key == f"webhook:{summary['events']}:{k}" for k, r in runs.items())
+    assert "animal.measurement.created" in runs[in_progress(server)[0]].tags["invivo/reason"]
+    assert global_runs(result) == [] and not result.dynamic_partitions_requests
+    assert json.loads(result.cursor) == {"seq": store.last_seq()}
+    assert quiet.run_requests == [] and quiet.cursor == result.cursor
+    assert f"no events after seq {store.last_seq()}" in quiet.skip_reason.skip_message
+
+
+def test_study_and_global_events_add_drop_partitions_and_refresh_global_tables(
+    tmp_path, monkeypatch, instance
+):
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    created, deleted = EXAMPLES["study.created"], EXAMPLES["study.deleted"]
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_doomed"])
+    for n, body in enumerate(
+        [
+            {**created, "id": "whe_a", "payload": {**created["payload"], "id": "sdy_fresh"}},
+            {**deleted, "id": "whe_b", "payload": {**deleted["payload"], "id": "sdy_doomed"}},
+            EXAMPLES["strain.updated"],
+            EXAMPLES["species.created"],
+        ]
+    ):
+        store.add(body["id"], body["event"], None, json.dumps(body).encode())
+        assert store.last_seq() == n + 1
+
+    result = read_events(instance)
+
+    assert partitions(instance) == ["sdy_fresh"]
+    assert list(study_runs(result)) == ["sdy_fresh"]
+    (global_run,) = global_runs(result)
+    assert {k.path[-1] for k in global_run.asset_selection} == {"studies", "strains", "species"}
+
+
+def test_a_big_backlog_is_consumed_a_bounded_batch_per_tick(tmp_path, monkeypatch, instance):
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    monkeypatch.setattr(
+        sensors, "SETTINGS", dataclasses.replace(sensors.SETTINGS, max_events_per_tick=10)
+    )
+    body = EXAMPLES["animal.measurement.created"]
+    for n in range(25):
+        store.add(f"whe_{n}", body["event"], None, json.dumps({**body, "id": f"whe_{n}"}).encode())
+
+    cursors = []
+    cursor = None
+    for _ in range(4):
+        result = read_events(instance, cursor)
+        cursor = result.cursor
+        cursors.append(json.loads(cursor)["seq"])
+
+    assert cursors == [10, 20, 25, 25]
+
+
+def test_without_a_store_the_webhook_sensor_skips_and_creates_nothing(
+    tmp_path, monkeypatch, instance
+):
+    path = tmp_path / "nowhere" / "events.sqlite"
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(path))
+
+    result = read_events(instance)
+
+    assert "no event store" in result.skip_reason.skip_message
+    assert not path.parent.exists()
+
+
+def test_a_study_gone_between_the_listing_and_the_probe_has_no_totals(sim):
+    study = in_progress(sim)[0]
+
+    async def probe():
+        async with InVivoClient(api(sim).client_config()) as client:
+            return await probe_totals(client, ["sdy_gone", study], ["measurements", "samples"])
+
+    totals = run_sync(probe())
+
+    assert totals["sdy_gone"] is None
+    assert totals[study] == [
+        len(sim.world.index("measurements", "study_id")[study]),
+        len(sim.world.index("samples", "study_id").get(study, [])),
+    ]
