@@ -7,28 +7,26 @@ concurrency are exercised exactly as against the real API.
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
 import time
-from types import TracebackType
 from typing import Any
 
 import httpx
 import uvicorn
 
+from invivo_pipeline.background_server import BackgroundServer
 from invivo_pipeline.simulator.app import create_app
 from invivo_pipeline.simulator.settings import SimulatorSettings
 from invivo_pipeline.simulator.world import World, WorldConfig, build_world
 
-STARTUP_TIMEOUT_S = 15.0
 
-
-class SimulatorServer:
+class SimulatorServer(BackgroundServer):
     """``with SimulatorServer() as sim: httpx.get(sim.base_url + ...)``.
 
     ``port=0`` picks a free port. Pass ``world`` to share one built world between servers.
     """
+
+    name = "simulator"
 
     def __init__(
         self,
@@ -41,58 +39,7 @@ class SimulatorServer:
     ) -> None:
         self.settings = settings or SimulatorSettings()
         self.world = world if world is not None else build_world(world_config or WorldConfig())
-        self.app = create_app(self.world, self.settings)
-        self.host = host
-        self.port = port
-        self.base_url = ""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-
-    def start(self) -> SimulatorServer:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self._socket = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
-        )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="invivo-simulator", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.01)
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.base_url = f"http://{host}:{self.port}"
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> SimulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__(create_app(self.world, self.settings), host, port)
 
     def advance(self, days: int = 1) -> dict[str, Any]:
         """Let ``days`` pass in the tenant (through the admin route, on the server's loop) and

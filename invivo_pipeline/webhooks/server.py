@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 import uvicorn
 
+from invivo_pipeline.background_server import BackgroundServer
 from invivo_pipeline.webhooks.app import MAX_BODY_BYTES, WEBHOOK_PATH, create_app
 from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
 
@@ -60,8 +57,10 @@ def serve_from_env(
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-class ReceiverServer:
+class ReceiverServer(BackgroundServer):
     """``with ReceiverServer(store, secret) as r: httpx.post(r.url, ...)`` on a free port."""
+
+    name = "webhook receiver"
 
     def __init__(
         self,
@@ -73,51 +72,8 @@ class ReceiverServer:
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.store = store
-        self.app = create_app(store, secret, max_body_bytes=max_body_bytes)
-        self.host = host
-        self.port = port
-        self.url = ""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        super().__init__(create_app(store, secret, max_body_bytes=max_body_bytes), host, port)
 
-    def start(self) -> ReceiverServer:
-        sock = socket.socket(socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self._socket = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="invivo-webhooks", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the webhook receiver did not start")
-            time.sleep(0.01)
-        self.url = f"http://{self.host}:{self.port}{WEBHOOK_PATH}"
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> ReceiverServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}{WEBHOOK_PATH}" if self.base_url else ""

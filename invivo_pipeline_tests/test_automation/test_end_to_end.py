@@ -2,7 +2,8 @@
 receiver and ``dagster dev`` (webserver and daemon). The warehouse is brought up to date with
 ``invivo sync``; then one simulated day passes, the simulator delivers its webhook events, and the
 new measurements must be in the warehouse (and in the reports, when the dbt models are part of
-the code location) within 90 s. Before that, quiet sensor ticks must launch no run at all.
+the code location) within 90 s. Before that, quiet sensor ticks must launch no run at all and
+cost what the documentation says: a token and a page of studies a tick, plus the probe.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from invivo_pipeline.simulator.world import WorldConfig, build_world
 from invivo_pipeline_tests.test_automation.processes import (
     count_rows,
     free_port,
@@ -30,6 +32,8 @@ DEADLINE_S = 90
 SECRET = "e2e-webhook-secret-not-for-logs"
 MEASUREMENTS = "SELECT count(*) FROM invivo_raw.measurements"
 REPORT = "SELECT count(*) FROM marts.fct_animal_day"
+WORLD = {"studies": 4, "animals_per_study": 10, "days": 8}
+IN_PROGRESS = sum(s.status == "in_progress" for s in build_world(WorldConfig(**WORLD)).studies)
 
 DAGSTER_YAML = """\
 telemetry:
@@ -90,8 +94,9 @@ def test_a_simulated_day_reaches_the_warehouse_through_webhooks_within_90_s(tmp_
             procs.start(
                 "simulator",
                 procs.invivo(
-                    *("simulator", "--port", str(sim_port), "--studies", "4"),
-                    *("--animals-per-study", "10", "--days", "8"),
+                    *("simulator", "--port", str(sim_port), "--studies", str(WORLD["studies"])),
+                    *("--animals-per-study", str(WORLD["animals_per_study"])),
+                    *("--days", str(WORLD["days"])),
                     *("--webhook-url", f"{receiver_url}/webhooks/invivo"),
                 ),
                 env,
@@ -119,6 +124,16 @@ def test_a_simulated_day_reaches_the_warehouse_through_webhooks_within_90_s(tmp_
             # The daemon is up and sensing once discovery has listed the studies twice.
             wait_for("two discovery ticks", lambda: discovery_ticks() >= 2, 120, interval=0.5)
             assert _runs(home) == synced_runs, "a quiet tick launched a run"
+            # What the quiet ticks cost, counted by the simulator: per tick one token and one
+            # page of studies, plus the probe once (4 lists per in-progress study, first tick).
+            stats = httpx.get(f"{sim_url}/_simulator/stats", timeout=5).json()
+            ticks = stats["by_route"]["/studies"]
+            probes = sum(n for route, n in stats["by_route"].items() if route != "/studies")
+            assert probes == 4 * IN_PROGRESS, stats["by_route"]
+            assert stats["requests"] == ticks + probes
+            assert stats["token_requests"] - ticks in (0, 1), (
+                "one token a tick (one may be mid-tick)"
+            )
 
             before = count_rows(db, MEASUREMENTS)
             has_reports = _reports_in_code_location()

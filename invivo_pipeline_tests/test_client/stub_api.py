@@ -13,17 +13,15 @@ import asyncio
 import json
 import math
 import secrets
-import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from invivo_pipeline.background_server import BackgroundServer
 from invivo_pipeline.resource_table import API_PREFIX, TOKEN_PATH
 
 CLIENT_ID = "stub-client-id"
@@ -220,40 +218,21 @@ def _page(state: StubState, request: Request, relative: str, params: dict[str, s
     )
 
 
-class StubServer:
+class StubServer(BackgroundServer):
     """The stub app on a free loopback port, served by uvicorn in a daemon thread."""
+
+    name = "stub API"
 
     def __init__(self) -> None:
         self.state = StubState()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            build_app(self.state), log_level="warning", lifespan="off", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        super().__init__(build_app(self.state))
 
-    def start(self) -> StubServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the stub API did not start")
-            time.sleep(0.01)
-        return self
+    @property
+    def url(self) -> str:
+        return self.base_url
 
     def reset(self) -> StubState:
         """A fresh script for the next test, on the same running server."""
         fresh = StubState()
         self.state.__dict__.update(fresh.__dict__)
         return self.state
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
