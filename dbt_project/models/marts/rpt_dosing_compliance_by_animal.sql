@@ -1,21 +1,2 @@
--- Dosing compliance per animal: counts of dose events by status, compliance% = given / planned
--- while alive (planned events minus those of the day the animal left), the cumulative realized
--- dose and the mean and largest deviation of the realized from the planned dose.
-select
-    study_id, group_id, animal_id,
-    count(*) filter (where is_planned) as n_planned,
-    count(*) filter (where is_planned and status <> 'terminated') as n_planned_alive,
-    count(*) filter (where status = 'given') as n_given,
-    count(*) filter (where status = 'missed') as n_missed,
-    count(*) filter (where status = 'held') as n_held,
-    count(*) filter (where status = 'extra') as n_extra,
-    count(*) filter (where status = 'off_schedule') as n_off_schedule,
-    count(*) filter (where status = 'wrong_dose') as n_wrong_dose,
-    100.0 * count(*) filter (where status = 'given')
-        / nullif(count(*) filter (where is_planned and status <> 'terminated'), 0) as compliance_pct,
-    sum(realized_d) as cumulative_realized_mg_kg,
-    avg(abs(dose_dev_pct)) as mean_abs_dose_dev_pct,
-    max(abs(dose_dev_pct)) as max_abs_dose_dev_pct,
-    count(*) filter (where dv_over_route_max) as n_over_route_max
-from {{ ref('rpt_dosing_compliance') }}
-group by study_id, group_id, animal_id
+-- Dosing compliance per animal (see the macro dosing_compliance_rollup).
+{{ dosing_compliance_rollup(['study_id', 'group_id', 'animal_id']) }}
