@@ -11,7 +11,7 @@ Every problem found here is a ``WarehouseLoadError`` raised before the database 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -288,22 +288,36 @@ def _temporal(
     return out
 
 
-def _bigint(
-    spec: TableSpec,
-    column: Column,
-    records: Sequence[Mapping[str, Any]],
-    context: Mapping[str, str],
-    values: list[Any],
-) -> list[Any]:
-    if all(type(v) is int or v is None for v in values):
-        return values
-    out = []
-    for record, value in zip(records, values, strict=True):
-        try:
-            out.append(None if value is None else _as_int(value))
-        except ValueError:
-            raise _fail(spec, column, record, context, f"{value!r} is not an integer") from None
-    return out
+Converter = Callable[
+    [TableSpec, Column, Sequence[Mapping[str, Any]], Mapping[str, str], list[Any]], list[Any]
+]
+"""Turns one column's raw values into what its Arrow type takes, or fails naming the record."""
+
+
+def _each(convert: Callable[[Any], Any], what: str, exact: type | None = None) -> Converter:
+    """A column converter: ``convert`` each non-null value, naming the record whose value fails.
+
+    A column whose values all are already of type ``exact`` passes through untouched.
+    """
+
+    def converter(
+        spec: TableSpec,
+        column: Column,
+        records: Sequence[Mapping[str, Any]],
+        context: Mapping[str, str],
+        values: list[Any],
+    ) -> list[Any]:
+        if exact is not None and all(type(v) is exact or v is None for v in values):
+            return values
+        out = []
+        for record, value in zip(records, values, strict=True):
+            try:
+                out.append(None if value is None else convert(value))
+            except (TypeError, ValueError):
+                raise _fail(spec, column, record, context, f"{value!r} is not {what}") from None
+        return out
+
+    return converter
 
 
 def _as_int(value: Any) -> int:
@@ -317,44 +331,26 @@ def _as_int(value: Any) -> int:
     raise ValueError(value)
 
 
-def _double(
-    spec: TableSpec,
-    column: Column,
-    records: Sequence[Mapping[str, Any]],
-    context: Mapping[str, str],
-    values: list[Any],
-) -> list[Any]:
-    out = []
-    for record, value in zip(records, values, strict=True):
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            out.append(None if value is None else float(value))
-        except (TypeError, ValueError):
-            raise _fail(spec, column, record, context, f"{value!r} is not a number") from None
-    return out
+def _as_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    return float(value)
 
 
-def _boolean(
-    spec: TableSpec,
-    column: Column,
-    records: Sequence[Mapping[str, Any]],
-    context: Mapping[str, str],
-    values: list[Any],
-) -> list[Any]:
-    if all(type(v) is bool or v is None for v in values):
-        return values
-    out = []
-    for record, value in zip(records, values, strict=True):
-        if value is None or isinstance(value, bool):
-            out.append(value)
-        elif isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            out.append(value.strip().lower() in _TRUE)
-        elif type(value) is int and value in (0, 1):
-            out.append(bool(value))
-        else:
-            raise _fail(spec, column, record, context, f"{value!r} is not a boolean")
-    return out
+def _as_bool(value: Any) -> bool:
+    """Booleans, and what pydantic's lax mode reads as one: "true"/"false"-like strings, 0 and 1."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if type(value) is int and value in (0, 1):
+        return bool(value)
+    raise ValueError(value)
+
+
+_bigint = _each(_as_int, "an integer", exact=int)
+_double = _each(_as_float, "a number")
+_boolean = _each(_as_bool, "a boolean", exact=bool)
 
 
 _CONVERTERS = {
