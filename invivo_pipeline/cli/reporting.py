@@ -41,11 +41,8 @@ def print_sync_summary(console: Console, summary: SyncSummary) -> None:
     table.add_column("table")
     table.add_column("rows", justify="right")
     table.add_column("written this run", justify="right")
-    written: dict[str, int] = {}
-    for load in summary.run.loads:
-        written[load.table] = written.get(load.table, 0) + load.rows_written
     for name, rows in summary.rows.items():
-        table.add_row(name, f"{rows:,}", f"{written.get(name, 0):,}")
+        table.add_row(name, f"{rows:,}", f"{summary.run.rows_written(name):,}")
     console.print(table)
     console.print(
         f"studies: {summary.studies}   "

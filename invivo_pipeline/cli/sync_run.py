@@ -48,7 +48,6 @@ class SyncSummary:
     discovery_requests: int
     warehouse_path: str
     dagster_run_id: str
-    rows_written: int = 0
     changed_tables: list[str] = field(default_factory=list)
     dbt_models: int = 0
     """dbt models built by the run's ``dbt build`` step."""
@@ -204,7 +203,6 @@ def sync_everything(
         discovery_requests=discovery_requests,
         warehouse_path=str(wh.path),
         dagster_run_id=result.run_id,
-        rows_written=sum(r.rows_written for r in run.loads),
         changed_tables=sorted({r.table for r in run.loads if not r.unchanged}),
         dbt_models=len(built),
         dbt_tests_passed=sum(c.passed for c in dbt_checks),
