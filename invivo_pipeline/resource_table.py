@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from invivo_pipeline.models import invivo as m
 
+INVIVO_SCHEMA = "invivo_raw"
 API_PREFIX = "/api/public/v1"
 TOKEN_PATH = f"{API_PREFIX}/oauth/token"
 DEFAULT_API_VERSION = "2022-12-14"
@@ -27,10 +28,20 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 class Scope(StrEnum):
-    """How a resource is partitioned: one global table, or one slice per study."""
+    """How a resource is partitioned: one global table, or one slice per study (per experiment
+    for Cytobank)."""
 
     GLOBAL = "global"
     STUDY = "study"
+    EXPERIMENT = "experiment"
+
+    @property
+    def partition_column(self) -> str | None:
+        """The column a partition's rows share, and are deleted by when it is replaced."""
+        return _PARTITION_COLUMNS[self]
+
+
+_PARTITION_COLUMNS = {Scope.GLOBAL: None, Scope.STUDY: "study_id", Scope.EXPERIMENT: "experiment_id"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,8 @@ class Resource:
     has_metadata: bool = False
     references: tuple[tuple[str, str], ...] = ()
     """``(column, table)`` pairs: ids in that warehouse column must exist in that table's ``id``."""
+    schema: str = INVIVO_SCHEMA
+    """The DuckDB schema of the resource's table: one per source."""
 
     @property
     def routes(self) -> tuple[Route, ...]:

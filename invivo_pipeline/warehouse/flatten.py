@@ -81,14 +81,16 @@ def flatten(
 
 def _context(spec: TableSpec, batch: BatchLike, study_id: str | None) -> dict[str, str]:
     context = {k: v for k, v in batch.context.items() if k in spec.resource.context_keys}
+    # ``study_id`` names the partition: a study, or a Cytobank experiment (``experiment_id``).
+    partition = spec.partition_column or "study_id"
     if study_id is not None:
-        given = context.get("study_id")
+        given = context.get(partition)
         if given is not None and given != study_id:
             raise WarehouseLoadError(
-                f"{SCHEMA}.{spec.name}: a batch of study {given!r} was passed to the load of "
-                f"study {study_id!r}; nothing was loaded"
+                f"{spec.schema}.{spec.name}: a batch of {partition} {given!r} was passed to the "
+                f"load of {partition} {study_id!r}; nothing was loaded"
             )
-        context["study_id"] = study_id
+        context[partition] = study_id
     return context
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
 from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
 from invivo_pipeline.warehouse import schema
 from invivo_pipeline.warehouse.duckdb_file import (
@@ -97,6 +98,11 @@ class Warehouse:
         self.busy_timeout = busy_timeout
         self._resources = tuple(resources)
         self.specs: dict[str, TableSpec] = schema.table_specs(self._resources)
+        # Every source's schema exists in every file, its tables empty until that source loads,
+        # so dbt (which reads all of them) builds whichever sources are configured.
+        own = {r.schema for r in self._resources}
+        others = [r for r in (*RESOURCES, *CYTOBANK_RESOURCES) if r.schema not in own]
+        self._ensured = (*self._resources, *others)
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
@@ -108,7 +114,7 @@ class Warehouse:
         with open_writer(
             self.path, lock_timeout=self.lock_timeout, busy_timeout=self.busy_timeout
         ) as con:
-            schema.ensure_schema(con, self._resources)
+            schema.ensure_schema(con, self._ensured)
             yield con
 
     def ensure_schema(self) -> list[str]:
@@ -116,7 +122,7 @@ class Warehouse:
         with open_writer(
             self.path, lock_timeout=self.lock_timeout, busy_timeout=self.busy_timeout
         ) as con:
-            return schema.ensure_schema(con, self._resources)
+            return schema.ensure_schema(con, self._ensured)
 
     def load(
         self, resource_name: str, batches: Iterable[BatchLike], *, study_id: str | None = None
@@ -154,9 +160,9 @@ class Warehouse:
         for r in session.results:
             log.info(
                 "%s.%s%s: %s",
-                SCHEMA,
+                self.specs[r.table].schema,
                 r.table,
-                f" (study {r.study_id})" if r.study_id else "",
+                f" ({self.specs[r.table].scope} {r.study_id})" if r.study_id else "",
                 "unchanged"
                 if r.unchanged
                 else f"{r.rows_written} rows written, {r.rows_deleted} deleted in {r.seconds:.2f} s",
@@ -170,9 +176,9 @@ class Warehouse:
 
     def _prepare(self, item: TableLoad) -> _Prepared:
         spec = self._spec(item.resource)
-        if spec.scope is Scope.STUDY and not item.study_id:
-            raise ValueError(f"{spec.name} is loaded per study: pass study_id")
-        if spec.scope is Scope.GLOBAL and item.study_id is not None:
+        if spec.partition_column is not None and not item.study_id:
+            raise ValueError(f"{spec.name} is loaded per {spec.scope}: pass study_id")
+        if spec.partition_column is None and item.study_id is not None:
             raise ValueError(f"{spec.name} is a global table: it is replaced whole, not per study")
         started = time.perf_counter()
         table = flatten(spec, item.batches, study_id=item.study_id)
@@ -188,7 +194,7 @@ class Warehouse:
         spec = item.spec
         partition = item.study_id or ""
         stored = con.execute(
-            f"SELECT fingerprint FROM {SCHEMA}.{LOAD_STATE_TABLE} "
+            f"SELECT fingerprint FROM {spec.schema}.{LOAD_STATE_TABLE} "
             "WHERE table_name = ? AND partition_key = ?",
             [spec.name, partition],
         ).fetchall()
@@ -202,17 +208,18 @@ class Warehouse:
                 loaded_at=loaded_at,
                 unchanged=True,
             )
-        if spec.scope is Scope.STUDY:
+        if spec.partition_column is not None:
             deleted = _count(
                 con.execute(
-                    f"DELETE FROM {spec.qualified_name} WHERE study_id = ?", [item.study_id]
+                    f"DELETE FROM {spec.qualified_name} WHERE {quote(spec.partition_column)} = ?",
+                    [item.study_id],
                 )
             )
         else:
             deleted = _count(con.execute(f"DELETE FROM {spec.qualified_name}"))
         written = _count(con.execute(_insert_sql(spec, view), [loaded_at]))
         con.execute(
-            f"INSERT OR REPLACE INTO {SCHEMA}.{LOAD_STATE_TABLE} VALUES (?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO {spec.schema}.{LOAD_STATE_TABLE} VALUES (?, ?, ?, ?, ?)",
             [spec.name, partition, item.fingerprint, written, loaded_at],
         )
         return TableLoadResult(
@@ -243,7 +250,7 @@ class Warehouse:
         if not self.path.exists():
             return 0
         with self.reader() as con:
-            return schema.schema_version(con)
+            return schema.schema_version(con, next(iter(self.specs.values())).schema)
 
     def row_counts(self) -> dict[str, int]:
         """Rows per ``invivo_raw`` table; a table (or file) not created yet counts 0."""
@@ -251,8 +258,8 @@ class Warehouse:
         if not self.path.exists():
             return counts
         with self.reader() as con:
-            existing = _existing_tables(con)
-            present = [s for s in self.specs.values() if s.name in existing]
+            existing = _existing_tables(con, {s.schema for s in self.specs.values()})
+            present = [s for s in self.specs.values() if (s.schema, s.name) in existing]
             if present:
                 query = " UNION ALL ".join(
                     f"SELECT '{s.name}', count(*) FROM {s.qualified_name}" for s in present
@@ -262,16 +269,16 @@ class Warehouse:
 
     def table_schema(self, name: str) -> list[tuple[str, str]]:
         """``(column, type)`` of a table as it is in the file, types spelled as in the contract."""
-        self._spec(name)
+        spec = self._spec(name)
         with self.reader() as con:
             rows = con.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
                 "ORDER BY ordinal_position",
-                [SCHEMA, name],
+                [spec.schema, name],
             ).fetchall()
         if not rows:
-            raise WarehouseError(f"{SCHEMA}.{name} does not exist in {self.path} yet")
+            raise WarehouseError(f"{spec.schema}.{name} does not exist in {self.path} yet")
         spelled = {t.catalog_name: t.value for t in SqlType}
         return [(column, spelled.get(data_type, data_type)) for column, data_type in rows]
 
@@ -292,10 +299,11 @@ class Warehouse:
     def _select(self, name: str, study_id: str | None) -> tuple[str, list[Any]]:
         spec = self._spec(name)
         where, params = ("", [])
-        if study_id is not None and "study_id" not in spec.column_names:
-            raise ValueError(f"{name} has no study_id column")
+        partition = spec.partition_column or "study_id"
+        if study_id is not None and partition not in spec.column_names:
+            raise ValueError(f"{name} has no {partition} column")
         if study_id is not None:
-            where, params = " WHERE study_id = ?", [study_id]
+            where, params = f" WHERE {quote(partition)} = ?", [study_id]
         order = ", ".join(quote(k) for k in spec.primary_key)
         return f"SELECT * FROM {spec.qualified_name}{where} ORDER BY {order}", params
 
@@ -412,13 +420,16 @@ def _count(cursor: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _existing_tables(
+    con: duckdb.DuckDBPyConnection, schemas: Iterable[str] = (SCHEMA,)
+) -> set[tuple[str, str]]:
+    wanted = sorted(schemas)
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_catalog = current_database() AND table_schema = ?",
-        [SCHEMA],
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND list_contains(?, table_schema)",
+        [wanted],
     ).fetchall()
-    return {r[0] for r in rows}
+    return {(r[0], r[1]) for r in rows}
 
 
 def _insert_sql(spec: TableSpec, view: str) -> str:
@@ -468,9 +479,9 @@ def _explain(
             value = row[0] if len(row[0]) <= 80 else row[0][:77] + "..."
             label = ", ".join(f"{k}={v!r}" for k, v in zip(keys, row[1:], strict=False))
             return WarehouseLoadError(
-                f"{SCHEMA}.{spec.name}.{column.name}: cannot read {value!r} as {column.type} "
+                f"{spec.schema}.{spec.name}.{column.name}: cannot read {value!r} as {column.type} "
                 f"(record {label}); nothing was loaded"
             )
     return WarehouseLoadError(
-        f"loading {SCHEMA}.{spec.name} failed: {first_line}; nothing was loaded"
+        f"loading {spec.schema}.{spec.name} failed: {first_line}; nothing was loaded"
     )

@@ -1,4 +1,4 @@
-"""Data checks on ``invivo_raw``, generated from the resource table and the record models.
+"""Data checks on the raw schemas (``invivo_raw``, ``cytobank_raw``), generated from the resource table and the record models.
 
 Each check is one SQL query answering ``(failures, sample)``: how many rows break the rule and a
 few of them to look at. The Dagster layer turns them into asset checks; they are plain SQL so that
@@ -42,8 +42,8 @@ class CheckOutcome:
         return self.failures == 0
 
 
-def _qualified(table: str) -> str:
-    return f"{quote(SCHEMA)}.{quote(table)}"
+def _qualified(table: str, schema: str = SCHEMA) -> str:
+    return f"{quote(schema)}.{quote(table)}"
 
 
 def primary_key_check(resource: Resource) -> Check:
@@ -55,13 +55,13 @@ def primary_key_check(resource: Resource) -> Check:
     sql = (
         f"SELECT coalesce(sum(n), 0), list(k ORDER BY k)[1:{SAMPLE_SIZE}] FROM ("
         f"SELECT {key_text} AS k, count(*) - CASE WHEN bool_or({nulls}) THEN 0 ELSE 1 END AS n "
-        f"FROM {_qualified(resource.name)} GROUP BY {keys} "
+        f"FROM {_qualified(resource.name, resource.schema)} GROUP BY {keys} "
         f"HAVING count(*) > 1 OR bool_or({nulls}))"
     )
     return Check(
         "primary_key_unique",
         resource.name,
-        f"({', '.join(resource.primary_key)}) is unique and never null in {SCHEMA}.{resource.name}",
+        f"({', '.join(resource.primary_key)}) is unique and never null in {resource.schema}.{resource.name}",
         sql,
     )
 
@@ -69,14 +69,14 @@ def primary_key_check(resource: Resource) -> Check:
 def reference_check(resource: Resource, column: str, target: str) -> Check:
     sql = (
         f"SELECT count(*), list(DISTINCT t.{quote(column)})[1:{SAMPLE_SIZE}] "
-        f"FROM {_qualified(resource.name)} t "
+        f"FROM {_qualified(resource.name, resource.schema)} t "
         f"WHERE t.{quote(column)} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {_qualified(target)} p WHERE p.id = t.{quote(column)})"
+        f"(SELECT 1 FROM {_qualified(target, resource.schema)} p WHERE p.id = t.{quote(column)})"
     )
     return Check(
         f"{column}_references_{target}",
         resource.name,
-        f"every {resource.name}.{column} is the id of a row in {SCHEMA}.{target}",
+        f"every {resource.name}.{column} is the id of a row in {resource.schema}.{target}",
         sql,
     )
 
@@ -135,16 +135,16 @@ def numeric_check(resource: Resource) -> Check | None:
     for column, column_paths in paths.items():
         for path in column_paths:
             if path == "":
-                values.append(f"SELECT {quote(column)} AS v FROM {_qualified(resource.name)}")
+                values.append(f"SELECT {quote(column)} AS v FROM {_qualified(resource.name, resource.schema)}")
             elif "[*]" in path:
                 values.append(
                     f"SELECT unnest(json_extract_string({quote(column)}, '${path}')) AS v "
-                    f"FROM {_qualified(resource.name)}"
+                    f"FROM {_qualified(resource.name, resource.schema)}"
                 )
             else:
                 values.append(
                     f"SELECT json_extract_string({quote(column)}, '${path}') AS v "
-                    f"FROM {_qualified(resource.name)}"
+                    f"FROM {_qualified(resource.name, resource.schema)}"
                 )
     sql = (
         f"SELECT count(*), list(DISTINCT v)[1:{SAMPLE_SIZE}] FROM ({' UNION ALL '.join(values)}) "
@@ -156,7 +156,7 @@ def numeric_check(resource: Resource) -> Check | None:
     return Check(
         "numeric_strings_parse",
         resource.name,
-        f"every numeric string of {SCHEMA}.{resource.name} parses as a number ({where})",
+        f"every numeric string of {resource.schema}.{resource.name} parses as a number ({where})",
         sql,
     )
 

@@ -27,10 +27,11 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from invivo_pipeline.models.common import Ref, Timestamped
-from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
+from invivo_pipeline.resource_table import INVIVO_SCHEMA, RESOURCES, Resource, Scope
 from invivo_pipeline.warehouse.errors import WarehouseSchemaError
 
-SCHEMA = "invivo_raw"
+SCHEMA = INVIVO_SCHEMA
+"""The In Vivo schema; each table's own schema is ``TableSpec.schema`` (``cytobank_raw``, ...)."""
 MIGRATIONS_TABLE = "_schema_migrations"
 LOAD_STATE_TABLE = "_load_state"
 """One row per loaded partition (table, study or '' for global): a fingerprint of its content."""
@@ -90,8 +91,17 @@ class TableSpec:
         return self.resource.name
 
     @property
+    def schema(self) -> str:
+        return self.resource.schema
+
+    @property
     def qualified_name(self) -> str:
-        return f"{quote(SCHEMA)}.{quote(self.name)}"
+        return f"{quote(self.schema)}.{quote(self.name)}"
+
+    @property
+    def partition_column(self) -> str | None:
+        """``study_id``/``experiment_id`` for a partitioned table; None for a global one."""
+        return self.resource.scope.partition_column
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -144,22 +154,25 @@ _SCALARS: tuple[tuple[type, SqlType], ...] = (
 )
 
 
-def _column_for(field_name: str, info: FieldInfo) -> Column:
+def _column_for(field_name: str, info: FieldInfo, *, snake_case: bool = False) -> Column:
     key = info.alias or field_name
+    # A model whose aliases come from a generator (Cytobank's camelCase) names its columns after
+    # its snake_case fields: analysts should not have to quote "experimentName".
+    name = field_name if snake_case else key
     annotation = _unwrap(info.annotation)
     if isinstance(annotation, type):
         if issubclass(annotation, Ref):
-            return Column(f"{key}_id", SqlType.VARCHAR, Source.REF, key)
+            return Column(f"{name}_id", SqlType.VARCHAR, Source.REF, key)
         if issubclass(annotation, Enum) and issubclass(annotation, str):
-            return Column(key, SqlType.VARCHAR, Source.FIELD, key)
+            return Column(name, SqlType.VARCHAR, Source.FIELD, key)
         if not issubclass(annotation, BaseModel):
             for python_type, sql_type in _SCALARS:
                 if issubclass(annotation, python_type):
-                    return Column(key, sql_type, Source.FIELD, key)
+                    return Column(name, sql_type, Source.FIELD, key)
     if get_origin(annotation) is Literal and all(isinstance(a, str) for a in get_args(annotation)):
-        return Column(key, SqlType.VARCHAR, Source.FIELD, key)
+        return Column(name, SqlType.VARCHAR, Source.FIELD, key)
     # Nested models (Quantity, TerminatedReason), lists, dicts, Any, real unions.
-    return Column(key, SqlType.JSON, Source.FIELD, key)
+    return Column(name, SqlType.JSON, Source.FIELD, key)
 
 
 def _ordered_fields(model: type[BaseModel]) -> list[tuple[str, FieldInfo]]:
@@ -171,8 +184,9 @@ def _ordered_fields(model: type[BaseModel]) -> list[tuple[str, FieldInfo]]:
 def table_spec(resource: Resource) -> TableSpec:
     """Context keys first, then one column per model field, then ``_record`` and ``_loaded_at``."""
     by_name: dict[str, Column] = {}
+    snake_case = resource.model.model_config.get("alias_generator") is not None
     for field_name, info in _ordered_fields(resource.model):
-        column = _column_for(field_name, info)
+        column = _column_for(field_name, info, snake_case=snake_case)
         if column.name in by_name:
             raise WarehouseSchemaError(
                 f"{resource.name}: two model fields map to column {column.name!r}"
@@ -204,8 +218,11 @@ def table_spec(resource: Resource) -> TableSpec:
     missing = [k for k in spec.primary_key if k not in spec.column_names]
     if missing:
         raise WarehouseSchemaError(f"{resource.name}: primary key columns {missing} do not exist")
-    if resource.scope is Scope.STUDY and "study_id" not in resource.context_keys:
-        raise WarehouseSchemaError(f"{resource.name}: a per-study table needs a study_id context")
+    partition = resource.scope.partition_column
+    if partition is not None and partition not in resource.context_keys:
+        raise WarehouseSchemaError(
+            f"{resource.name}: a per-{resource.scope} table needs a {partition} context"
+        )
     return spec
 
 
@@ -225,7 +242,7 @@ def fingerprint(specs: Iterable[TableSpec]) -> str:
 
 
 _MIGRATIONS_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {quote(SCHEMA)}.{quote(MIGRATIONS_TABLE)} (\n"
+    f"CREATE TABLE IF NOT EXISTS {{schema}}.{quote(MIGRATIONS_TABLE)} (\n"
     "    version INTEGER,\n"
     "    fingerprint VARCHAR,\n"
     "    applied_at TIMESTAMPTZ DEFAULT current_timestamp,\n"
@@ -234,7 +251,7 @@ _MIGRATIONS_DDL = (
 )
 
 _LOAD_STATE_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {quote(SCHEMA)}.{quote(LOAD_STATE_TABLE)} (\n"
+    f"CREATE TABLE IF NOT EXISTS {{schema}}.{quote(LOAD_STATE_TABLE)} (\n"
     "    table_name VARCHAR,\n"
     "    partition_key VARCHAR,\n"
     "    fingerprint VARCHAR,\n"
@@ -250,15 +267,17 @@ def plan_migration(
     existing: Mapping[str, Mapping[str, str]],
     *,
     schema_exists: bool,
+    schema: str = SCHEMA,
 ) -> list[str]:
-    """Statements that bring ``existing`` (table → column → catalog type) up to ``specs``."""
+    """Statements that bring ``existing`` (table → column → catalog type) of ``schema`` up to
+    ``specs``."""
     statements: list[str] = []
     if not schema_exists:
-        statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
+        statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
     if MIGRATIONS_TABLE not in existing:
-        statements.append(_MIGRATIONS_DDL)
+        statements.append(_MIGRATIONS_DDL.format(schema=quote(schema)))
     if LOAD_STATE_TABLE not in existing:
-        statements.append(_LOAD_STATE_DDL)
+        statements.append(_LOAD_STATE_DDL.format(schema=quote(schema)))
     conflicts: list[str] = []
     for spec in specs:
         current = {name.lower(): t for name, t in existing.get(spec.name, {}).items()}
@@ -275,25 +294,27 @@ def plan_migration(
                 conflicts.append(f"{spec.name}.{column.name} is {found}, expected {column.type}")
     if conflicts:
         raise WarehouseSchemaError(
-            f"{SCHEMA} needs a hand-written migration: " + "; ".join(conflicts)
+            f"{schema} needs a hand-written migration: " + "; ".join(conflicts)
         )
     return statements
 
 
-def _existing_columns(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, dict[str, str]]]:
+def _existing_columns(
+    con: duckdb.DuckDBPyConnection, schema: str = SCHEMA
+) -> tuple[bool, dict[str, dict[str, str]]]:
     # fetchall, not fetchone: DuckDB 2 refuses other work on a connection with an unfinished result.
     schema_exists = bool(
         con.execute(
             "SELECT schema_name FROM information_schema.schemata "
             "WHERE catalog_name = current_database() AND schema_name = ?",
-            [SCHEMA],
+            [schema],
         ).fetchall()
     )
     rows = con.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema = ? "
         "ORDER BY table_name, ordinal_position",
-        [SCHEMA],
+        [schema],
     ).fetchall()
     existing: dict[str, dict[str, str]] = {}
     for table, column, data_type in rows:
@@ -304,40 +325,49 @@ def _existing_columns(con: duckdb.DuckDBPyConnection) -> tuple[bool, dict[str, d
 def ensure_schema(
     con: duckdb.DuckDBPyConnection, resources: Sequence[Resource] = RESOURCES
 ) -> list[str]:
-    """Create or extend ``invivo_raw`` in one transaction; returns the statements it ran.
+    """Create or extend the resources' schemas in one transaction; returns the statements it ran.
 
-    Running it again runs nothing and records nothing; each run that changed something adds one
-    row to ``invivo_raw._schema_migrations`` with the next version number.
+    Running it again runs nothing and records nothing; each run that changed a schema adds one
+    row to that schema's ``_schema_migrations`` (``invivo_raw._schema_migrations``, ...) with the
+    next version number.
     """
-    specs = list(table_specs(resources).values())
+    by_schema: dict[str, list[TableSpec]] = {}
+    for spec in table_specs(resources).values():
+        by_schema.setdefault(spec.schema, []).append(spec)
+    ran: list[str] = []
     con.begin()
     try:
-        schema_exists, existing = _existing_columns(con)
-        statements = plan_migration(specs, existing, schema_exists=schema_exists)
-        if statements:
+        for schema, specs in by_schema.items():
+            schema_exists, existing = _existing_columns(con, schema)
+            statements = plan_migration(
+                specs, existing, schema_exists=schema_exists, schema=schema
+            )
+            if not statements:
+                continue
             for statement in statements:
                 con.execute(statement)
-            migrations = f"{quote(SCHEMA)}.{quote(MIGRATIONS_TABLE)}"
-            version = _max_version(con) + 1
+            migrations = f"{quote(schema)}.{quote(MIGRATIONS_TABLE)}"
+            version = _max_version(con, schema) + 1
             con.execute(
                 f"INSERT INTO {migrations} (version, fingerprint, statements) VALUES (?, ?, ?)",
                 [version, fingerprint(specs), orjson.dumps(statements).decode()],
             )
+            ran.extend(statements)
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    return statements
+    return ran
 
 
-def _max_version(con: duckdb.DuckDBPyConnection) -> int:
+def _max_version(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA) -> int:
     rows = con.execute(
-        f"SELECT coalesce(max(version), 0) FROM {quote(SCHEMA)}.{quote(MIGRATIONS_TABLE)}"
+        f"SELECT coalesce(max(version), 0) FROM {quote(schema)}.{quote(MIGRATIONS_TABLE)}"
     ).fetchall()
     return int(rows[0][0]) if rows else 0
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """Number of migrations applied to this file (0 for a file never migrated)."""
-    _, existing = _existing_columns(con)
-    return _max_version(con) if MIGRATIONS_TABLE in existing else 0
+def schema_version(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA) -> int:
+    """Number of migrations applied to ``schema`` in this file (0 for one never migrated)."""
+    _, existing = _existing_columns(con, schema)
+    return _max_version(con, schema) if MIGRATIONS_TABLE in existing else 0
