@@ -40,7 +40,7 @@ class Fetch(StrEnum):
     SAMPLE_TAGS = "sample_tags"
     """The TSV download, one record per (file, dimension)."""
     STATISTICS = "statistics"
-    """``GET /statistics?experimentId=...`` → a bare array, one element per file × population."""
+    """``GET /statistics?experimentId=...`` → a bare array, one element per file and population."""
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def server_message(body: bytes) -> str:
         return one_line(body.decode("utf-8", errors="replace"))
     if isinstance(payload, dict):
         parts: list[str] = []
-        for key in ("message", "error", "error_description", "detail"):
+        for key in ("message", "error", "error_description", "detail", "msg"):
             value = payload.get(key)
             if isinstance(value, str) and value and value not in parts:
                 parts.append(value)

@@ -216,7 +216,12 @@ class Requester:
         token = await self._auth.token() if authenticated else None
         headers = {"Authorization": f"Bearer {token}"} if token else None
         request = self._http.build_request(
-            method, url, params=params, headers=headers, json=json_body
+            method,
+            url,
+            params=params,
+            headers=headers,
+            json=json_body,
+            timeout=self._timeout(resource),
         )
         shown = str(request.url)
         stats = self.metrics[resource]
@@ -244,6 +249,10 @@ class Requester:
         if response.is_success:
             return self._parse(method, shown, response.content, parse), shown
         self._raise_status(method, shown, response, token)
+
+    def _timeout(self, resource: str) -> httpx.Timeout | Any:
+        """The client-wide timeout; a subclass may give some resources a longer one."""
+        return httpx.USE_CLIENT_DEFAULT
 
     def _parse(self, method: str, url: str, content: bytes, parse: Parse[T]) -> T:
         try:

@@ -115,7 +115,7 @@ class SampleTag(CytobankModel):
 
 
 class Statistic(CytobankModel):
-    """One element of ``GET /statistics``: one FCS file × one population (gate set)."""
+    """One element of ``GET /statistics``: one FCS file and one population (gate set)."""
 
     fcs_file_id: int
     gate_set_id: int
