@@ -41,7 +41,11 @@ class Scope(StrEnum):
         return _PARTITION_COLUMNS[self]
 
 
-_PARTITION_COLUMNS = {Scope.GLOBAL: None, Scope.STUDY: "study_id", Scope.EXPERIMENT: "experiment_id"}
+_PARTITION_COLUMNS = {
+    Scope.GLOBAL: None,
+    Scope.STUDY: "study_id",
+    Scope.EXPERIMENT: "experiment_id",
+}
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,9 @@ def numeric_check(resource: Resource) -> Check | None:
     for column, column_paths in paths.items():
         for path in column_paths:
             if path == "":
-                values.append(f"SELECT {quote(column)} AS v FROM {_qualified(resource.name, resource.schema)}")
+                values.append(
+                    f"SELECT {quote(column)} AS v FROM {_qualified(resource.name, resource.schema)}"
+                )
             elif "[*]" in path:
                 values.append(
                     f"SELECT unnest(json_extract_string({quote(column)}, '${path}')) AS v "

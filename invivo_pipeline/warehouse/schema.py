@@ -339,9 +339,7 @@ def ensure_schema(
     try:
         for schema, specs in by_schema.items():
             schema_exists, existing = _existing_columns(con, schema)
-            statements = plan_migration(
-                specs, existing, schema_exists=schema_exists, schema=schema
-            )
+            statements = plan_migration(specs, existing, schema_exists=schema_exists, schema=schema)
             if not statements:
                 continue
             for statement in statements:

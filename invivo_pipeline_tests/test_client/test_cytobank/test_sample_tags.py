@@ -6,9 +6,7 @@ from invivo_pipeline.client.cytobank.sample_tags import SampleTagFormatError, pa
 
 
 def test_rows_become_one_record_per_file_and_dimension_with_dash_as_null() -> None:
-    tsv = (
-        b"FCS Filename\tIndividuals\tSample ID\nA_Blood_D7.fcs\tONC-1\tS1\nComp.fcs\t-\t-\n"
-    )
+    tsv = b"FCS Filename\tIndividuals\tSample ID\nA_Blood_D7.fcs\tONC-1\tS1\nComp.fcs\t-\t-\n"
     assert parse_sample_tags(tsv) == [
         {"fcsFilename": "A_Blood_D7.fcs", "dimension": "Individuals", "value": "ONC-1"},
         {"fcsFilename": "A_Blood_D7.fcs", "dimension": "Sample ID", "value": "S1"},
