@@ -4,9 +4,13 @@
 load ``defs`` from here.
 """
 
+import os
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from invivo_pipeline.assets.cytobank import JOB as CYTOBANK_JOB
+from invivo_pipeline.assets.cytobank import CytobankApiResource, cytobank_ingestion
 from invivo_pipeline.assets.dbt import dbt_project, invivo_dbt
 from invivo_pipeline.assets.ingestion import invivo_ingestion
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
@@ -25,9 +29,30 @@ sync_everything = dg.define_asset_job(
     "tests, in one run: what `invivo sync` runs.",
 )
 
+cytobank_sync = dg.define_asset_job(
+    CYTOBANK_JOB,
+    selection=dg.AssetSelection.assets(cytobank_ingestion, invivo_dbt),
+    description="Every Cytobank table (the experiment list and, per experiment partition, its "
+    "tables), then `dbt build`. Needs CYTOBANK_BASE_URL and credentials; In Vivo jobs never "
+    "touch Cytobank.",
+)
+
+
+def _cytobank_secrets() -> dict[str, dg.EnvVar]:
+    """EnvVars for the Cytobank variables that are set: an unset one must not fail a run that
+    uses the other login method (or no Cytobank at all)."""
+    fields = {
+        "base_url": "CYTOBANK_BASE_URL",
+        "username": "CYTOBANK_USERNAME",
+        "password": "CYTOBANK_PASSWORD",
+        "api_token": "CYTOBANK_API_TOKEN",
+    }
+    return {field: dg.EnvVar(var) for field, var in fields.items() if os.environ.get(var)}
+
+
 defs = dg.Definitions(
-    assets=[invivo_ingestion, invivo_dbt],
-    jobs=[ingest_everything, sync_everything, *JOBS],
+    assets=[invivo_ingestion, invivo_dbt, cytobank_ingestion],
+    jobs=[ingest_everything, sync_everything, cytobank_sync, *JOBS],
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources={
@@ -36,6 +61,7 @@ defs = dg.Definitions(
             client_id=dg.EnvVar("INVIVO_CLIENT_ID"),
             client_secret=dg.EnvVar("INVIVO_CLIENT_SECRET"),
         ),
+        "cytobank_api": CytobankApiResource(**_cytobank_secrets()),
         "warehouse": WarehouseResource(),
         "dbt": DbtCliResource(project_dir=dbt_project),
     },

@@ -75,6 +75,10 @@ class InVivoDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
+            # The source is named after its raw schema: invivo_raw or cytobank_raw.
+            source = dbt_resource_props.get("source_name") or "invivo_raw"
+            if source != "invivo_raw":
+                return dg.AssetKey([source, dbt_resource_props["name"]])
             return asset_key(dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
 

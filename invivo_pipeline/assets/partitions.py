@@ -4,3 +4,8 @@ import dagster as dg
 
 STUDY_PARTITIONS_NAME = "study"
 study_partitions = dg.DynamicPartitionsDefinition(name=STUDY_PARTITIONS_NAME)
+
+CYTOBANK_EXPERIMENT_PARTITIONS_NAME = "cytobank_experiment"
+cytobank_experiment_partitions = dg.DynamicPartitionsDefinition(
+    name=CYTOBANK_EXPERIMENT_PARTITIONS_NAME
+)

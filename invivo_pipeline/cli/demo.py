@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 
 from invivo_pipeline.cli.reporting import print_sync_summary, sync_with_progress
+from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
+from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invivo_pipeline.simulator.world import WorldConfig
@@ -24,8 +26,15 @@ def run_demo(
         shutil.rmtree(data_dir)
     dagster_home.mkdir(parents=True)
     world = WorldConfig(studies=studies, animals_per_study=animals_per_study)
-    with SimulatorServer(world) as server:
+    with (
+        SimulatorServer(world) as server,
+        CytobankSimulatorServer(world=server.world) as cytobank,
+    ):
         console.print(f"simulator serving a synthetic tenant at {server.base_url}", highlight=False)
+        console.print(
+            f"Cytobank simulator serving the same studies' flow data at {cytobank.api_root}",
+            highlight=False,
+        )
         # The pipeline reads its configuration from the environment, as it does in production.
         os.environ.update(
             {
@@ -34,11 +43,22 @@ def run_demo(
                 "INVIVO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
                 "INVIVO_DUCKDB_PATH": str(database),
                 "DAGSTER_HOME": str(dagster_home),
+                "CYTOBANK_BASE_URL": cytobank.api_root,
+                "CYTOBANK_USERNAME": DEMO_USERNAME,
+                "CYTOBANK_PASSWORD": DEMO_PASSWORD,
             }
         )
         summary = sync_with_progress(console, quiet=quiet)
     print_sync_summary(console, summary)
     rows = summary.rows
+    if summary.cytobank is not None:
+        flow = summary.cytobank
+        console.print(
+            f"Cytobank: {flow.experiments} experiments, {flow.rows['fcs_files']} FCS files, "
+            f"{flow.rows['statistics']} population statistics in {flow.requests} requests "
+            f"(minimum {flow.minimum_requests}); links in marts.fct_flow_sample.",
+            highlight=False,
+        )
     console.print(
         f"\n[bold]Loaded[/] {rows['studies']} studies, {rows['animals']:,} animals, "
         f"{rows['measurements']:,} measurements, {rows['dosages']:,} dosages.\n"

@@ -26,6 +26,7 @@ from dagster._core.storage.tags import (
 
 from invivo_pipeline.assets.ingestion import asset_key
 from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.cli.cytobank_sync import CytobankSyncSummary, sync_cytobank
 from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
 from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.ingest import GLOBAL_NAMES, IngestRun
@@ -54,6 +55,8 @@ class SyncSummary:
     dbt_tests_passed: int = 0
     dbt_tests_warned: int = 0
     """Warn-severity dbt tests that failed (an error-severity failure fails the sync instead)."""
+    cytobank: CytobankSyncSummary | None = None
+    """The Cytobank load, when ``CYTOBANK_BASE_URL`` is set; it runs before the In Vivo run."""
 
     @property
     def request_ratio(self) -> float:
@@ -153,6 +156,8 @@ def sync_everything(
         on_discovered(study_ids)
     inst = inst or instance()
     register_partitions(inst, study_ids)
+    with _quiet_integration_logs():
+        cytobank = sync_cytobank(inst, wh, _failure_line)
     job = defs.resolve_job_def("invivo_sync")
     collector = _Collector(on_partition)
     tags: dict[str, str] = {}
@@ -207,4 +212,5 @@ def sync_everything(
         dbt_models=len(built),
         dbt_tests_passed=sum(c.passed for c in dbt_checks),
         dbt_tests_warned=sum(not c.passed for c in dbt_checks),
+        cytobank=cytobank,
     )

@@ -1,0 +1,184 @@
+"""The ``cytobank_raw`` tables as one subsettable multi-asset, like ``invivo_ingestion``.
+
+The experiment list is a global table; every other table is partitioned by experiment id (dynamic
+partitions ``cytobank_experiment``, registered by ``invivo sync``). One step per run, one
+transaction per run, one token per run; metadata and checks as for the In Vivo tables. The source
+is optional: nothing here runs unless a Cytobank job is launched, and the resource reads
+``CYTOBANK_*`` only then.
+"""
+
+import os
+from collections.abc import Iterator
+
+import dagster as dg
+
+from invivo_pipeline.assets.partitions import cytobank_experiment_partitions
+from invivo_pipeline.assets.resources import WarehouseResource
+from invivo_pipeline.client import run_sync
+from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig
+from invivo_pipeline.cytobank_table import (
+    CYTOBANK_RESOURCES,
+    CYTOBANK_SCHEMA,
+    EXPERIMENT_NAMES,
+    GLOBAL_NAMES,
+    CytobankResource,
+)
+from invivo_pipeline.resource_table import Scope
+from invivo_pipeline.sync import observers
+from invivo_pipeline.sync.cytobank import ingest_cytobank
+from invivo_pipeline.sync.ingest import IngestRun
+from invivo_pipeline.warehouse import Warehouse, table_spec
+from invivo_pipeline.warehouse.quality import CheckOutcome, all_checks, run_check
+
+GROUP = CYTOBANK_SCHEMA
+OWNERS = ["team:preclinical-data"]
+JOB = "cytobank_sync"
+
+
+class CytobankApiResource(dg.ConfigurableResource):
+    """Cytobank. Secrets as ``EnvVar``s; anything unset falls back to ``CYTOBANK_*`` at run time."""
+
+    base_url: str | None = None
+    username: str | None = None
+    password: str | None = None
+    api_token: str | None = None
+
+    def client_config(self) -> CytobankConfig:
+        env = dict(os.environ)
+        for name, value in (
+            ("CYTOBANK_BASE_URL", self.base_url),
+            ("CYTOBANK_USERNAME", self.username),
+            ("CYTOBANK_PASSWORD", self.password),
+            ("CYTOBANK_API_TOKEN", self.api_token),
+        ):
+            if value:
+                env[name] = value
+        return CytobankConfig.from_env(env)
+
+
+def cytobank_asset_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey([GROUP, name])
+
+
+def _schema(resource: CytobankResource) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(c.name, str(c.type.value)) for c in table_spec(resource).columns]
+    )
+
+
+def _spec(resource: CytobankResource) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=cytobank_asset_key(resource.name),
+        description=f"{resource.description}\n\nFrom Cytobank `GET {resource.route.path}` into "
+        f"`{CYTOBANK_SCHEMA}.{resource.name}` (primary key {', '.join(resource.primary_key)}).",
+        group_name=GROUP,
+        kinds={"duckdb", "python"},
+        owners=OWNERS,
+        deps=[cytobank_asset_key(resource.parent)] if resource.parent else [],
+        partitions_def=cytobank_experiment_partitions
+        if resource.scope is Scope.EXPERIMENT
+        else None,
+        metadata={
+            "dagster/table_name": f"{CYTOBANK_SCHEMA}.{resource.name}",
+            "dagster/column_schema": _schema(resource),
+            "primary_key": ", ".join(resource.primary_key),
+            "api_route": resource.route.path,
+            "scope": str(resource.scope),
+        },
+    )
+
+
+CHECKS = all_checks(CYTOBANK_RESOURCES)
+SPECS = [_spec(r) for r in CYTOBANK_RESOURCES]
+CHECK_SPECS = [
+    dg.AssetCheckSpec(c.name, asset=cytobank_asset_key(c.table), description=c.description)
+    for c in CHECKS
+]
+
+
+def _materialization(resource: CytobankResource, run: IngestRun, rows: int) -> dg.MaterializeResult:
+    api = run.metrics.get("resources", {}).get(resource.name, {})
+    loads = run.partitions(resource.name)
+    return dg.MaterializeResult(
+        asset_key=cytobank_asset_key(resource.name),
+        metadata={
+            "dagster/row_count": rows,
+            "rows_loaded": sum(r.rows_written for r in loads),
+            "partitions_loaded": len(loads),
+            "partitions_unchanged": sum(r.unchanged for r in loads),
+            "requests": api.get("requests", 0),
+            "minimum_requests": api.get("minimum_requests", 0),
+            "retries": api.get("retries", 0),
+            "api_seconds": dg.MetadataValue.float(round(api.get("seconds", 0.0), 3)),
+            "load_seconds": dg.MetadataValue.float(round(sum(r.seconds for r in loads), 3)),
+            "schema": CYTOBANK_SCHEMA,
+        },
+    )
+
+
+def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=outcome.check.name,
+        asset_key=cytobank_asset_key(outcome.check.table),
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"failures": outcome.failures, "sample": dg.MetadataValue.json(outcome.sample)},
+        description=outcome.check.description,
+    )
+
+
+@dg.multi_asset(
+    name="cytobank_ingestion",
+    specs=SPECS,
+    check_specs=CHECK_SPECS,
+    can_subset=True,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_writer",
+)
+def cytobank_ingestion(
+    context: dg.AssetExecutionContext,
+    cytobank_api: CytobankApiResource,
+    warehouse: WarehouseResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    global_names = [n for n in GLOBAL_NAMES if n in selected]
+    names = [n for n in EXPERIMENT_NAMES if n in selected]
+    experiment_ids = list(context.partition_keys) if names else []
+    checks = [
+        c
+        for c in CHECKS
+        if dg.AssetCheckKey(cytobank_asset_key(c.table), c.name)
+        in context.selected_asset_check_keys
+    ]
+    wh = Warehouse(
+        warehouse.warehouse().path,
+        resources=CYTOBANK_RESOURCES,
+        lock_timeout=warehouse.lock_timeout_s,
+    )
+    context.log.info(f"fetching {len(names)} Cytobank tables for {len(experiment_ids)} experiments")
+
+    async def run() -> tuple[IngestRun, list[CheckOutcome], dict[str, int]]:
+        async with CytobankClient(cytobank_api.client_config()) as client:
+            with wh.session() as session:
+                ingested = await ingest_cytobank(
+                    client,
+                    session,
+                    global_names=global_names,
+                    experiment_ids=experiment_ids,
+                    experiment_names=names,
+                )
+                outcomes = [run_check(c, session.query) for c in checks]
+                counts = {
+                    n: int(session.query(f"SELECT count(*) FROM {CYTOBANK_SCHEMA}.{n}")[0][0])
+                    for n in selected
+                }
+        return ingested, outcomes, counts
+
+    ingested, outcomes, counts = run_sync(run())
+    ingested.checks = outcomes
+    observers.run_done(ingested)
+    for resource in CYTOBANK_RESOURCES:
+        if resource.name in selected:
+            yield _materialization(resource, ingested, counts[resource.name])
+    for outcome in outcomes:
+        yield _check_result(outcome)

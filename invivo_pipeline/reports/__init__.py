@@ -1,0 +1,1 @@
+"""Report builders: pure functions from the warehouse to tables and figures."""
