@@ -87,8 +87,8 @@ def _context(spec: TableSpec, batch: BatchLike, study_id: str | None) -> dict[st
         given = context.get(partition)
         if given is not None and given != study_id:
             raise WarehouseLoadError(
-                f"{spec.schema}.{spec.name}: a batch of {partition} {given!r} was passed to the "
-                f"load of {partition} {study_id!r}; nothing was loaded"
+                f"{spec.schema}.{spec.name}: a batch of {spec.scope} {given!r} was passed to the "
+                f"load of {spec.scope} {study_id!r}; nothing was loaded"
             )
         context[partition] = study_id
     return context
