@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource, DbtProject
 
+from invivo_pipeline.assets.cytobank import cytobank_asset_key
 from invivo_pipeline.assets.dbt import (
     DBT_PROJECT_DIR,
     MANIFEST,
@@ -25,6 +26,7 @@ from invivo_pipeline.assets.dbt import (
 from invivo_pipeline.assets.ingestion import asset_key
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.cli.sync_run import _failure_line
+from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
 from invivo_pipeline.definitions import defs
 from invivo_pipeline.resource_table import RESOURCES
 from invivo_pipeline.warehouse import writer_lock
@@ -64,7 +66,11 @@ def test_one_lineage_graph_from_the_api_tables_to_the_marts():
     # dbt sources are the ingestion assets themselves, not look-alike external assets.
     assert graph.get(dg.AssetKey(["staging", "stg_animals"])).parent_keys == {asset_key("animals")}
     sources = {k for key in invivo_dbt.keys for k in graph.get(key).parent_keys} - invivo_dbt.keys
-    assert sources <= {asset_key(r.name) for r in RESOURCES}
+    cytobank = {cytobank_asset_key(r.name) for r in CYTOBANK_RESOURCES}
+    assert sources <= {asset_key(r.name) for r in RESOURCES} | cytobank
+    assert graph.get(dg.AssetKey(["staging", "stg_cytobank_fcs_files"])).parent_keys == {
+        cytobank_asset_key(n) for n in ("fcs_files", "experiments", "sample_tags")
+    }
     for key in invivo_dbt.keys:
         node = graph.get(key)
         assert node.group_name == key.path[0] if key.path[-1].startswith(("stg_", "int_")) else True
