@@ -44,7 +44,7 @@ class _Collector:
         self.run = run
 
 
-async def _discover(config: CytobankConfig) -> tuple[list[str], int]:
+async def discover_experiments(config: CytobankConfig) -> tuple[list[str], int]:
     async with CytobankClient(config) as client:
         ids = [str(e["id"]) for e in await client.list_experiments()]
         return ids, client.metrics.requests
@@ -68,7 +68,7 @@ def sync_cytobank(
     if not cytobank_configured():
         return None
     config = CytobankConfig.from_env()
-    ids, discovery_requests = run_sync(_discover(config))
+    ids, discovery_requests = run_sync(discover_experiments(config))
     register_experiments(inst, ids)
     names = [r.name for r in CYTOBANK_RESOURCES]
     selection = [cytobank_asset_key(n) for n in (names if ids else GLOBAL_NAMES)]

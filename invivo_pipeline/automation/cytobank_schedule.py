@@ -1,0 +1,58 @@
+"""The daily Cytobank refresh: Cytobank sends no events, so a schedule is what keeps it fresh.
+
+It lists the experiments (one request), brings the ``cytobank_experiment`` partitions in line with
+them and requests one run of the Cytobank tables over every experiment (one transaction); dbt models
+follow through ``follow_upstream``. With ``CYTOBANK_BASE_URL`` unset the source is off and every
+evaluation is a skip that says so, so an In Vivo-only deployment never touches Cytobank.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from invivo_pipeline.assets.cytobank import JOB, CytobankApiResource, cytobank_asset_key
+from invivo_pipeline.assets.partitions import CYTOBANK_EXPERIMENT_PARTITIONS_NAME
+from invivo_pipeline.automation.jobs import REASON_TAG, TRIGGER_TAG
+from invivo_pipeline.automation.sensors import SETTINGS
+from invivo_pipeline.cli.cytobank_sync import discover_experiments, register_experiments
+from invivo_pipeline.client import run_sync
+from invivo_pipeline.client.cytobank import cytobank_configured
+from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES, GLOBAL_NAMES
+
+CYTOBANK_SCHEDULE = "cytobank_refresh_daily"
+
+
+@dg.schedule(
+    name=CYTOBANK_SCHEDULE,
+    cron_schedule=SETTINGS.reconcile_cron,
+    job_name=JOB,
+    execution_timezone=SETTINGS.timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Reloads every Cytobank experiment once a day (Cytobank has no webhooks). Skips "
+    "when CYTOBANK_BASE_URL is unset.",
+)
+def cytobank_refresh_daily(
+    context: dg.ScheduleEvaluationContext, cytobank_api: CytobankApiResource
+) -> dg.RunRequest | dg.SkipReason:
+    if not (cytobank_api.base_url or cytobank_configured()):
+        return dg.SkipReason("Cytobank is off: CYTOBANK_BASE_URL is not set")
+    ids, _ = run_sync(discover_experiments(cytobank_api.client_config()))
+    register_experiments(context.instance, ids)
+    # A range runs over the registered order, which is not necessarily the listing's.
+    keys = context.instance.get_dynamic_partitions(CYTOBANK_EXPERIMENT_PARTITIONS_NAME)
+    when = context.scheduled_execution_time or datetime.now(UTC)
+    tags = {TRIGGER_TAG: "reconcile", REASON_TAG: f"every Cytobank experiment ({len(ids)})"}
+    names = [r.name for r in CYTOBANK_RESOURCES] if keys else list(GLOBAL_NAMES)
+    if keys:
+        tags |= {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+    return dg.RunRequest(
+        run_key=f"cytobank:{when.date().isoformat()}",
+        asset_selection=[cytobank_asset_key(n) for n in names],
+        tags=tags,
+    )
