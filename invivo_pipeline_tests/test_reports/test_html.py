@@ -121,8 +121,11 @@ def test_a_new_section_is_one_more_entry(materialized):
 def test_tables_escape_text_and_format_numbers():
     import pandas as pd
 
-    frame = pd.DataFrame({"g": ["<b>A&B</b>"], "x": [1234.567], "n": [None]})
-    html = table_html(frame, {"g": "Group", "x": "Value", "n": "Missing"})
+    frame = pd.DataFrame(
+        {"g": ["<b>A&B</b>"], "x": [1234.567], "n": [None], "d": [pd.Timestamp("2026-10-11")]}
+    )
+    html = table_html(frame, {"g": "Group", "x": "Value", "n": "Missing", "d": "Day 0"})
     assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in html
     assert '<td class="num">1,234.6</td>' in html
     assert "<td>–</td>" in html
+    assert "<td>2026-10-11</td>" in html
