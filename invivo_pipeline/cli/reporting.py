@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from invivo_pipeline.cli.sync_run import SyncSummary, sync_everything
 from invivo_pipeline.reports.data import StudyData
+from invivo_pipeline.reports.files import reports_dir
 from invivo_pipeline.warehouse import TableLoadResult
 
 
@@ -72,6 +74,9 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
                 f"e.g. {', '.join(map(str, outcome.sample))} ({check.description})",
                 highlight=False,
             )
+    index = reports_dir(Path(summary.warehouse_path)) / "index.html"
+    if index.exists():
+        console.print(f"reports: {index}", highlight=False, soft_wrap=True)
     if not summary.changed_tables:
         console.print("nothing changed since the last sync: no table was rewritten")
 

@@ -18,6 +18,7 @@ def test_the_sync_wrote_one_page_per_study_and_an_index(materialized):
     links = set(re.findall(r'href="([^"]+)"', index))
     assert links == {f"{code}.html" for code in codes}
     assert all((materialized.reports / link).is_file() for link in links)
+    assert f"reports: {materialized.reports / 'index.html'}" in materialized.stdout
 
 
 def test_writing_again_elsewhere_reuses_given_figures(materialized, tmp_path):
