@@ -26,6 +26,8 @@ def run_demo(
     if data_dir.exists():
         shutil.rmtree(data_dir)
     dagster_home.mkdir(parents=True)
+    # An instance stored in this folder: saying so spares `dagster dev` a warning about it.
+    (dagster_home / "dagster.yaml").write_text("# The demo's Dagster instance: the defaults.\n")
     world = WorldConfig(studies=studies, animals_per_study=animals_per_study)
     with SimulatorServer(world) as server:
         console.print(f"simulator serving a synthetic tenant at {server.base_url}", highlight=False)
