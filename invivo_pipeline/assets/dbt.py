@@ -26,6 +26,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from invivo_pipeline.assets.dbt_metadata import with_table_metadata
 from invivo_pipeline.assets.ingestion import OWNERS, asset_key
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.warehouse import writer_lock
@@ -201,7 +202,11 @@ def invivo_dbt(
             invocation = dbt.cli(
                 ["build"], context=context, raise_on_error=False, target_path=build_target(path)
             )
-        yield from invocation.stream()
+        # Row counts and column types of every model, read once dbt has exited and still under
+        # the writer lock, so that no load changes a table between its build and its count.
+        yield from with_table_metadata(
+            invocation.stream(), path, MANIFEST, busy_timeout=wh.busy_timeout
+        )
         succeeded = invocation.is_successful()
     if not succeeded:
         try:
