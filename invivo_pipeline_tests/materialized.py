@@ -1,4 +1,4 @@
-"""One real ``invivo sync`` (ingestion, dbt build and checks, plots and reports) into a temporary
+"""One real ``invivo sync`` of both sources (ingestion, dbt build and checks, plots and reports) into a temporary
 warehouse and Dagster instance, shared by every test that reads what a sync leaves behind.
 
 Built at most once per test session, and only if a test asks for it (the ``materialized``
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
+from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invivo_pipeline.simulator.world import WorldConfig
@@ -50,10 +52,20 @@ def materialize(root: Path) -> Materialized:
     db = root / "warehouse" / "invivo.duckdb"
     home = root / "dagster_home"
     home.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVIVO_", "DAGSTER_"))}
-    with SimulatorServer(WORLD) as server:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INVIVO_", "DAGSTER_", "CYTOBANK_"))
+    }
+    with (
+        SimulatorServer(WORLD) as server,
+        CytobankSimulatorServer(world=server.world) as cytobank,
+    ):
         env.update(
             {
+                "CYTOBANK_BASE_URL": cytobank.api_root,
+                "CYTOBANK_USERNAME": DEMO_USERNAME,
+                "CYTOBANK_PASSWORD": DEMO_PASSWORD,
                 "INVIVO_BASE_URL": server.base_url,
                 "INVIVO_CLIENT_ID": DEMO_CLIENT_ID,
                 "INVIVO_CLIENT_SECRET": DEMO_CLIENT_SECRET,

@@ -271,6 +271,25 @@ def body_weight_section(ctx: ReportContext) -> str | None:
     )
 
 
+FLOW_BY_GROUP_COLUMNS = {
+    "group": "Group",
+    "sample_type": "Sample type",
+    "day": "Study day",
+    "n_files": "FCS files",
+    "mean_pct_of_parent": "Mean % of parent",
+    "sd_pct_of_parent": "SD",
+}
+FLOW_FILE_COLUMNS = {
+    "fcs_file": "FCS file",
+    "sample": "Sample",
+    "animal": "Animal",
+    "group": "Group",
+    "day": "Study day",
+    "sample_type": "Sample type",
+    "link_method": "Linked by",
+}
+
+
 def flow_section(ctx: ReportContext) -> str | None:
     """FCS files linked to this study's animals (Cytobank), and a population statistic by group."""
     if ctx.con is None:
@@ -286,10 +305,15 @@ def flow_section(ctx: ReportContext) -> str | None:
         table_html(methods, {"link_method": "Linked by", "files": "FCS files"}),
         table_html(
             by_group,
-            caption=f"{DEFAULT_POPULATION}: % of parent by group, sample type and day",
+            FLOW_BY_GROUP_COLUMNS,
+            caption=f"{DEFAULT_POPULATION}: % of parent by group, sample type and study day",
             digits=2,
         ),
-        table_html(matched, caption="FCS files and the animal, group and day they came from"),
+        table_html(
+            matched,
+            FLOW_FILE_COLUMNS,
+            caption="FCS files and the animal, group and study day they came from",
+        ),
     )
 
 

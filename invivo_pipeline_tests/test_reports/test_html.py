@@ -10,6 +10,7 @@ import pytest
 
 from invivo_pipeline.reports.build import render_plots
 from invivo_pipeline.reports.data import load_studies
+from invivo_pipeline.reports.flow_tables import DEFAULT_POPULATION
 from invivo_pipeline.reports.html import (
     SECTIONS,
     ReportContext,
@@ -71,7 +72,8 @@ def test_a_study_page_needs_nothing_outside_itself(pages):
 
 def test_sections_follow_the_data(pages):
     oncology = parse(pages["oncology"]).headings
-    assert oncology == [
+    # Flow cytometry is there when Cytobank has this study's files (its own test below).
+    assert [h for h in oncology if h != "Flow cytometry (Cytobank)"] == [
         "Study overview",
         "How to read this report",
         "Tumour growth",
@@ -103,18 +105,18 @@ def test_the_tgi_table_shows_each_treated_group_on_the_evaluation_day(materializ
 def test_a_new_section_is_one_more_entry(materialized):
     seen: list[str] = []
 
-    def flow_section(ctx: ReportContext) -> str | None:
+    def extra_section(ctx: ReportContext) -> str | None:
         assert ctx.con is not None, "sections may query the warehouse"
         (n,) = ctx.con.execute(
             "select count(*) from invivo_raw.samples where study_id = ?", [ctx.study.study_id]
         ).fetchone()
         seen.append(ctx.study.study_id)
-        return section("Flow cytometry", f"<p>{n} samples</p>")
+        return section("Extra", f"<p>{n} samples</p>")
 
     with open_reader(materialized.db) as con:
         study = by_kind(load_studies(con))["tox"]
-        page = study_page(ReportContext(study, {}, con), [*SECTIONS, flow_section])
-    assert parse(page).headings[-1] == "Flow cytometry"
+        page = study_page(ReportContext(study, {}, con), [*SECTIONS, extra_section])
+    assert parse(page).headings[-1] == "Extra"
     assert seen == [study.study_id]
 
 
@@ -132,3 +134,31 @@ def test_tables_escape_text_and_format_numbers():
     assert "<td>–</td>" in html
     assert "<td>2026-10-11</td>" in html
     assert '<td class="num">12,345</td><td>–</td></tr>' in html
+
+
+def test_a_study_with_flow_data_shows_its_fcs_files_and_a_population_by_group(materialized):
+    with open_reader(materialized.db) as con:
+        linked = con.execute(
+            """select study_id, count(*) from marts.fct_flow_sample
+            where study_id is not null group by 1 order by 2 desc limit 1"""
+        ).fetchall()
+        assert linked, "the Cytobank world links files to this world's animals"
+        study_id, n_files = linked[0]
+        study = next(s for s in load_studies(con) if s.study_id == study_id)
+        groups = {
+            g
+            for (g,) in con.execute(
+                "select distinct group_name from marts.rpt_flow_population_stats "
+                "where study_id = ? and population_name = ?",
+                [study_id, DEFAULT_POPULATION],
+            ).fetchall()
+        }
+        page = study_page(ReportContext(study, {}, con))
+        tox_page = study_page(ReportContext(by_kind(load_studies(con))["tox"], {}, con))
+    assert parse(page).headings[-1] == "Flow cytometry (Cytobank)"
+    flow = page[page.index("Flow cytometry (Cytobank)") :]
+    assert f"{n_files} FCS files matched" in flow
+    assert len(groups) >= 2
+    for group in groups:
+        assert f"<td>{group}</td>" in flow
+    assert "Flow cytometry" not in "".join(parse(tox_page).headings)
