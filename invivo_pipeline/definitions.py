@@ -9,6 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from invivo_pipeline.assets.dbt import dbt_project, invivo_dbt
 from invivo_pipeline.assets.ingestion import invivo_ingestion
+from invivo_pipeline.assets.reports import invivo_reports
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
 from invivo_pipeline.automation import JOBS, SCHEDULES, SENSORS, follow_upstream
 
@@ -20,13 +21,13 @@ ingest_everything = dg.define_asset_job(
 
 sync_everything = dg.define_asset_job(
     "invivo_sync",
-    selection=dg.AssetSelection.assets(invivo_ingestion, invivo_dbt),
+    selection=dg.AssetSelection.assets(invivo_ingestion, invivo_dbt, invivo_reports),
     description="Every In Vivo table, then `dbt build` of every staging and mart model and its "
-    "tests, in one run: what `invivo sync` runs.",
+    "tests, then the plots and HTML reports, in one run: what `invivo sync` runs.",
 )
 
 defs = dg.Definitions(
-    assets=[invivo_ingestion, invivo_dbt],
+    assets=[invivo_ingestion, invivo_dbt, invivo_reports],
     jobs=[ingest_everything, sync_everything, *JOBS],
     schedules=SCHEDULES,
     sensors=SENSORS,
@@ -41,5 +42,6 @@ defs = dg.Definitions(
     },
 )
 
-# Sensors and schedules keep raw fresh; dbt models (groups staging, marts) follow their inputs.
+# Sensors and schedules keep raw fresh; dbt models (groups staging, marts) and the reports follow
+# their inputs.
 defs = follow_upstream(defs)

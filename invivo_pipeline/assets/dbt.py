@@ -119,6 +119,25 @@ def _generic_test_description(test: Mapping[str, Any]) -> str:
 TRANSLATOR = InVivoDbtTranslator()
 
 
+def release_adapter(adapter: Any) -> None:
+    """Close the DuckDB file that dagster-dbt's in-process dbt adapter opened to count rows.
+
+    dbt-duckdb keeps one database handle per process in a class-level environment, open
+    (read-only) after the counts are read; any later writer in this process (the next in-process
+    run, a test) would then be refused with "different configuration".
+    """
+    if adapter is not None:
+        adapter.cleanup_connections()
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing held open
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
+
+
 @contextmanager
 def _environment(**values: str) -> Iterator[None]:
     """Set variables for a child process started inside the block, then restore them."""
@@ -197,7 +216,17 @@ def invivo_dbt(
             invocation = dbt.cli(
                 ["build"], context=context, raise_on_error=False, target_path=build_target(path)
             )
-        yield from invocation.stream()
+        # Row counts and column types of every model, from the warehouse once dbt has exited
+        # (dagster-dbt waits for that with DuckDB), read through dbt's own adapter, still under
+        # the writer lock so that no load changes the tables between the build and the count.
+        try:
+            yield from (
+                invocation.stream()
+                .fetch_row_counts()
+                .fetch_column_metadata(with_column_lineage=False)
+            )
+        finally:
+            release_adapter(invocation.adapter)
         succeeded = invocation.is_successful()
     if not succeeded:
         try:

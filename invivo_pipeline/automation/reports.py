@@ -1,6 +1,6 @@
-"""Reports follow raw: every asset in the ``staging`` and ``marts`` groups (the dbt models) is
-materialized again soon after any of its upstream assets is, so reports are never stale relative
-to ``invivo_raw``.
+"""Reports follow raw: every asset in the ``staging`` and ``marts`` groups (the dbt models) and in
+``reports`` (plots and HTML pages) is materialized again soon after any of its upstream assets is,
+so reports are never stale relative to ``invivo_raw``.
 
 Declarative automation does it: ``follow_upstream(defs)`` gives those assets ``FOLLOW_UPSTREAM``
 (unless they already have a condition), and ``report_automation`` (RUNNING by default) evaluates
@@ -18,7 +18,7 @@ import dagster as dg
 
 from invivo_pipeline.automation.sensors import SETTINGS
 
-REPORT_GROUPS = ("staging", "marts")
+REPORT_GROUPS = ("staging", "marts", "reports")
 FOLLOW_UPSTREAM = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
 
 
@@ -45,5 +45,6 @@ report_automation = dg.AutomationConditionSensorDefinition(
     target=report_selection(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=SETTINGS.automation_interval_s,
-    description="Rebuilds the dbt models (groups staging and marts) after their raw inputs change.",
+    description="Rebuilds the dbt models (groups staging and marts) after their raw inputs change, "
+    "and the plots and reports (group reports) after their marts do.",
 )

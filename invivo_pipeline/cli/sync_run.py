@@ -141,6 +141,7 @@ def sync_everything(
     inst: dg.DagsterInstance | None = None,
 ) -> SyncSummary:
     from invivo_pipeline.assets.dbt import MODEL_KEYS, invivo_dbt
+    from invivo_pipeline.assets.reports import invivo_reports
     from invivo_pipeline.definitions import defs  # heavy import, only for this command
 
     started = time.perf_counter()
@@ -163,7 +164,11 @@ def sync_everything(
             ASSET_PARTITION_RANGE_END_TAG: study_ids[-1],
         }
     else:
-        selection = [asset_key(name) for name in GLOBAL_NAMES] + list(invivo_dbt.keys)
+        selection = [
+            *(asset_key(name) for name in GLOBAL_NAMES),
+            *invivo_dbt.keys,
+            *invivo_reports.keys,
+        ]
     with observers.observing(collector), _quiet_integration_logs():
         result = job.execute_in_process(
             instance=inst,

@@ -1,0 +1,160 @@
+"""What the reports read: the dbt marts of one study, fetched once into pandas.
+
+Everything a study's plots and tables need is read in one short read-only session and then the
+connection is let go, so that rendering (the slow part) never holds the DuckDB file while a sync
+waits to write it. The reports only read the marts (and the staging group list, for the group order
+and the control flag that every plot shares); no report recomputes a statistic dbt already made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+GROWTH_METRIC = "tumor_volume_mm3"
+
+MARTS_READ = (
+    "rpt_study_overview",
+    "rpt_group_day_summary",
+    "rpt_tgi_by_day",
+    "rpt_km_curve",
+    "rpt_survival_summary",
+    "rpt_bw_tolerability",
+)
+"""The marts these reports read: the report assets depend on exactly these."""
+STAGING_READ = ("stg_study_groups",)
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """One study's report inputs. Empty frames mean "no such data" (a tox study has no tumours)."""
+
+    study_id: str
+    overview: dict[str, Any]
+    groups: pd.DataFrame
+    """group_id, group_name, group_no, is_control; in the study's group order."""
+    growth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """rpt_group_day_summary rows of tumour volume, only the days that pass the plot cut-off."""
+    tgi: pd.DataFrame = field(default_factory=pd.DataFrame)
+    km: pd.DataFrame = field(default_factory=pd.DataFrame)
+    survival: pd.DataFrame = field(default_factory=pd.DataFrame)
+    body_weight: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def name(self) -> str:
+        return str(self.overview.get("study_name") or self.study_id)
+
+    @property
+    def code(self) -> str:
+        return str(self.overview.get("study_code") or self.study_id)
+
+    @property
+    def title(self) -> str:
+        """ "ONC-26-001 · MC38 syngeneic efficacy of NWB-5231": how the plots and pages name it."""
+        return f"{self.code} · {self.name}" if self.code != self.name else self.name
+
+    @property
+    def tgi_at_eval_day(self) -> pd.DataFrame:
+        """The TGI rows of the evaluation day, one per treated group, in group order."""
+        if self.tgi.empty:
+            return self.tgi
+        rows = self.tgi[self.tgi["is_eval_day"].fillna(False).astype(bool)]
+        return rows.sort_values("group_no").reset_index(drop=True)
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, study_id: str) -> pd.DataFrame:
+    return con.execute(sql, [study_id]).df()
+
+
+def study_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every study the marts know, in study-code order (the order of the index page)."""
+    rows = con.execute(
+        "select study_id from marts.rpt_study_overview order by study_code, study_id"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
+    overview = _frame(con, "select * from marts.rpt_study_overview where study_id = ?", study_id)
+    if overview.empty:
+        raise KeyError(f"study {study_id} is not in marts.rpt_study_overview")
+    groups = _frame(
+        con,
+        """
+        select group_id, group_name, group_no, coalesce(is_control, false) as is_control
+        from staging.stg_study_groups where study_id = ? order by group_no, group_name
+        """,
+        study_id,
+    )
+    order = "group_no, s.study_day"
+    with_no = "inner join staging.stg_study_groups g using (group_id)"
+    growth = _frame(
+        con,
+        f"""
+        select s.group_id, s.study_day, s.n_measured, s.n_on_study, s.mean, s.sem, g.group_no
+        from marts.rpt_group_day_summary s {with_no}
+        where s.study_id = ? and s.metric = '{GROWTH_METRIC}' and s.plot_ok
+        order by {order}
+        """,
+        study_id,
+    )
+    tgi = _frame(
+        con,
+        f"""
+        select s.group_id, s.group_name, g.group_no, s.study_day, s.n_t, s.n_c, s.mean_t,
+               s.mean_c, s.tgi_delta_pct, s.tgi_ratio_pct, s.pct_t_over_c, s.regression_pct,
+               s.nci_activity_class, s.is_eval_day
+        from marts.rpt_tgi_by_day s {with_no}
+        where s.study_id = ? order by {order}
+        """,
+        study_id,
+    )
+    km = _frame(
+        con,
+        """
+        select k.group_id, k.endpoint_type, k.event_time, k.n_at_risk, k.n_event, k.n_censor,
+               k.surv
+        from marts.rpt_km_curve k where k.study_id = ?
+        order by k.endpoint_type, k.group_id, k.event_time
+        """,
+        study_id,
+    )
+    survival = _frame(
+        con,
+        """
+        select s.group_id, s.group_name, g.group_no, s.endpoint_type, s.n, s.events,
+               s.median_days, s.ils_pct, s.logrank_p_adj, s.hr
+        from marts.rpt_survival_summary s inner join staging.stg_study_groups g using (group_id)
+        where s.study_id = ? order by s.endpoint_type, g.group_no
+        """,
+        study_id,
+    )
+    body_weight = _frame(
+        con,
+        f"""
+        select s.group_id, s.study_day, s.n, s.mean_bw_pct_chg, s.sem_bw_pct_chg, g.group_no,
+               s.max_mean_loss_pct, s.day_of_max_loss, s.n_ever_ge_alert, s.n_ever_ge_endpoint,
+               s.tr_deaths, s.tolerated_flag
+        from marts.rpt_bw_tolerability s {with_no}
+        where s.study_id = ? and s.plot_ok
+        order by {order}
+        """,
+        study_id,
+    )
+    return StudyData(
+        study_id=study_id,
+        overview=overview.iloc[0].to_dict(),
+        groups=groups,
+        growth=growth,
+        tgi=tgi,
+        km=km,
+        survival=survival,
+        body_weight=body_weight,
+    )
+
+
+def load_studies(con: duckdb.DuckDBPyConnection) -> list[StudyData]:
+    return [load_study(con, study_id) for study_id in study_ids(con)]

@@ -1,0 +1,325 @@
+"""One self-contained HTML page per study, and an index of them.
+
+A page is an ordered list of section builders: each takes the study's ``ReportContext`` and returns
+an HTML fragment, or ``None`` when its data is absent (a tox study has no growth curves and no TGI
+table). A new kind of data is one more entry in ``SECTIONS``; e.g. flow cytometry, from
+``flow_tables(con, study_id) -> dict[str, DataFrame]``, would be::
+
+    def flow_section(ctx):
+        tables = flow_tables(ctx.con, ctx.study.study_id)
+        return section("Flow cytometry", *(table_html(t, caption=n) for n, t in tables.items()))
+
+Pages inline their images as ``data:`` URIs and their CSS in a ``<style>`` element, so a page is one
+file that opens anywhere (mailed, attached to an ELN) with no external request.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from invivo_pipeline.reports.data import StudyData
+
+PlotKind = str
+""""tumour_growth", "survival", "body_weight"."""
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What a section builder may use: the study's data, its rendered plots, and the open
+    read-only connection for sections that read more than ``StudyData`` holds."""
+
+    study: StudyData
+    plots: Mapping[PlotKind, bytes | None] = field(default_factory=dict)
+    con: duckdb.DuckDBPyConnection | None = None
+
+
+Section = Callable[[ReportContext], str | None]
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       margin: 0 auto; max-width: 1180px; padding: 24px 32px 64px; color: #1f2328; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+.sub { color: #57606a; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.9rem; }
+th, td { border: 1px solid #d0d7de; padding: 4px 10px; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f6f8fa; }
+caption { text-align: left; font-weight: 600; padding: 4px 0; }
+img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
+.note { color: #57606a; font-size: 0.88rem; }
+ul.help li { margin-bottom: 0.3rem; }
+"""
+
+
+def png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _cell(value: Any, digits: int) -> tuple[str, bool]:
+    """(text, is_number) for one table cell: numbers rounded, missing values as an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return "–", False
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), False
+    if isinstance(value, int):
+        return f"{value:,}", True
+    if isinstance(value, float):
+        return (f"{value:,.0f}" if value.is_integer() and digits else f"{value:,.{digits}f}"), True
+    return str(value), False
+
+
+def table_html(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    *,
+    caption: str | None = None,
+    digits: int = 1,
+) -> str:
+    """An HTML table of ``frame``; ``columns`` maps column → heading and picks the order."""
+    columns = columns or {c: c for c in frame.columns}
+    head = "".join(f"<th>{esc(title)}</th>" for title in columns.values())
+    body = []
+    for record in frame[list(columns)].astype(object).to_dict("records"):
+        cells = []
+        for column in columns:
+            text, numeric = _cell(record[column], digits)
+            cells.append(
+                f'<td class="num">{esc(text)}</td>' if numeric else f"<td>{esc(text)}</td>"
+            )
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def section(title: str, *parts: str) -> str:
+    return f"<section><h2>{esc(title)}</h2>{''.join(parts)}</section>"
+
+
+def figure(png: bytes, alt: str) -> str:
+    return f'<figure><img src="{png_data_uri(png)}" alt="{esc(alt)}"></figure>'
+
+
+# --- the sections, in page order ------------------------------------------------------------------
+
+OVERVIEW_FIELDS = {
+    "study_code": "Code",
+    "study_name": "Name",
+    "status": "Status",
+    "study_type": "Type",
+    "day0_date": "Day 0",
+    "days_since_day0": "Days since day 0",
+    "last_measured_on": "Last measured",
+    "n_groups": "Groups",
+    "n_animals_enrolled": "Animals enrolled",
+    "n_on_study": "On study",
+    "n_terminated": "Terminated",
+    "n_measurement_days": "Measurement days",
+    "dosing_compliance_pct": "Dosing compliance (%)",
+    "data_completeness_pct": "Data completeness (%)",
+}
+
+
+def overview_section(ctx: ReportContext) -> str | None:
+    rows = "".join(
+        f"<tr><th>{esc(title)}</th><td>{esc(_cell(ctx.study.overview.get(key), 1)[0])}</td></tr>"
+        for key, title in OVERVIEW_FIELDS.items()
+    )
+    groups = table_html(
+        ctx.study.groups.assign(control=ctx.study.groups["is_control"].map(bool)),
+        {"group_no": "No.", "group_name": "Group", "control": "Control"},
+        caption="Groups",
+    )
+    return section("Study overview", f"<table><tbody>{rows}</tbody></table>", groups)
+
+
+HOW_TO_READ = """
+<ul class="help">
+<li><b>Tumour growth</b>: each point is the group mean tumour volume (mm³) on that study day, with
+its standard error (SEM = SD/√n). The numbers under the plot are the animals measured. A group's
+curve stops once fewer than <code>min_n</code> animals, or less than <code>min_frac</code> of the
+group, remain: later means would only describe the survivors. The control group is the grey dashed
+line with open squares.</li>
+<li><b>TGI</b> (tumour growth inhibition) on the evaluation day, the last day the control group
+still meets those cut-offs: TGI = 100·(1 − ΔT/ΔC), where Δ is the change in group mean volume
+since day 0; 100 % means no growth, above 100 % regression. %T/C = 100·mean T / mean C
+(NCI: ≤ 42 % active, ≤ 10 % highly active).</li>
+<li><b>Kaplan–Meier</b>: the share of animals that have not had the event by each day.
+Overall survival counts deaths and humane-endpoint euthanasia; planned sacrifices and animals alive
+at the end are censored (tick marks). The tumour-volume and body-weight panels count reaching that
+endpoint as the event.</li>
+<li><b>Body weight</b>: group mean ± SEM of each animal's % change from its day-0 weight. The dotted
+lines are the alert and humane-endpoint losses.</li>
+<li>Every number comes from the dbt marts in the warehouse (<code>marts.rpt_*</code>); the settings
+(day 0, cut-offs, endpoints) are the dbt vars in <code>dbt_project/dbt_project.yml</code>.</li>
+</ul>
+"""
+
+
+def how_to_read_section(ctx: ReportContext) -> str | None:
+    return section("How to read this report", HOW_TO_READ)
+
+
+def _plot_section(kind: PlotKind, title: str, alt: str) -> Section:
+    def build(ctx: ReportContext) -> str | None:
+        png = ctx.plots.get(kind)
+        return None if png is None else section(title, figure(png, f"{alt} — {ctx.study.title}"))
+
+    build.__name__ = f"{kind}_section"
+    return build
+
+
+TGI_COLUMNS = {
+    "group_name": "Group",
+    "study_day": "Day",
+    "n_t": "n (treated)",
+    "n_c": "n (control)",
+    "mean_t": "Mean T (mm³)",
+    "mean_c": "Mean C (mm³)",
+    "tgi_delta_pct": "TGI (%)",
+    "pct_t_over_c": "%T/C",
+    "regression_pct": "Regression (%)",
+    "nci_activity_class": "NCI class",
+}
+
+
+def tgi_section(ctx: ReportContext) -> str | None:
+    rows = ctx.study.tgi_at_eval_day
+    if rows.empty:
+        return None
+    return section(
+        "Tumour growth inhibition",
+        table_html(rows, TGI_COLUMNS, caption="On the evaluation day, against the control group"),
+    )
+
+
+SURVIVAL_COLUMNS = {
+    "group_name": "Group",
+    "n": "n",
+    "events": "Events",
+    "median_days": "Median (days)",
+    "ils_pct": "ILS (%)",
+    "hr": "Hazard ratio",
+    "logrank_p_adj": "Log-rank p (Holm)",
+}
+
+
+def survival_section(ctx: ReportContext) -> str | None:
+    png = ctx.plots.get("survival")
+    if png is None:
+        return None
+    overall = ctx.study.survival[ctx.study.survival["endpoint_type"] == "overall"]
+    summary = (
+        table_html(overall, SURVIVAL_COLUMNS, caption="Overall survival", digits=3)
+        if not overall.empty
+        else ""
+    )
+    return section(
+        "Survival (Kaplan–Meier)", figure(png, f"Kaplan–Meier — {ctx.study.title}"), summary
+    )
+
+
+TOLERABILITY_COLUMNS = {
+    "group_name": "Group",
+    "max_mean_loss_pct": "Max mean loss (%)",
+    "day_of_max_loss": "On day",
+    "n_ever_ge_alert": "Animals ≥ alert loss",
+    "n_ever_ge_endpoint": "Animals ≥ endpoint loss",
+    "tr_deaths": "Treatment-related deaths",
+    "tolerated_flag": "Tolerated",
+}
+
+
+def body_weight_section(ctx: ReportContext) -> str | None:
+    png = ctx.plots.get("body_weight")
+    if png is None:
+        return None
+    bw = ctx.study.body_weight
+    per_group = (
+        bw.drop_duplicates("group_id")
+        .merge(ctx.study.groups[["group_id", "group_name"]], on="group_id")
+        .sort_values("group_no")
+    )
+    return section(
+        "Body weight",
+        figure(png, f"Body-weight change — {ctx.study.title}"),
+        table_html(per_group, TOLERABILITY_COLUMNS, caption="Tolerability by group"),
+    )
+
+
+SECTIONS: list[Section] = [
+    overview_section,
+    how_to_read_section,
+    _plot_section("tumour_growth", "Tumour growth", "Tumour growth curves"),
+    tgi_section,
+    survival_section,
+    body_weight_section,
+]
+"""The page, top to bottom. Add a section here (flow cytometry next)."""
+
+
+def _page(title: str, subtitle: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
+        f'<body><h1>{esc(title)}</h1><p class="sub">{esc(subtitle)}</p>{body}</body></html>\n'
+    )
+
+
+def _generated() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def study_page(ctx: ReportContext, sections: Sequence[Section] = SECTIONS) -> str:
+    parts = [built for build in sections if (built := build(ctx)) is not None]
+    status = ctx.study.overview.get("status") or "unknown status"
+    subtitle = f"{status} · generated {_generated()} from the invivo-pipeline warehouse"
+    if len(parts) <= 2:  # overview and how-to only
+        parts.append(
+            section("No measurements yet", '<p class="note">This study has no data to plot.</p>')
+        )
+    return _page(ctx.study.title, subtitle, "".join(parts))
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    study: StudyData
+    href: str
+    plots: Sequence[str]
+
+
+def index_page(entries: Sequence[IndexEntry]) -> str:
+    rows = "".join(
+        "<tr>"
+        f'<td><a href="{esc(e.href)}">{esc(e.study.code)}</a></td>'
+        f"<td>{esc(e.study.name)}</td>"
+        f"<td>{esc(e.study.overview.get('status'))}</td>"
+        f'<td class="num">{esc(_cell(e.study.overview.get("n_animals_enrolled"), 0)[0])}</td>'
+        f"<td>{esc(', '.join(e.plots) or '–')}</td>"
+        "</tr>"
+        for e in entries
+    )
+    table = (
+        "<table><thead><tr><th>Study</th><th>Name</th><th>Status</th><th>Animals</th>"
+        f"<th>Plots</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return _page(
+        "In Vivo study reports",
+        f"{len(entries)} studies · generated {_generated()}",
+        table,
+    )
