@@ -70,7 +70,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def ui(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiStack]:
     """Started after the browser, so a machine without Chromium skips before the 30 s sync."""
-    with served_ui(tmp_path_factory.mktemp("ui")) as stack:
+    # The sync's and the webserver's logs are kept beside the screenshots, for a failed CI run.
+    with served_ui(tmp_path_factory.mktemp("ui"), logs=artifacts_dir() / "logs") as stack:
         yield stack
 
 
@@ -151,6 +152,8 @@ def test_an_assets_checks_are_listed_and_passed(page, key):
 
 def test_the_growth_curve_asset_shows_one_rendered_plot_per_study(page):
     assert GROWTH_CURVES in GRAPH.get_all_asset_keys()
+    # Tall enough that the screenshot reaches the per-study rows under the file list.
+    page.set_viewport_size({"width": SCREEN["width"], "height": 1800})
     page.goto(f"/assets/{_path(GROWTH_CURVES)}")
     expect(page.get_by_text("Latest materialization")).to_be_visible()
     plotted = page.locator("tr").filter(has_text=re.compile(r"^\s*studies_plotted"))
@@ -159,6 +162,7 @@ def test_the_growth_curve_asset_shows_one_rendered_plot_per_study(page):
     assert studies >= 1, "the default world has efficacy studies with tumour volumes"
     links = page.get_by_text("[Show Markdown]", exact=True)
     expect(links).to_have_count(studies)
+    _screenshot(page, "growth-curves-asset")
     for i in range(studies):
         links.nth(i).click()
         dialog = page.get_by_role("dialog")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,18 +62,26 @@ def _environment(home: Path, db: Path, api_url: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def served_ui(workdir: Path, world: WorldConfig | None = None) -> Iterator[UiStack]:
-    """Sync the simulated tenant into ``workdir`` and serve it; logs go to ``workdir/logs``."""
+def served_ui(
+    workdir: Path, world: WorldConfig | None = None, logs: Path | None = None
+) -> Iterator[UiStack]:
+    """Sync the simulated tenant into ``workdir`` and serve it; the sync's and the webserver's
+    output go to ``logs`` (default ``workdir/logs``). Prints how long each stage took."""
     webserver = shutil.which("dagster-webserver")
     assert webserver, "dagster-webserver is a dependency: pip install -e ."
     home = workdir / "dagster_home"
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
     db = workdir / "warehouse" / "invivo.duckdb"
-    with SimulatorServer(world or WorldConfig()) as sim, processes(ROOT, workdir / "logs") as procs:
+    started = time.monotonic()
+    with (
+        SimulatorServer(world or WorldConfig()) as sim,
+        processes(ROOT, logs or workdir / "logs") as procs,
+    ):
         env = _environment(home, db, sim.base_url)
         try:
             procs.run("sync", procs.invivo("sync", "--quiet"), env, timeout=300)
+            synced = time.monotonic()
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             procs.start(
@@ -85,4 +94,8 @@ def served_ui(workdir: Path, world: WorldConfig | None = None) -> Iterator[UiSta
         except BaseException:
             print(procs.report())
             raise
+        print(
+            f"UI stack: invivo sync {synced - started:.1f} s, "
+            f"dagster-webserver ready {time.monotonic() - synced:.1f} s later"
+        )
         yield UiStack(url=url, procs=procs)
