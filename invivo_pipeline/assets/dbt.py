@@ -26,6 +26,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from invivo_pipeline.assets.dbt_metadata import with_table_metadata
 from invivo_pipeline.assets.ingestion import OWNERS, asset_key
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.warehouse import writer_lock
@@ -119,25 +120,6 @@ def _generic_test_description(test: Mapping[str, Any]) -> str:
 TRANSLATOR = InVivoDbtTranslator()
 
 
-def release_adapter(adapter: Any) -> None:
-    """Close the DuckDB file that dagster-dbt's in-process dbt adapter opened to count rows.
-
-    dbt-duckdb keeps one database handle per process in a class-level environment, open
-    (read-only) after the counts are read; any later writer in this process (the next in-process
-    run, a test) would then be refused with "different configuration".
-    """
-    if adapter is not None:
-        adapter.cleanup_connections()
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # another adapter: nothing held open
-        return
-    with DuckDBConnectionManager._LOCK:
-        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
-    if environment is not None:
-        environment.close()
-
-
 @contextmanager
 def _environment(**values: str) -> Iterator[None]:
     """Set variables for a child process started inside the block, then restore them."""
@@ -216,17 +198,11 @@ def invivo_dbt(
             invocation = dbt.cli(
                 ["build"], context=context, raise_on_error=False, target_path=build_target(path)
             )
-        # Row counts and column types of every model, from the warehouse once dbt has exited
-        # (dagster-dbt waits for that with DuckDB), read through dbt's own adapter, still under
-        # the writer lock so that no load changes the tables between the build and the count.
-        try:
-            yield from (
-                invocation.stream()
-                .fetch_row_counts()
-                .fetch_column_metadata(with_column_lineage=False)
-            )
-        finally:
-            release_adapter(invocation.adapter)
+        # Row counts and column types of every model, read once dbt has exited and still under
+        # the writer lock, so that no load changes a table between its build and its count.
+        yield from with_table_metadata(
+            invocation.stream(), path, MANIFEST, busy_timeout=wh.busy_timeout
+        )
         succeeded = invocation.is_successful()
     if not succeeded:
         try:

@@ -28,6 +28,7 @@ from invivo_pipeline.reports.build import (
 )
 from invivo_pipeline.reports.files import reports_dir, slug, write_atomic
 from invivo_pipeline.reports.html import png_data_uri
+from invivo_pipeline.warehouse import writer_lock
 
 GROUP = "reports"
 KINDS = {"python", "matplotlib"}
@@ -98,7 +99,7 @@ def image_markdown(title: str, png: bytes) -> str:
     return f"![{title}]({png_data_uri(png)})"
 
 
-@dg.multi_asset(name="invivo_reports", specs=SPECS, can_subset=True)
+@dg.multi_asset(name="invivo_reports", specs=SPECS, can_subset=True, pool="duckdb_writer")
 def invivo_reports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
@@ -108,50 +109,47 @@ def invivo_reports(
     limits = body_weight_limits(load_dbt_vars(DBT_PROJECT_DIR))
     selected = context.selected_asset_keys
     plot_kinds = [kind for kind, key in PLOT_ASSETS.items() if key in selected]
-    rendered: dict[str, dict[str, bytes | None]] = {}
-    if plot_kinds:
-        studies = read_studies(db_path)
-        renderers = plot_renderers(limits)
-        for kind in plot_kinds:
-            metadata: dict[str, dg.RawMetadataValue] = {}
-            files: list[str] = []
-            skipped: list[str] = []
-            for study in studies:
-                png = rendered.setdefault(study.study_id, {})[kind] = renderers[kind](study)
-                if png is None:
-                    skipped.append(study.code)
-                    continue
-                what = f"{PLOT_TITLES[kind]} — {study.title}"
-                metadata[study.title] = dg.MetadataValue.md(image_markdown(what, png))
-                path = write_atomic(out_dir / "png" / f"{slug(study.code)}-{kind}.png", png)
-                files.append(str(path))
+    # DuckDB lets no other process write while a reader has the file open, and no reader in while
+    # a writer has it: queue on the pipeline's writer lock like every load and dbt build, for the
+    # few seconds this step reads.
+    with writer_lock(db_path, timeout=warehouse.lock_timeout_s):
+        rendered: dict[str, dict[str, bytes | None]] = {}
+        if plot_kinds:
+            studies = read_studies(db_path)
+            renderers = plot_renderers(limits)
+            for kind in plot_kinds:
+                metadata: dict[str, dg.RawMetadataValue] = {}
+                files: list[str] = []
+                skipped: list[str] = []
+                for study in studies:
+                    png = rendered.setdefault(study.study_id, {})[kind] = renderers[kind](study)
+                    if png is None:
+                        skipped.append(study.code)
+                        continue
+                    what = f"{PLOT_TITLES[kind]} — {study.title}"
+                    metadata[study.title] = dg.MetadataValue.md(image_markdown(what, png))
+                    path = write_atomic(out_dir / "png" / f"{slug(study.code)}-{kind}.png", png)
+                    files.append(str(path))
+                yield dg.MaterializeResult(
+                    asset_key=PLOT_ASSETS[kind],
+                    metadata={
+                        "studies_plotted": len(files),
+                        "studies_without_data": dg.MetadataValue.json(skipped),
+                        "png_files": dg.MetadataValue.json(files),
+                        **metadata,
+                    },
+                )
+        if STUDY_REPORTS in selected:
+            written = write_reports(db_path, out_dir, limits=limits, rendered=rendered)
             yield dg.MaterializeResult(
-                asset_key=PLOT_ASSETS[kind],
+                asset_key=STUDY_REPORTS,
                 metadata={
-                    "studies_plotted": len(files),
-                    "studies_without_data": dg.MetadataValue.json(skipped),
-                    "png_files": dg.MetadataValue.json(files),
-                    **metadata,
+                    "index": dg.MetadataValue.path(str(written.index)),
+                    "open": dg.MetadataValue.url(written.index.as_uri()),
+                    "directory": dg.MetadataValue.path(str(written.directory)),
+                    "studies": len(written.pages),
+                    "pages": dg.MetadataValue.json(
+                        {study_id: str(page) for study_id, page in written.pages.items()}
+                    ),
                 },
             )
-    if STUDY_REPORTS in selected:
-        written = write_reports(db_path, out_dir, limits=limits, rendered=rendered)
-        yield dg.MaterializeResult(
-            asset_key=STUDY_REPORTS,
-            metadata={
-                "index": dg.MetadataValue.path(str(written.index)),
-                "open": dg.MetadataValue.url(written.index.as_uri()),
-                "directory": dg.MetadataValue.path(str(written.directory)),
-                "studies": len(written.pages),
-                "pages": dg.MetadataValue.json(
-                    {study_id: str(page) for study_id, page in written.pages.items()}
-                ),
-            },
-        )
-
-
-def report_keys() -> list[dg.AssetKey]:
-    return [*PLOT_ASSETS.values(), STUDY_REPORTS]
-
-
-__all__ = ["PLOT_ASSETS", "STUDY_REPORTS", "invivo_reports", "report_keys"]

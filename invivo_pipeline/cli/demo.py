@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from pathlib import Path
 
 from rich.console import Console
 
-from invivo_pipeline.cli.reporting import print_sync_summary, sync_with_progress
+from invivo_pipeline.cli.reporting import print_sync_summary, print_tgi_tables, sync_with_progress
+from invivo_pipeline.reports.build import read_studies
+from invivo_pipeline.reports.files import reports_dir
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invivo_pipeline.simulator.world import WorldConfig
@@ -23,6 +26,8 @@ def run_demo(
     if data_dir.exists():
         shutil.rmtree(data_dir)
     dagster_home.mkdir(parents=True)
+    # An instance stored in this folder: saying so spares `dagster dev` a warning about it.
+    (dagster_home / "dagster.yaml").write_text("# The demo's Dagster instance: the defaults.\n")
     world = WorldConfig(studies=studies, animals_per_study=animals_per_study)
     with SimulatorServer(world) as server:
         console.print(f"simulator serving a synthetic tenant at {server.base_url}", highlight=False)
@@ -37,18 +42,50 @@ def run_demo(
             }
         )
         summary = sync_with_progress(console, quiet=quiet)
-    print_sync_summary(console, summary)
+    print_sync_summary(console, summary, tables=False)
     rows = summary.rows
     console.print(
-        f"\n[bold]Loaded[/] {rows['studies']} studies, {rows['animals']:,} animals, "
-        f"{rows['measurements']:,} measurements, {rows['dosages']:,} dosages.\n"
-        "[bold]Next:[/]\n"
-        f"  query it:   python -c \"import duckdb; print(duckdb.connect('{database}', read_only=True)"
-        ".sql('select status, count(*) from invivo_raw.studies group by 1'))\"\n"
-        "  the UI:     invivo simulator &   # then, in this directory:\n"
-        f"              DAGSTER_HOME={dagster_home} INVIVO_BASE_URL=http://127.0.0.1:8000 "
-        f"INVIVO_CLIENT_ID={DEMO_CLIENT_ID} INVIVO_CLIENT_SECRET={DEMO_CLIENT_SECRET} "
-        f"INVIVO_DUCKDB_PATH={database} dagster dev",
+        f"\n[bold]Loaded[/] {summary.studies} studies, {rows['animals']:,} animals, "
+        f"{rows['measurements']:,} measurements, {rows['dosages']:,} dosages "
+        f"into {database}",
         highlight=False,
         soft_wrap=True,
     )
+    print_tgi_tables(console, read_studies(database))
+    print_next_steps(console, database=database, dagster_home=dagster_home)
+
+
+def next_steps(*, database: Path, dagster_home: Path) -> list[tuple[str, str]]:
+    """(what, exact command) for what to do after the demo, with this run's paths."""
+    index = reports_dir(database) / "index.html"
+    db = shlex.quote(str(database))
+    query = (
+        "select study_id, group_name, study_day, round(tgi_delta_pct, 1) as tgi_pct "
+        "from marts.rpt_tgi_by_day where is_eval_day order by all"
+    )
+    return [
+        ("the reports", f"open {index}   (one HTML page per study; xdg-open on Linux)"),
+        (
+            "the Dagster UI",
+            f"DAGSTER_HOME={shlex.quote(str(dagster_home))} INVIVO_DUCKDB_PATH={db} "
+            "dagster dev -m invivo_pipeline.definitions   then open http://127.0.0.1:3000 "
+            "(Assets → reports → tumour_growth_curves shows the plots)",
+        ),
+        (
+            "query DuckDB",
+            f'python -c "import duckdb; print(duckdb.connect({str(database)!r}, read_only=True)'
+            f'.sql({query!r}))"',
+        ),
+        (
+            "re-run from the UI",
+            "start the simulator (invivo simulator &) and add INVIVO_BASE_URL=http://127.0.0.1:8000 "
+            f"INVIVO_CLIENT_ID={DEMO_CLIENT_ID} INVIVO_CLIENT_SECRET={DEMO_CLIENT_SECRET} "
+            "to the dagster dev command",
+        ),
+    ]
+
+
+def print_next_steps(console: Console, *, database: Path, dagster_home: Path) -> None:
+    console.print("\n[bold]Next:[/]")
+    for what, command in next_steps(database=database, dagster_home=dagster_home):
+        console.print(f"  [bold]{what}[/]:\n    {command}", highlight=False, soft_wrap=True)

@@ -20,7 +20,7 @@ import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import duckdb
@@ -75,6 +75,9 @@ def _cell(value: Any, digits: int) -> tuple[str, bool]:
         return "–", False
     if isinstance(value, bool):
         return ("yes" if value else "no"), False
+    if isinstance(value, datetime | date):  # pandas Timestamps too
+        midnight = not isinstance(value, datetime) or value.time() == time(0)
+        return (value.strftime("%Y-%m-%d") if midnight else value.strftime("%Y-%m-%d %H:%M")), False
     if isinstance(value, int):
         return f"{value:,}", True
     if isinstance(value, float):
@@ -287,7 +290,7 @@ def _generated() -> str:
 
 def study_page(ctx: ReportContext, sections: Sequence[Section] = SECTIONS) -> str:
     parts = [built for build in sections if (built := build(ctx)) is not None]
-    status = ctx.study.overview.get("status") or "unknown status"
+    status = str(ctx.study.overview.get("status") or "unknown status").replace("_", " ")
     subtitle = f"{status} · generated {_generated()} from the invivo-pipeline warehouse"
     if len(parts) <= 2:  # overview and how-to only
         parts.append(

@@ -1,0 +1,88 @@
+"""The report assets as Dagster shows them, and what a real sync attached to them: each study's
+figure as a Markdown image the UI renders, and the HTML pages' paths."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import dagster as dg
+
+from invivo_pipeline.assets.reports import PLOT_ASSETS, STUDY_REPORTS, invivo_reports
+from invivo_pipeline.automation.reports import FOLLOW_UPSTREAM
+from invivo_pipeline.definitions import defs
+from invivo_pipeline.warehouse.duckdb_file import open_reader
+from invivo_pipeline_tests.test_reports.support import PNG_MAGIC, png_size
+
+IMAGE = re.compile(r"^!\[(?P<alt>[^\]]+)\]\(data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)\)$")
+
+
+def test_the_report_assets_follow_the_marts_they_draw():
+    graph = defs.resolve_asset_graph()
+    assert set(invivo_reports.keys) == {*PLOT_ASSETS.values(), STUDY_REPORTS}
+    assert PLOT_ASSETS["tumour_growth"] == dg.AssetKey(["reports", "tumour_growth_curves"])
+    for key in invivo_reports.keys:
+        node = graph.get(key)
+        assert node.group_name == "reports"
+        assert {"python", "matplotlib"} <= set(node.kinds)
+        assert node.owners == ["team:preclinical-data"]
+        assert node.description
+        assert node.automation_condition == FOLLOW_UPSTREAM
+        assert dg.AssetKey(["marts", "rpt_study_overview"]) in node.parent_keys
+    assert (
+        dg.AssetKey(["marts", "rpt_group_day_summary"])
+        in graph.get(PLOT_ASSETS["tumour_growth"]).parent_keys
+    )
+    assert dg.AssetKey(["marts", "rpt_km_curve"]) in graph.get(PLOT_ASSETS["survival"]).parent_keys
+    assert dg.AssetKey(["marts", "rpt_tgi_by_day"]) in graph.get(STUDY_REPORTS).parent_keys
+    sync = defs.resolve_job_def("invivo_sync")
+    assert set(invivo_reports.keys) <= sync.asset_layer.executable_asset_keys
+
+
+def _studies_with(materialized, sql: str) -> set[str]:
+    with open_reader(materialized.db) as con:
+        return {f"{code} · {name}" for code, name in con.execute(sql).fetchall()}
+
+
+def test_each_study_with_tumours_has_its_growth_curve_in_the_ui(materialized):
+    metadata = materialized.latest_metadata(PLOT_ASSETS["tumour_growth"])
+    expected = _studies_with(
+        materialized,
+        """select distinct o.study_code, o.study_name from marts.rpt_group_day_summary s
+        join marts.rpt_study_overview o using (study_id)
+        where s.metric = 'tumor_volume_mm3' and s.plot_ok""",
+    )
+    images = {k: v for k, v in metadata.items() if isinstance(v, dg.MarkdownMetadataValue)}
+    assert set(images) == expected and len(expected) >= 2
+    assert metadata["studies_plotted"].value == len(expected)
+    for title, value in images.items():
+        found = IMAGE.match(value.value)
+        assert found, value.value[:120]
+        assert found["alt"] == f"tumour growth curves — {title}"
+        png = base64.b64decode(found["png"])
+        assert png[:8] == PNG_MAGIC and png_size(png)[0] >= 800
+    for path in metadata["png_files"].value:
+        assert Path(path).read_bytes()[:8] == PNG_MAGIC
+
+
+def test_survival_and_body_weight_cover_the_tox_study_too(materialized):
+    tox = _studies_with(
+        materialized,
+        "select study_code, study_name from marts.rpt_study_overview where study_code like 'TOX%'",
+    )
+    for kind in ("survival", "body_weight"):
+        metadata = materialized.latest_metadata(PLOT_ASSETS[kind])
+        assert tox <= set(metadata), kind
+        for title in tox:
+            assert IMAGE.match(metadata[title].value)
+
+
+def test_the_study_reports_asset_points_at_the_pages(materialized):
+    metadata = materialized.latest_metadata(STUDY_REPORTS)
+    index = Path(metadata["index"].value)
+    assert index == materialized.reports / "index.html" and index.is_file()
+    assert metadata["open"].value == index.as_uri()
+    pages = metadata["pages"].value
+    assert metadata["studies"].value == len(pages) == 5
+    assert all(Path(p).is_file() for p in pages.values())

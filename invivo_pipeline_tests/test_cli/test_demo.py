@@ -1,0 +1,102 @@
+"""``invivo demo`` end to end (at a small scale): the summary, a TGI table per efficacy study,
+the reports, and next steps whose commands work as printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVIVO_", "DAGSTER_"))}
+    return {**env, "COLUMNS": "250"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    data = tmp_path_factory.mktemp("demo") / "data"
+    small = ["--studies", "3", "--animals-per-study", "15"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "invivo_pipeline",
+            "demo",
+            "--quiet",
+            "--data-dir",
+            str(data),
+            *small,
+        ],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result, data
+
+
+def test_the_summary_counts_what_was_loaded(demo):
+    result, data = demo
+    found = re.search(
+        r"Loaded (\d+) studies, ([\d,]+) animals, ([\d,]+) measurements", result.stdout
+    )
+    assert found, result.stdout
+    assert int(found[1]) == 3 and int(found[2].replace(",", "")) == 45
+    assert str(data / "invivo.duckdb") in result.stdout
+
+
+def test_a_tgi_table_per_efficacy_study(demo):
+    result, _ = demo
+    out = result.stdout
+    assert "Tumour growth inhibition" in out
+    titles = re.findall(r"^(ONC-\d+-\d+ · .+?)\s*$", out, flags=re.M)
+    assert len(titles) == 2, out  # the two oncology studies with data; not the tox study
+    assert not re.search(r"^TOX-", out, flags=re.M)
+    header = [line for line in out.splitlines() if "TGI %" in line]
+    assert len(header) == 2 and all("group" in h and "n treated" in h for h in header)
+    rows = re.findall(r"│ (G\d [^│]+?)\s+│\s+(\d+) │\s+(-?[\d.]+) │\s+([\d.]+) │\s+(\d+) │", out)
+    assert len(rows) == 8, out  # four treated groups in each study
+    assert all(1 <= int(n) <= 3 for *_, n in rows)  # 15 animals: three per group
+
+
+def test_the_reports_and_the_next_steps_are_there_and_work(demo):
+    result, data = demo
+    index = data / "reports" / "index.html"
+    assert f"open {index}" in result.stdout and index.is_file()
+    assert len(list((data / "reports").glob("*.html"))) == 4  # three studies and the index
+    lines = result.stdout.splitlines()
+    ui = lines[lines.index("  the Dagster UI:") + 1]
+    assert f"DAGSTER_HOME={data / 'dagster_home'}" in ui and "dagster dev -m" in ui
+    query = lines[lines.index("  query DuckDB:") + 1].strip()
+    args = shlex.split(query)
+    assert args[0] == "python"
+    ran = subprocess.run(
+        [sys.executable, *args[1:]], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "tgi_pct" in ran.stdout and "G5" in ran.stdout
+
+
+def test_help_lists_every_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "invivo_pipeline", "--help"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for command in ("demo", "sync", "simulator", "webhooks", "doctor"):
+        assert re.search(rf"│ {command}\s", result.stdout), command

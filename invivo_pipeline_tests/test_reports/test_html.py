@@ -1,0 +1,131 @@
+"""The HTML pages: self-contained, one section per kind of data present, extensible by one entry."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from invivo_pipeline.reports.build import render_plots
+from invivo_pipeline.reports.data import load_studies
+from invivo_pipeline.reports.html import (
+    SECTIONS,
+    ReportContext,
+    section,
+    study_page,
+    table_html,
+)
+from invivo_pipeline.warehouse.duckdb_file import open_reader
+from invivo_pipeline_tests.test_reports.support import PNG_MAGIC, by_kind
+
+
+class Links(HTMLParser):
+    """Every src and href of a page, and its section titles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+        self.headings: list[str] = []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href") and value is not None:
+                self.refs.append((tag, name, value))
+        self._in_h2 = tag == "h2"
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.headings.append(data)
+            self._in_h2 = False
+
+
+def parse(page: str) -> Links:
+    links = Links()
+    links.feed(page)
+    return links
+
+
+@pytest.fixture(scope="module")
+def pages(materialized):
+    with open_reader(materialized.db) as con:
+        kinds = by_kind(load_studies(con))
+        return {
+            kind: study_page(ReportContext(study, render_plots(study), con))
+            for kind, study in kinds.items()
+        }
+
+
+def test_a_study_page_needs_nothing_outside_itself(pages):
+    links = parse(pages["oncology"])
+    images = [value for tag, _, value in links.refs if tag == "img"]
+    assert len(images) == 3
+    for ref in images:
+        assert ref.startswith("data:image/png;base64,")
+        assert base64.b64decode(ref.split(",", 1)[1])[:8] == PNG_MAGIC
+    assert [r for r in links.refs if not r[2].startswith("data:")] == []
+    assert not re.search(r"<(script|link)\b", pages["oncology"])
+
+
+def test_sections_follow_the_data(pages):
+    oncology = parse(pages["oncology"]).headings
+    assert oncology == [
+        "Study overview",
+        "How to read this report",
+        "Tumour growth",
+        "Tumour growth inhibition",
+        "Survival (Kaplan–Meier)",
+        "Body weight",
+    ]
+    tox = parse(pages["tox"]).headings
+    assert "Tumour growth" not in tox and "Tumour growth inhibition" not in tox
+    assert "Body weight" in tox
+    assert parse(pages["draft"]).headings[-1] == "No measurements yet"
+
+
+def test_the_tgi_table_shows_each_treated_group_on_the_evaluation_day(materialized, pages):
+    with open_reader(materialized.db) as con:
+        rows = con.execute(
+            """select group_name, round(tgi_delta_pct, 1) from marts.rpt_tgi_by_day t
+            join marts.rpt_study_overview o using (study_id)
+            where is_eval_day and o.status = 'completed' and o.study_code like 'ONC%'"""
+        ).fetchall()
+    assert rows
+    page = pages["oncology"]
+    for group, tgi in rows:
+        assert re.search(
+            rf"<td>{re.escape(group)}</td><td class=\"num\">\d+</td>.*?{tgi:,.1f}</td>", page
+        )
+
+
+def test_a_new_section_is_one_more_entry(materialized):
+    seen: list[str] = []
+
+    def flow_section(ctx: ReportContext) -> str | None:
+        assert ctx.con is not None, "sections may query the warehouse"
+        (n,) = ctx.con.execute(
+            "select count(*) from invivo_raw.samples where study_id = ?", [ctx.study.study_id]
+        ).fetchone()
+        seen.append(ctx.study.study_id)
+        return section("Flow cytometry", f"<p>{n} samples</p>")
+
+    with open_reader(materialized.db) as con:
+        study = by_kind(load_studies(con))["tox"]
+        page = study_page(ReportContext(study, {}, con), [*SECTIONS, flow_section])
+    assert parse(page).headings[-1] == "Flow cytometry"
+    assert seen == [study.study_id]
+
+
+def test_tables_escape_text_and_format_numbers():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"g": ["<b>A&B</b>"], "x": [1234.567], "n": [None], "d": [pd.Timestamp("2026-10-11")]}
+    )
+    html = table_html(frame, {"g": "Group", "x": "Value", "n": "Missing", "d": "Day 0"})
+    assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in html
+    assert '<td class="num">1,234.6</td>' in html
+    assert "<td>–</td>" in html
+    assert "<td>2026-10-11</td>" in html
