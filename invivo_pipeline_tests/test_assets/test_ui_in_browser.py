@@ -1,8 +1,8 @@
 """The Dagster UI as a scientist's data engineer first sees it, in a real browser: after one
 ``invivo sync`` against the simulator, ``dagster-webserver`` serves the instance and Debian's
-Chromium, driven by Playwright, opens the lineage graph, the catalog, an asset's checks and the
-tumour growth curves. What must be there is read from the code location's definitions; what is
-there is read off the rendered pages. Every page is saved as a screenshot under
+Chromium, driven by Playwright, opens the lineage graph, the catalog, assets' checks, table assets'
+row counts and columns, and the tumour growth curves. What must be there is read from the code
+location's definitions and the DuckDB file; what is there is read off the rendered pages. Every page is saved as a screenshot under
 ``test-artifacts/browser/`` (or ``$INVIVO_TEST_ARTIFACTS/browser/``) for a person to look at.
 
 Skips, saying why, only where ``/usr/bin/chromium`` is missing or cannot start (``.ci/run``
@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Error, Page, expect, sync_playwright
 
 from invivo_pipeline.definitions import defs
+from invivo_pipeline.warehouse.duckdb_file import open_reader
 from invivo_pipeline_tests.test_assets.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -33,6 +34,11 @@ GROWTH_CURVES = dg.AssetKey(["reports", "tumour_growth_curves"])
 # An asset in the middle of the lineage: its neighbours are raw tables and mart models.
 STAGING_MODEL = dg.AssetKey(["staging", "stg_studies"])
 CHECKED_ASSETS = [dg.AssetKey(["invivo_raw", "animals"]), dg.AssetKey(["marts", "rpt_tgi_by_day"])]
+# A raw table loaded per study partition, and a dbt mart: their keys are their DuckDB names.
+TABLE_ASSETS = [
+    dg.AssetKey(["invivo_raw", "measurements"]),
+    dg.AssetKey(["marts", "rpt_tgi_by_day"]),
+]
 WAIT_MS = 60_000  # the machine is shared; a page waits this long for what it must show
 SCREEN = {"width": 1600, "height": 1000}
 expect.set_options(timeout=WAIT_MS)
@@ -148,6 +154,29 @@ def test_an_assets_checks_are_listed_and_passed(page, key):
         expect(entry).to_contain_text("Succeeded")
     expect(page.get_by_text("Passed").first).to_be_visible()
     _screenshot(page, f"asset-checks-{key.path[-1]}")
+
+
+@pytest.mark.parametrize("key", TABLE_ASSETS, ids=_path)
+def test_a_table_asset_shows_the_row_count_and_columns_the_warehouse_has(page, ui, key):
+    schema, table = key.path
+    with open_reader(ui.warehouse) as con:
+        rows = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+        columns = [
+            name
+            for (name,) in con.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [schema, table],
+            ).fetchall()
+        ]
+    assert rows > 0 and columns
+    page.set_viewport_size({"width": SCREEN["width"], "height": 900 + 40 * len(columns)})
+    page.goto(f"/assets/{_path(key)}")
+    row_count = page.get_by_text("Row count", exact=True).locator("xpath=..")
+    expect(row_count).to_contain_text(f"{rows:,}")
+    schema_table = page.locator("table").filter(has_text="Column name")
+    expect(schema_table.locator("tbody tr td:first-child")).to_have_text(columns)
+    _screenshot(page, f"table-asset-{table}")
 
 
 def test_the_growth_curve_asset_shows_one_rendered_plot_per_study(page):

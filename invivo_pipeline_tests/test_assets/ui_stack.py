@@ -37,6 +37,8 @@ DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 class UiStack:
     url: str
     """The webserver's root, e.g. ``http://127.0.0.1:40123``."""
+    warehouse: Path
+    """The DuckDB file the sync loaded, to compare what the UI shows with what is there."""
     procs: Processes
 
 
@@ -98,4 +100,4 @@ def served_ui(
             f"UI stack: invivo sync {synced - started:.1f} s, "
             f"dagster-webserver ready {time.monotonic() - synced:.1f} s later"
         )
-        yield UiStack(url=url, procs=procs)
+        yield UiStack(url=url, warehouse=db, procs=procs)
