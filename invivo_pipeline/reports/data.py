@@ -66,7 +66,7 @@ class StudyData:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, study_id: str) -> pd.DataFrame:
-    return con.execute(sql, [study_id]).df()
+    return con.sql(sql, params=[study_id]).df()
 
 
 def study_ids(con: duckdb.DuckDBPyConnection) -> list[str]:

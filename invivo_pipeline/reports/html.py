@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import base64
 import html
-import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from invivo_pipeline.reports.data import StudyData
@@ -53,6 +54,7 @@ h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #d0d7de; pa
 table { border-collapse: collapse; margin: 0.6rem 0 1rem; font-size: 0.9rem; }
 th, td { border: 1px solid #d0d7de; padding: 4px 10px; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.code { white-space: nowrap; }
 th { background: #f6f8fa; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
@@ -71,17 +73,20 @@ def esc(value: Any) -> str:
 
 def _cell(value: Any, digits: int) -> tuple[str, bool]:
     """(text, is_number) for one table cell: numbers rounded, missing values as an en dash."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if value is None or (
+        pd.api.types.is_scalar(value) and not isinstance(value, str) and pd.isna(value)
+    ):
         return "–", False
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return ("yes" if value else "no"), False
     if isinstance(value, datetime | date):  # pandas Timestamps too
         midnight = not isinstance(value, datetime) or value.time() == time(0)
         return (value.strftime("%Y-%m-%d") if midnight else value.strftime("%Y-%m-%d %H:%M")), False
-    if isinstance(value, int):
-        return f"{value:,}", True
-    if isinstance(value, float):
-        return (f"{value:,.0f}" if value.is_integer() and digits else f"{value:,.{digits}f}"), True
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}", True
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return (f"{number:,.0f}" if number.is_integer() else f"{number:,.{digits}f}"), True
     return str(value), False
 
 
@@ -137,8 +142,9 @@ OVERVIEW_FIELDS = {
 
 
 def overview_section(ctx: ReportContext) -> str | None:
+    values = {**ctx.study.overview, "status": status_words(ctx.study)}
     rows = "".join(
-        f"<tr><th>{esc(title)}</th><td>{esc(_cell(ctx.study.overview.get(key), 1)[0])}</td></tr>"
+        f"<tr><th>{esc(title)}</th><td>{esc(_cell(values.get(key), 1)[0])}</td></tr>"
         for key, title in OVERVIEW_FIELDS.items()
     )
     groups = table_html(
@@ -284,14 +290,20 @@ def _page(title: str, subtitle: str, body: str) -> str:
     )
 
 
+def status_words(study: StudyData) -> str:
+    """ "in progress" for the API's ``in_progress``."""
+    return str(study.overview.get("status") or "unknown status").replace("_", " ")
+
+
 def _generated() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def study_page(ctx: ReportContext, sections: Sequence[Section] = SECTIONS) -> str:
     parts = [built for build in sections if (built := build(ctx)) is not None]
-    status = str(ctx.study.overview.get("status") or "unknown status").replace("_", " ")
-    subtitle = f"{status} · generated {_generated()} from the invivo-pipeline warehouse"
+    subtitle = (
+        f"{status_words(ctx.study)} · generated {_generated()} from the invivo-pipeline warehouse"
+    )
     if len(parts) <= 2:  # overview and how-to only
         parts.append(
             section("No measurements yet", '<p class="note">This study has no data to plot.</p>')
@@ -309,9 +321,9 @@ class IndexEntry:
 def index_page(entries: Sequence[IndexEntry]) -> str:
     rows = "".join(
         "<tr>"
-        f'<td><a href="{esc(e.href)}">{esc(e.study.code)}</a></td>'
+        f'<td class="code"><a href="{esc(e.href)}">{esc(e.study.code)}</a></td>'
         f"<td>{esc(e.study.name)}</td>"
-        f"<td>{esc(e.study.overview.get('status'))}</td>"
+        f"<td>{esc(status_words(e.study))}</td>"
         f'<td class="num">{esc(_cell(e.study.overview.get("n_animals_enrolled"), 0)[0])}</td>'
         f"<td>{esc(', '.join(e.plots) or '–')}</td>"
         "</tr>"

@@ -123,9 +123,12 @@ def test_tables_escape_text_and_format_numbers():
 
     frame = pd.DataFrame(
         {"g": ["<b>A&B</b>"], "x": [1234.567], "n": [None], "d": [pd.Timestamp("2026-10-11")]}
+    ).assign(k=pd.array([12345], dtype="Int64"), na=pd.array([None], dtype="Int64"))
+    html = table_html(
+        frame, {"g": "Group", "x": "Value", "n": "Missing", "d": "Day 0", "k": "n", "na": "NA"}
     )
-    html = table_html(frame, {"g": "Group", "x": "Value", "n": "Missing", "d": "Day 0"})
     assert "&lt;b&gt;A&amp;B&lt;/b&gt;" in html
     assert '<td class="num">1,234.6</td>' in html
     assert "<td>–</td>" in html
     assert "<td>2026-10-11</td>" in html
+    assert '<td class="num">12,345</td><td>–</td></tr>' in html
