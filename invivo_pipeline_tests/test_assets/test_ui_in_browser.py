@@ -75,7 +75,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def ui(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiStack]:
-    """Started after the browser, so a machine without Chromium skips before the 30 s sync."""
+    """Started after the browser, so a machine without Chromium skips before the sync (~20-70 s)."""
     # The sync's and the webserver's logs are kept beside the screenshots, for a failed CI run.
     with served_ui(tmp_path_factory.mktemp("ui"), logs=artifacts_dir() / "logs") as stack:
         yield stack
