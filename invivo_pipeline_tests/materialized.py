@@ -52,6 +52,8 @@ def materialize(root: Path) -> Materialized:
     db = root / "warehouse" / "invivo.duckdb"
     home = root / "dagster_home"
     home.mkdir(parents=True)
+    # No daemon runs here, so no schedule or sensor can launch a run behind a test's back.
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         k: v
         for k, v in os.environ.items()

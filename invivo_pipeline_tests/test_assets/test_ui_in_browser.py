@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Error, Page, expect, sync_playwright
 
 from invivo_pipeline.definitions import defs
 from invivo_pipeline.warehouse.duckdb_file import open_reader
+from invivo_pipeline_tests.materialized import Materialized
 from invivo_pipeline_tests.test_assets.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -74,10 +75,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def ui(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiStack]:
-    """Started after the browser, so a machine without Chromium skips before the sync (~20-70 s)."""
-    # The sync's and the webserver's logs are kept beside the screenshots, for a failed CI run.
-    with served_ui(tmp_path_factory.mktemp("ui"), logs=artifacts_dir() / "logs") as stack:
+def ui(browser: Browser, materialized: Materialized) -> Iterator[UiStack]:
+    """Asks for the session's sync after the browser, so a machine without Chromium skips first."""
+    # The webserver's log is kept beside the screenshots, for a failed CI run.
+    with served_ui(materialized, logs=artifacts_dir() / "logs") as stack:
         yield stack
 
 

@@ -1,5 +1,5 @@
-"""The Dagster UI as a user meets it after ``invivo sync``: the simulator on loopback, one sync run
-recorded in a fresh ``DAGSTER_HOME`` and DuckDB file, and ``dagster-webserver`` serving both.
+"""The Dagster UI as a user meets it after ``invivo sync``: ``dagster-webserver`` serving the
+Dagster instance and DuckDB file of the session's one real sync (``materialized``).
 
 Kept apart from the browser tests so that anything wanting a materialized, served instance can
 start the same stack with one context manager.
@@ -17,9 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline_tests.materialized import Materialized
 from invivo_pipeline_tests.test_automation.processes import (
     Processes,
     free_port,
@@ -29,8 +27,6 @@ from invivo_pipeline_tests.test_automation.processes import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-# No daemon runs here, so no schedule or sensor can launch a run behind the test's back.
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 
 
 @dataclass(frozen=True)
@@ -50,40 +46,26 @@ def _graphql_ready(url: str) -> bool:
     return bool(nodes)
 
 
-def _environment(home: Path, db: Path, api_url: str) -> dict[str, str]:
+def _environment(materialized: Materialized) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INVIVO_", "DAGSTER_"))}
-    # The worktree's code, not whatever an editable install points at.
+    # The checkout's code, not whatever an editable install points at.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env | {
-        "DAGSTER_HOME": str(home),
-        "INVIVO_BASE_URL": api_url,
-        "INVIVO_CLIENT_ID": DEMO_CLIENT_ID,
-        "INVIVO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "INVIVO_DUCKDB_PATH": str(db),
+        "DAGSTER_HOME": str(materialized.dagster_home),
+        "INVIVO_DUCKDB_PATH": str(materialized.db),
     }
 
 
 @contextlib.contextmanager
-def served_ui(
-    workdir: Path, world: WorldConfig | None = None, logs: Path | None = None
-) -> Iterator[UiStack]:
-    """Sync the simulated tenant into ``workdir`` and serve it; the sync's and the webserver's
-    output go to ``logs`` (default ``workdir/logs``). Prints how long each stage took."""
+def served_ui(materialized: Materialized, logs: Path) -> Iterator[UiStack]:
+    """Serve the instance and warehouse of a real sync (the session's ``materialized`` one, which
+    loaded both sources); the webserver's output goes to ``logs``."""
     webserver = shutil.which("dagster-webserver")
     assert webserver, "dagster-webserver is a dependency: pip install -e ."
-    home = workdir / "dagster_home"
-    home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    db = workdir / "warehouse" / "invivo.duckdb"
     started = time.monotonic()
-    with (
-        SimulatorServer(world or WorldConfig()) as sim,
-        processes(ROOT, logs or workdir / "logs") as procs,
-    ):
-        env = _environment(home, db, sim.base_url)
+    with processes(ROOT, logs) as procs:
+        env = _environment(materialized)
         try:
-            procs.run("sync", procs.invivo("sync", "--quiet"), env, timeout=300)
-            synced = time.monotonic()
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             procs.start(
@@ -96,8 +78,5 @@ def served_ui(
         except BaseException:
             print(procs.report())
             raise
-        print(
-            f"UI stack: invivo sync {synced - started:.1f} s, "
-            f"dagster-webserver ready {time.monotonic() - synced:.1f} s later"
-        )
-        yield UiStack(url=url, warehouse=db, procs=procs)
+        print(f"UI stack: dagster-webserver ready in {time.monotonic() - started:.1f} s")
+        yield UiStack(url=url, warehouse=materialized.db, procs=procs)
