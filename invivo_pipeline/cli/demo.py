@@ -56,14 +56,6 @@ def run_demo(
         summary = sync_with_progress(console, quiet=quiet)
     print_sync_summary(console, summary, tables=False)
     rows = summary.rows
-    if summary.cytobank is not None:
-        flow = summary.cytobank
-        console.print(
-            f"Cytobank: {flow.experiments} experiments, {flow.rows['fcs_files']} FCS files, "
-            f"{flow.rows['statistics']} population statistics in {flow.requests} requests "
-            f"(minimum {flow.minimum_requests}); links in marts.fct_flow_sample.",
-            highlight=False,
-        )
     console.print(
         f"\n[bold]Loaded[/] {summary.studies} studies, {rows['animals']:,} animals, "
         f"{rows['measurements']:,} measurements, {rows['dosages']:,} dosages "

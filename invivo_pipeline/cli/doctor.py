@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rich.console import Console
 
@@ -14,6 +14,7 @@ from invivo_pipeline.client import (
     InVivoError,
     run_sync,
 )
+from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig, cytobank_configured
 from invivo_pipeline.warehouse import Warehouse, WarehouseError, default_duckdb_path
 
 REQUIRED = ("INVIVO_BASE_URL", "INVIVO_CLIENT_ID", "INVIVO_CLIENT_SECRET")
@@ -54,6 +55,10 @@ def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
             report(False, "connectivity", str(exc))
         except InVivoError as exc:
             report(False, "API", str(exc))
+    if cytobank_configured(env):
+        _check_cytobank(env, report)
+    else:
+        console.print("- Cytobank: off (CYTOBANK_BASE_URL is not set)", highlight=False)
     path = default_duckdb_path(env)
     try:
         counts = Warehouse(path, busy_timeout=2, lock_timeout=2).row_counts()
@@ -66,6 +71,29 @@ def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
     except WarehouseError as exc:
         report(False, "DuckDB file", str(exc))
     return ok
+
+
+def _check_cytobank(env: Mapping[str, str], report: Callable[[bool, str, str], None]) -> None:
+    """The optional source: its settings, then a login and the experiment list (two requests)."""
+    try:
+        config = CytobankConfig.from_env(env)
+    except InVivoError as exc:
+        report(False, "Cytobank configuration", str(exc))
+        return
+    try:
+        experiments = run_sync(_count_experiments(config))
+        report(True, "Cytobank", f"{config.base_url} lists {experiments} experiments")
+    except AuthenticationError as exc:
+        report(False, "Cytobank credentials", str(exc))
+    except ApiUnreachableError as exc:
+        report(False, "Cytobank connectivity", str(exc))
+    except InVivoError as exc:
+        report(False, "Cytobank", str(exc))
+
+
+async def _count_experiments(config: CytobankConfig) -> int:
+    async with CytobankClient(config) as client:
+        return len(await client.list_experiments())
 
 
 async def _count_studies(config: ClientConfig) -> int:

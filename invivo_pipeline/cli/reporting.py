@@ -66,6 +66,13 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
             f"dbt: {summary.dbt_models} models, {summary.dbt_tests_passed} tests passed{warned}",
             highlight=False,
         )
+    if (flow := summary.cytobank) is not None:
+        console.print(
+            f"Cytobank: {flow.experiments} experiments, {flow.rows['fcs_files']:,} FCS files, "
+            f"{flow.rows['statistics']:,} population statistics in {flow.requests} requests "
+            f"(minimum possible {flow.minimum_requests}); links in marts.fct_flow_sample",
+            highlight=False,
+        )
     for outcome in summary.run.checks:
         if not outcome.passed:
             check = outcome.check

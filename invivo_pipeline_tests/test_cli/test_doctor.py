@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
+from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.world import WorldConfig
 from invivo_pipeline_tests.test_cli.conftest import pointing_at
@@ -33,3 +35,27 @@ def test_each_problem_is_named(cli):
     missing = cli.run("doctor", INVIVO_CLIENT_ID="")
     assert missing.returncode == 1
     assert "✗ configuration: set INVIVO_BASE_URL, INVIVO_CLIENT_ID" in missing.stdout
+
+
+def test_cytobank_is_checked_only_when_configured(cli):
+    with (
+        SimulatorServer(TINY) as server,
+        CytobankSimulatorServer(world=server.world) as cytobank,
+    ):
+        off = cli.run("doctor", **pointing_at(server))
+        login = {
+            "CYTOBANK_BASE_URL": cytobank.api_root,
+            "CYTOBANK_USERNAME": DEMO_USERNAME,
+            "CYTOBANK_PASSWORD": DEMO_PASSWORD,
+        }
+        on = cli.run("doctor", **pointing_at(server), **login)
+        wrong = cli.run(
+            "doctor", **pointing_at(server), **(login | {"CYTOBANK_PASSWORD": "not-it"})
+        )
+        experiments = len(cytobank.world.experiments)
+    assert off.returncode == 0 and "Cytobank: off (CYTOBANK_BASE_URL is not set)" in off.stdout
+    assert on.returncode == 0, on.stdout + on.stderr
+    assert f"✓ Cytobank: {cytobank.api_root} lists {experiments} experiments" in on.stdout
+    assert wrong.returncode == 1
+    assert "✗ Cytobank credentials:" in wrong.stdout
+    assert "not-it" not in wrong.stdout + wrong.stderr
