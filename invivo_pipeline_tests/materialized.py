@@ -7,6 +7,7 @@ fixture in ``conftest.py``): a build costs about half a minute on two cores.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -35,6 +36,8 @@ class Materialized:
     reports: Path
     dagster_home: Path
     stdout: str
+    cytobank_counts: dict[str, int]
+    """Rows per ``cytobank_raw`` table in the Cytobank simulator's world."""
 
     @contextmanager
     def instance(self) -> Iterator[dg.DagsterInstance]:
@@ -48,34 +51,35 @@ class Materialized:
             return dict(event.asset_materialization.metadata)
 
 
-def materialize(root: Path) -> Materialized:
-    db = root / "warehouse" / "invivo.duckdb"
-    home = root / "dagster_home"
-    home.mkdir(parents=True)
-    # No daemon runs here, so no schedule or sensor can launch a run behind a test's back.
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+def sync_into(
+    db: Path, world: WorldConfig, *, cytobank: bool, dagster_home: Path | None = None
+) -> tuple[str, dict[str, int]]:
+    """``python -m invivo_pipeline sync`` into ``db`` against the simulators, as a user runs it:
+    its stdout, and the Cytobank world's row counts (empty when ``cytobank`` is off)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("INVIVO_", "DAGSTER_", "CYTOBANK_"))
     }
-    with (
-        SimulatorServer(WORLD) as server,
-        CytobankSimulatorServer(world=server.world) as cytobank,
-    ):
-        env.update(
-            {
-                "CYTOBANK_BASE_URL": cytobank.api_root,
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(SimulatorServer(world))
+        env |= {
+            "INVIVO_BASE_URL": server.base_url,
+            "INVIVO_CLIENT_ID": DEMO_CLIENT_ID,
+            "INVIVO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+            "INVIVO_DUCKDB_PATH": str(db),
+            "COLUMNS": "200",
+        }
+        if dagster_home is not None:
+            env["DAGSTER_HOME"] = str(dagster_home)
+        flow = None
+        if cytobank:
+            flow = stack.enter_context(CytobankSimulatorServer(world=server.world))
+            env |= {
+                "CYTOBANK_BASE_URL": flow.api_root,
                 "CYTOBANK_USERNAME": DEMO_USERNAME,
                 "CYTOBANK_PASSWORD": DEMO_PASSWORD,
-                "INVIVO_BASE_URL": server.base_url,
-                "INVIVO_CLIENT_ID": DEMO_CLIENT_ID,
-                "INVIVO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-                "INVIVO_DUCKDB_PATH": str(db),
-                "DAGSTER_HOME": str(home),
-                "COLUMNS": "200",
             }
-        )
         result = subprocess.run(
             [sys.executable, "-m", "invivo_pipeline", "sync", "--quiet"],
             cwd=ROOT,
@@ -85,7 +89,25 @@ def materialize(root: Path) -> Materialized:
             timeout=600,
             check=False,
         )
-    assert result.returncode == 0, result.stderr + result.stdout
+        assert result.returncode == 0, result.stderr + result.stdout
+        if flow is None:
+            return result.stdout, {}
+        # The client keeps under the documented limit, so the server never had to refuse.
+        assert flow.stats()["by_status"].get(429, 0) == 0
+        return result.stdout, flow.world.counts()
+
+
+def materialize(root: Path) -> Materialized:
+    db = root / "warehouse" / "invivo.duckdb"
+    home = root / "dagster_home"
+    home.mkdir(parents=True)
+    # No daemon runs here, so no schedule or sensor can launch a run behind a test's back.
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    stdout, counts = sync_into(db, WORLD, cytobank=True, dagster_home=home)
     return Materialized(
-        db=db, reports=db.parent / "reports", dagster_home=home, stdout=result.stdout
+        db=db,
+        reports=db.parent / "reports",
+        dagster_home=home,
+        stdout=stdout,
+        cytobank_counts=counts,
     )

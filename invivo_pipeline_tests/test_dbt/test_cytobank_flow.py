@@ -1,62 +1,23 @@
-"""``invivo sync`` with both sources configured: the Cytobank run, then dbt over both, and flow
-marts with real links between FCS files and In Vivo samples (and the report tables built on them)."""
+"""``invivo sync`` with both sources configured (the session's ``materialized`` sync): the
+Cytobank run, then dbt over both, and flow marts with real links between FCS files and In Vivo
+samples (and the report tables built on them)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from invivo_pipeline.reports.flow_tables import MATCHED_FILES, POPULATION_BY_GROUP, flow_tables
-from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
-from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig
-
-ROOT = Path(__file__).resolve().parents[2]
-WORLD = WorldConfig(seed=7, studies=2, animals_per_study=20, days=14)
+from invivo_pipeline_tests.materialized import Materialized
 
 
 @pytest.fixture(scope="module")
-def synced(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, dict[str, int]]:
-    db = tmp_path_factory.mktemp("flow") / "invivo.duckdb"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("INVIVO_", "DAGSTER_", "CYTOBANK_"))
-    }
-    with SimulatorServer(WORLD) as server, CytobankSimulatorServer(world=server.world) as flow:
-        env.update(
-            {
-                "INVIVO_BASE_URL": server.base_url,
-                "INVIVO_CLIENT_ID": DEMO_CLIENT_ID,
-                "INVIVO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-                "INVIVO_DUCKDB_PATH": str(db),
-                "CYTOBANK_BASE_URL": flow.api_root,
-                "CYTOBANK_USERNAME": DEMO_USERNAME,
-                "CYTOBANK_PASSWORD": DEMO_PASSWORD,
-                "COLUMNS": "200",
-            }
-        )
-        result = subprocess.run(
-            [sys.executable, "-m", "invivo_pipeline", "sync", "--quiet"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=400,
-            check=False,
-        )
-        counts = flow.world.counts()
-        assert flow.stats()["by_status"].get(429, 0) == 0
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result.stdout, db, counts
+def synced(materialized: Materialized) -> tuple[str, Path, dict[str, int]]:
+    """The session's one real sync, which loaded both sources."""
+    return materialized.stdout, materialized.db, materialized.cytobank_counts
 
 
 def test_both_sources_load_and_every_dbt_test_passes(synced) -> None:
