@@ -33,6 +33,7 @@ def test_the_workspace_validates_as_dagster_dev_loads_it(tmp_path):
 
 GROUP_KINDS = {
     "invivo_raw": {"duckdb", "python"},
+    "cytobank_raw": {"duckdb", "python"},
     "staging": {"dbt", "duckdb"},
     "marts": {"dbt", "duckdb"},
     "reports": {"python"},

@@ -13,6 +13,13 @@ from collections.abc import Iterator
 import dagster as dg
 
 from invivo_pipeline.assets.partitions import cytobank_experiment_partitions
+from invivo_pipeline.assets.raw_tables import (
+    OWNERS,
+    check_result,
+    column_schema,
+    materialization,
+    raw_asset_key,
+)
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.client import run_sync
 from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig
@@ -27,11 +34,10 @@ from invivo_pipeline.resource_table import Scope
 from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.cytobank import ingest_cytobank
 from invivo_pipeline.sync.ingest import IngestRun
-from invivo_pipeline.warehouse import Warehouse, table_spec
+from invivo_pipeline.warehouse import Warehouse
 from invivo_pipeline.warehouse.quality import CheckOutcome, all_checks, run_check
 
 GROUP = CYTOBANK_SCHEMA
-OWNERS = ["team:preclinical-data"]
 JOB = "cytobank_sync"
 
 
@@ -57,13 +63,7 @@ class CytobankApiResource(dg.ConfigurableResource):
 
 
 def cytobank_asset_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, name])
-
-
-def _schema(resource: CytobankResource) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(c.name, str(c.type.value)) for c in table_spec(resource).columns]
-    )
+    return raw_asset_key(CYTOBANK_SCHEMA, name)
 
 
 def _spec(resource: CytobankResource) -> dg.AssetSpec:
@@ -80,7 +80,7 @@ def _spec(resource: CytobankResource) -> dg.AssetSpec:
         else None,
         metadata={
             "dagster/table_name": f"{CYTOBANK_SCHEMA}.{resource.name}",
-            "dagster/column_schema": _schema(resource),
+            "dagster/column_schema": column_schema(resource),
             "primary_key": ", ".join(resource.primary_key),
             "api_route": resource.route.path,
             "scope": str(resource.scope),
@@ -94,37 +94,6 @@ CHECK_SPECS = [
     dg.AssetCheckSpec(c.name, asset=cytobank_asset_key(c.table), description=c.description)
     for c in CHECKS
 ]
-
-
-def _materialization(resource: CytobankResource, run: IngestRun, rows: int) -> dg.MaterializeResult:
-    api = run.metrics.get("resources", {}).get(resource.name, {})
-    loads = run.partitions(resource.name)
-    return dg.MaterializeResult(
-        asset_key=cytobank_asset_key(resource.name),
-        metadata={
-            "dagster/row_count": rows,
-            "rows_loaded": sum(r.rows_written for r in loads),
-            "partitions_loaded": len(loads),
-            "partitions_unchanged": sum(r.unchanged for r in loads),
-            "requests": api.get("requests", 0),
-            "minimum_requests": api.get("minimum_requests", 0),
-            "retries": api.get("retries", 0),
-            "api_seconds": dg.MetadataValue.float(round(api.get("seconds", 0.0), 3)),
-            "load_seconds": dg.MetadataValue.float(round(sum(r.seconds for r in loads), 3)),
-            "schema": CYTOBANK_SCHEMA,
-        },
-    )
-
-
-def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=outcome.check.name,
-        asset_key=cytobank_asset_key(outcome.check.table),
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"failures": outcome.failures, "sample": dg.MetadataValue.json(outcome.sample)},
-        description=outcome.check.description,
-    )
 
 
 @dg.multi_asset(
@@ -179,6 +148,6 @@ def cytobank_ingestion(
     observers.run_done(ingested)
     for resource in CYTOBANK_RESOURCES:
         if resource.name in selected:
-            yield _materialization(resource, ingested, counts[resource.name])
+            yield materialization(resource, ingested, counts[resource.name])
     for outcome in outcomes:
-        yield _check_result(outcome)
+        yield check_result(CYTOBANK_SCHEMA, outcome)

@@ -27,7 +27,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from invivo_pipeline.assets.dbt_metadata import with_table_metadata
-from invivo_pipeline.assets.ingestion import OWNERS, asset_key
+from invivo_pipeline.assets.ingestion import asset_key
+from invivo_pipeline.assets.raw_tables import OWNERS
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect

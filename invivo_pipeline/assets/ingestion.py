@@ -13,26 +13,26 @@ from typing import Any
 import dagster as dg
 
 from invivo_pipeline.assets.partitions import study_partitions
+from invivo_pipeline.assets.raw_tables import (
+    OWNERS,
+    check_result,
+    column_schema,
+    materialization,
+    raw_asset_key,
+)
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
 from invivo_pipeline.client import InVivoClient, run_sync
 from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
 from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.ingest import GLOBAL_NAMES, STUDY_NAMES, IngestRun, ingest
-from invivo_pipeline.warehouse import SCHEMA, table_spec
+from invivo_pipeline.warehouse import SCHEMA
 from invivo_pipeline.warehouse.quality import CheckOutcome, all_checks, run_check
 
 GROUP = "invivo_raw"
-OWNERS = ["team:preclinical-data"]
 
 
 def asset_key(resource_name: str) -> dg.AssetKey:
-    return dg.AssetKey([GROUP, resource_name])
-
-
-def column_schema(resource: Resource) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(c.name, str(c.type.value)) for c in table_spec(resource).columns]
-    )
+    return raw_asset_key(SCHEMA, resource_name)
 
 
 def _deps(resource: Resource) -> list[dg.AssetKey]:
@@ -69,39 +69,6 @@ SPECS = [_spec(r) for r in RESOURCES]
 CHECK_SPECS = [
     dg.AssetCheckSpec(c.name, asset=asset_key(c.table), description=c.description) for c in CHECKS
 ]
-
-
-def _materialization(resource: Resource, run: IngestRun, table_rows: int) -> dg.MaterializeResult:
-    api = run.metrics.get("resources", {}).get(resource.name, {})
-    loads = run.partitions(resource.name)
-    return dg.MaterializeResult(
-        asset_key=asset_key(resource.name),
-        metadata={
-            "dagster/row_count": table_rows,
-            "rows_loaded": sum(r.rows_written for r in loads),
-            "partitions_loaded": len(loads),
-            "partitions_unchanged": sum(r.unchanged for r in loads),
-            "requests": api.get("requests", 0),
-            "minimum_requests": api.get("minimum_requests", 0),
-            "pages": api.get("pages", 0),
-            "retries": api.get("retries", 0),
-            "api_seconds": dg.MetadataValue.float(round(api.get("seconds", 0.0), 3)),
-            "load_seconds": dg.MetadataValue.float(round(sum(r.seconds for r in loads), 3)),
-            "run_seconds": dg.MetadataValue.float(round(run.seconds, 3)),
-            "dagster/column_schema": column_schema(resource),
-        },
-    )
-
-
-def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=outcome.check.name,
-        asset_key=asset_key(outcome.check.table),
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"failures": outcome.failures, "sample": dg.MetadataValue.json(outcome.sample)},
-        description=outcome.check.description,
-    )
 
 
 @dg.multi_asset(
@@ -161,6 +128,6 @@ def invivo_ingestion(
     observers.run_done(ingested)
     for resource in RESOURCES:
         if resource.name in selected:
-            yield _materialization(resource, ingested, counts[resource.name])
+            yield materialization(resource, ingested, counts[resource.name])
     for outcome in outcomes:
-        yield _check_result(outcome)
+        yield check_result(SCHEMA, outcome)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
-from invivo_pipeline.assets.ingestion import OWNERS
+from invivo_pipeline.assets.raw_tables import OWNERS
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.reports.build import (
     PLOT_TITLES,
