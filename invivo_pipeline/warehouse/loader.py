@@ -45,6 +45,8 @@ from invivo_pipeline.warehouse.schema import (
 
 log = logging.getLogger(__name__)
 
+ARROW_SCAN_NAME = "invivo_load_rows"
+"""The local variable an INSERT reads its Arrow rows from (see ``Warehouse._write_table``)."""
 _CAST_TYPES = frozenset({SqlType.DATE, SqlType.TIMESTAMPTZ, SqlType.JSON})
 
 
@@ -172,9 +174,17 @@ class Warehouse:
     def _write_table(
         self, con: duckdb.DuckDBPyConnection, item: _Group, view: str, loaded_at: datetime
     ) -> list[TableLoadResult]:
-        """DELETE the group's partitions and INSERT them anew from the registered Arrow ``view``."""
+        """DELETE the group's partitions and INSERT them anew from ``item.table``.
+
+        The INSERT reads the Arrow table through DuckDB's replacement scan of the local variable
+        named ``view``, not ``con.register``: a view registered inside a transaction keeps its
+        Arrow table alive until COMMIT, so a run's memory would grow with every study written.
+        """
         started = time.perf_counter()
         spec = item.spec
+        if view != ARROW_SCAN_NAME:
+            raise ValueError(f"the rows are scanned as {ARROW_SCAN_NAME}, not {view}")
+        invivo_load_rows = item.table  # noqa: F841 (read by name by the INSERT below)
         study_ids = [b.study_id for b, _ in item.partitions]
         if spec.scope is Scope.STUDY:
             counts = dict(
@@ -195,10 +205,19 @@ class Warehouse:
             raise WarehouseError(
                 f"{SCHEMA}.{spec.name}: {written} rows inserted of {item.table.num_rows}"
             )
-        con.executemany(
-            f"INSERT OR REPLACE INTO {SCHEMA}.{LOAD_STATE_TABLE} VALUES (?, ?, ?, ?, ?)",
-            [[spec.name, b.study_id or "", fp, b.rows, loaded_at] for b, fp in item.partitions],
-        )
+        # One statement for all the partitions (``executemany`` costs a statement per row).
+        con.execute(
+            f"INSERT OR REPLACE INTO {SCHEMA}.{LOAD_STATE_TABLE} "
+            "SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]), "
+            "CAST(? AS TIMESTAMPTZ)",
+            [
+                spec.name,
+                [b.study_id or "" for b, _ in item.partitions],
+                [fp for _, fp in item.partitions],
+                [b.rows for b, _ in item.partitions],
+                loaded_at,
+            ],
+        ).fetchall()
         seconds = time.perf_counter() - started
         return [
             TableLoadResult(
@@ -345,14 +364,8 @@ class LoadSession:
                     [(builders[i], fingerprints[i]) for i in indexes],
                     pa.concat_tables([builders[i].table() for i in indexes]),
                 )
-                view = f"__invivo_load_{len(self.results)}_{name}"
-                current = (group.spec, group.table, view)
-                con.register(view, group.table)
-                try:
-                    written = self._warehouse._write_table(con, group, view, self.loaded_at)
-                finally:
-                    with suppress(duckdb.Error):
-                        con.unregister(view)
+                current = (group.spec, group.table, f"__invivo_load_{name}")
+                written = self._warehouse._write_table(con, group, ARROW_SCAN_NAME, self.loaded_at)
                 results.update(zip(indexes, ([r] for r in written), strict=True))
                 current = None
         except duckdb.Error as exc:
