@@ -131,13 +131,20 @@ def _steps(dagster_home: Path) -> tuple[dict[str, tuple[float, float]], dict[str
         if not runs:
             return {}, {}
         stats = instance.get_run_step_stats(runs[0].run_id)
-        sums = {"requests": 0, "minimum_requests": 0}
+        # Every partition's materialization of an asset carries the run's figures for its
+        # resource: one value per asset, summed over the assets.
+        per_asset: dict[tuple[str, object], int] = {}
         for step in stats:
             for event in step.materialization_events:
-                metadata = event.dagster_event.step_materialization_data.materialization.metadata
-                for key in sums:
-                    if key in metadata:
-                        sums[key] += int(metadata[key].value)
+                materialization = event.dagster_event.step_materialization_data.materialization
+                for key in ("requests", "minimum_requests"):
+                    if key in materialization.metadata:
+                        value = int(materialization.metadata[key].value)
+                        per_asset[(key, materialization.asset_key)] = value
+        sums = {
+            key: sum(v for (k, _), v in per_asset.items() if k == key)
+            for key in ("requests", "minimum_requests")
+        }
         return {
             s.step_key: (s.start_time, s.end_time) for s in stats if s.start_time and s.end_time
         }, sums
