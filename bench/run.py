@@ -1,14 +1,21 @@
-"""``python -m bench``: how fast and lean the pipeline is, as one JSON line of figures.
+"""``python -m bench``: how fast and lean the pipeline is, as one JSON line of figures per mode.
 
 Modes:
-- ``http``: the simulator in its own process, ``invivo sync`` in another (a fresh DuckDB file),
-  then a re-sync after the world advanced a day (if the simulator offers it). Reports wall
-  seconds, records/s, requests against the minimum, peak RSS of the sync, the DuckDB file size,
-  and the client's share of CPU (sync process) against the simulator's.
+- ``http``: the simulator in its own process (``bench.simulator``), ``invivo sync`` into a fresh
+  DuckDB file in another: wall seconds, records/s, requests against the minimum, peak RSS, the
+  DuckDB file size, each Dagster step's seconds (ingestion, dbt) and the client's share of CPU
+  while ingesting. Then the incremental refresh: exactly one study lives one more day, and the
+  discovery sensor's tick plus the study run it launches (``bench.refresh``) are measured.
+  ``--resync`` also times a second ``invivo sync`` (it lists every partition again).
 - ``replay``: answers recorded once from an in-process simulator are replayed with no server, so
   the figure is the pipeline's own cost (decode → validate → flatten → load) per record, reported
   as a ratio to DuckDB's native ``read_json`` of the same records, timed in the same run (absolute
-  figures drift on shared machines; the ratio does not).
+  figures drift on shared machines; the ratio does not). ``--profile`` writes a pyinstrument
+  profile of the replayed run.
+
+The default scale, 200 studies x 50 animals x 40 days, is the issue's; the simulated studies start
+at different dates and some are drafts, so it yields about 290k measurements, not 400k (the JSON
+says how many records there were). ``--scale 4`` multiplies the number of studies.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +38,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = re.compile(r"requests: ([\d,]+) \(minimum possible ([\d,]+)")
+TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -39,96 +48,192 @@ def _free_port() -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """The process's own CPU (user + system), not its children's."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def _run_sync(env: dict[str, str]) -> dict:
-    """One ``invivo sync`` in its own process; its own CPU and peak RSS from ``wait4``."""
+def _own_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _Sampler(threading.Thread):
+    """Every 0.2 s: the CPU seconds of the watched process and of the simulator, and the watched
+    process's own peak RSS (its dbt subprocess excluded), until the process ends."""
+
+    def __init__(self, pid: int, simulator_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.simulator_pid = pid, simulator_pid
+        self.samples: list[tuple[float, float, float]] = []
+        self.own_peak_rss_mb = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                self.samples.append(
+                    (time.time(), _cpu_seconds(self.pid), _cpu_seconds(self.simulator_pid))
+                )
+                self.own_peak_rss_mb = max(self.own_peak_rss_mb, _own_peak_rss_mb(self.pid))
+            except (OSError, IndexError):
+                pass
+            self.done.wait(0.2)
+
+    def cpu_between(self, start: float, end: float) -> tuple[float, float]:
+        """CPU seconds of (process, simulator) between two wall-clock times."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return 0.0, 0.0
+        return inside[-1][1] - inside[0][1], inside[-1][2] - inside[0][2]
+
+
+def _run(args: list[str], env: dict[str, str], simulator_pid: int) -> dict:
+    """One process; its wall time, CPU and peak RSS (``wait4``: its dbt subprocess included)."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "invivo_pipeline", "sync", "--quiet"],
+            [sys.executable, *args],
             cwd=ROOT, env={**env, "COLUMNS": "200"}, stdout=out, stderr=err, text=True,
         )  # fmt: skip
+        sampler = _Sampler(proc.pid, simulator_pid)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        sampler.done.set()
+        sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
-        raise SystemExit(f"invivo sync failed: {stderr.strip() or stdout.strip()}")
-    found = SUMMARY.search(stdout.replace("\n", " "))
-    made, minimum = (int(g.replace(",", "")) for g in found.groups()) if found else (0, 0)
     return {
+        "ok": proc.returncode == 0,
+        "stdout": stdout,
+        "error": "" if proc.returncode == 0 else (stderr.strip() or stdout.strip())[-400:],
         "seconds": time.perf_counter() - started,
-        "requests": made,
-        "minimum_requests": minimum,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
+        "sampler": sampler,
     }
 
 
+def _steps(dagster_home: Path) -> tuple[dict[str, tuple[float, float]], dict[str, int]]:
+    """(start, end) of each step of the latest Dagster run recorded in ``dagster_home``, and the
+    sums of the ingestion assets' ``requests`` and ``minimum_requests`` metadata (what
+    ``invivo sync`` prints, without its token and discovery requests: it prints nothing when
+    a later step fails)."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            return {}, {}
+        stats = instance.get_run_step_stats(runs[0].run_id)
+        # Every partition's materialization of an asset carries the run's figures for its
+        # resource: one value per asset, summed over the assets.
+        per_asset: dict[tuple[str, object], int] = {}
+        for step in stats:
+            for event in step.materialization_events:
+                materialization = event.dagster_event.step_materialization_data.materialization
+                for key in ("requests", "minimum_requests"):
+                    if key in materialization.metadata:
+                        value = int(materialization.metadata[key].value)
+                        per_asset[(key, materialization.asset_key)] = value
+        sums = {
+            key: sum(v for (k, _), v in per_asset.items() if k == key)
+            for key in ("requests", "minimum_requests")
+        }
+        return {
+            s.step_key: (s.start_time, s.end_time) for s in stats if s.start_time and s.end_time
+        }, sums
+
+
+def _start_simulator(args: argparse.Namespace, env: dict[str, str], port: int):
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "bench.simulator", "--port", str(port),
+            "--studies", str(args.studies), "--animals", str(args.animals),
+            "--days", str(args.days),
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    started = time.perf_counter()
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/_simulator/stats", timeout=1).raise_for_status()
+            return server, time.perf_counter() - started
+        except httpx.HTTPError:
+            if server.poll() is not None or time.perf_counter() - started > 600:
+                raise SystemExit(f"simulator did not start: {server.stderr.read()}") from None
+            time.sleep(0.5)
+
+
 def http_mode(args: argparse.Namespace) -> dict:
+
     work = Path(tempfile.mkdtemp(prefix="invivo-bench-"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    database = work / "invivo.duckdb"
     env = {
         **os.environ,
         "INVIVO_BASE_URL": base,
         "INVIVO_CLIENT_ID": "invivo-demo-client",
         "INVIVO_CLIENT_SECRET": "invivo-demo-secret",
-        "INVIVO_DUCKDB_PATH": str(work / "invivo.duckdb"),
+        "INVIVO_DUCKDB_PATH": str(database),
         "DAGSTER_HOME": str(work / "dagster_home"),
     }
     (work / "dagster_home").mkdir()
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "invivo_pipeline", "simulator", "--port", str(port),
-            "--studies", str(args.studies), "--animals-per-study", str(args.animals),
-            "--days", str(args.days),
-        ],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    server, world_seconds = _start_simulator(args, env, port)
     try:
-        started = time.perf_counter()
-        while True:
-            try:
-                counts = httpx.get(f"{base}/_simulator/stats", timeout=1).json()
-                break
-            except httpx.HTTPError:
-                if server.poll() is not None or time.perf_counter() - started > 600:
-                    raise SystemExit(f"simulator did not start: {server.stderr.read()}") from None
-                time.sleep(0.5)
-        world_seconds = time.perf_counter() - started
-        del counts
-        sim_cpu_before = _cpu_seconds(server.pid)
-        full = _run_sync(env)
-        sim_cpu = _cpu_seconds(server.pid) - sim_cpu_before
-        figures = {
+        full = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, server.pid)
+        found = SUMMARY.search(full["stdout"].replace("\n", " "))
+        steps, api = _steps(work / "dagster_home")
+        if found:
+            made, minimum = (int(g.replace(",", "")) for g in found.groups())
+        else:  # the run failed after ingesting: the assets' metadata, plus the one token
+            made, minimum = api["requests"] + 1, api["minimum_requests"] + 1
+        figures: dict = {
             "mode": "http",
             "scale": [args.studies, args.animals, args.days],
             "world_build_seconds": round(world_seconds, 1),
+            "full_sync_ok": full["ok"],
+            "full_sync_error": full["error"] or None,
             "full_sync_seconds": round(full["seconds"], 2),
-            "requests": full["requests"],
-            "minimum_requests": full["minimum_requests"],
-            "request_ratio": round(full["requests"] / max(1, full["minimum_requests"]), 4),
-            "peak_rss_mb": round(full["peak_rss_mb"]),
+            "stage_seconds": {k: round(end - start, 2) for k, (start, end) in steps.items()},
+            "requests": made,
+            "minimum_requests": minimum,
+            "request_ratio": round(made / max(1, minimum), 4),
+            "peak_rss_mb": round(full["sampler"].own_peak_rss_mb),
+            "peak_rss_with_dbt_mb": round(full["peak_rss_mb"]),
             "sync_cpu_seconds": round(full["cpu_seconds"], 1),
-            "simulator_cpu_seconds": round(sim_cpu, 1),
-            "client_cpu_share": round(full["cpu_seconds"] / (full["cpu_seconds"] + sim_cpu), 3),
-            "duckdb_mb": round((work / "invivo.duckdb").stat().st_size / 2**20, 1),
         }
-        records = _record_count(work / "invivo.duckdb")
-        figures["records"] = records
-        figures["records_per_s"] = round(records / full["seconds"])
-        advanced = httpx.post(f"{base}/_simulator/advance", params={"days": 1}, timeout=120)
-        if advanced.status_code == 200:
-            again = _run_sync(env)
-            figures["incremental_sync_seconds"] = round(again["seconds"], 2)
-            figures["incremental_requests"] = again["requests"]
-        else:
-            figures["incremental_sync_seconds"] = None  # the simulator cannot advance yet
+        ingest_step = next((k for k in steps if "dbt" not in k), None)
+        if ingest_step:
+            client_cpu, sim_cpu = full["sampler"].cpu_between(*steps[ingest_step])
+            figures["ingest_client_cpu_seconds"] = round(client_cpu, 1)
+            figures["ingest_simulator_cpu_seconds"] = round(sim_cpu, 1)
+            figures["client_cpu_share"] = round(client_cpu / max(1e-9, client_cpu + sim_cpu), 3)
+        if database.exists():
+            figures["duckdb_mb"] = round(database.stat().st_size / 2**20, 1)
+            records = _record_count(database)
+            figures["records"] = records
+            figures["measurements"] = _record_count(database, "measurements")
+            ingest_seconds = (
+                steps[ingest_step][1] - steps[ingest_step][0] if ingest_step else full["seconds"]
+            )
+            figures["ingest_records_per_s"] = round(records / ingest_seconds)
+            figures["records_per_s"] = round(records / full["seconds"])
+        figures["incremental"] = _incremental(base, env, server.pid, work)
+        if args.resync:
+            again = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, server.pid)
+            found = SUMMARY.search(again["stdout"].replace("\n", " "))
+            figures["resync"] = {
+                "ok": again["ok"],
+                "seconds": round(again["seconds"], 2),
+                "requests": int(found.group(1).replace(",", "")) if found else None,
+            }
         return figures
     finally:
         server.terminate()
@@ -136,15 +241,37 @@ def http_mode(args: argparse.Namespace) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _record_count(database: Path) -> int:
+def _incremental(base: str, env: dict[str, str], simulator_pid: int, work: Path) -> dict:
+    """Sensor tick (baseline) → one study changes → sensor tick + the study run it launches."""
+    from bench.simulator import CHANGE_ONE_PATH
+
+    cursor = str(work / "cursor.json")
+    baseline = _run(["-m", "bench.refresh", "baseline", "--cursor", cursor], env, simulator_pid)
+    if not baseline["ok"]:
+        return {"error": baseline["error"]}
+    changed = httpx.post(base + CHANGE_ONE_PATH, timeout=120).json()
+    refresh = _run(["-m", "bench.refresh", "refresh", "--cursor", cursor], env, simulator_pid)
+    if not refresh["ok"]:
+        return {"error": refresh["error"]}
+    return {
+        "changed_study": changed["study_id"],
+        "created": changed["created"],
+        **json.loads(refresh["stdout"].strip().splitlines()[-1]),
+        "process_seconds": round(refresh["seconds"], 2),
+        "peak_rss_mb": round(refresh["peak_rss_mb"]),
+    }
+
+
+def _record_count(database: Path, table: str | None = None) -> int:
     import duckdb
 
     from invivo_pipeline.resource_table import RESOURCES
 
+    names = [table] if table else [r.name for r in RESOURCES]
     with duckdb.connect(str(database), read_only=True) as con:
         return sum(
-            con.execute(f"SELECT count(*) FROM invivo_raw.{r.name}").fetchall()[0][0]
-            for r in RESOURCES
+            con.execute(f"SELECT count(*) FROM invivo_raw.{name}").fetchall()[0][0]
+            for name in names
         )
 
 
@@ -181,11 +308,14 @@ def replay_mode(args: argparse.Namespace) -> dict:
             }
             base_url = server.base_url
         records = sum(len(v) for v in by_table.values())
+        replay = sync(base_url, ReplayTransport(recorder.answers), study_ids, work / "r.duckdb")
+        profiler = _profiler(args.profile)
         started = time.perf_counter()
-        run = run_sync(
-            sync(base_url, ReplayTransport(recorder.answers), study_ids, work / "r.duckdb")
-        )
+        run = run_sync(replay)
         pipeline_seconds = time.perf_counter() - started
+        if profiler is not None:
+            profiler.stop()
+            Path(args.profile).write_text(profiler.output_text(unicode=False))
         loaded = sum(r.rows_written for r in run.loads)
         paths = write_ndjson(by_table, work / "ndjson")
         native_seconds = native_load_seconds(paths, work / "native.duckdb")
@@ -200,9 +330,21 @@ def replay_mode(args: argparse.Namespace) -> dict:
             "native_records_per_s": round(records / native_seconds),
             "ratio_to_native": round((loaded / pipeline_seconds) / (records / native_seconds), 3),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "note": "pipeline and native both include opening and closing (checkpointing) the file",
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _profiler(path: str | None):
+    """A running pyinstrument profiler (all threads' time shows as the main thread's waits)."""
+    if not path:
+        return None
+    from pyinstrument import Profiler
+
+    profiler = Profiler(async_mode="disabled")
+    profiler.start()
+    return profiler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,7 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--animals", type=int, default=50, help="animals per study")
     parser.add_argument("--days", type=int, default=40)
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the number of studies (memory check)"
+    )
+    parser.add_argument("--resync", action="store_true", help="http: time a second invivo sync")
+    parser.add_argument("--profile", metavar="FILE", help="replay: write a pyinstrument profile")
     args = parser.parse_args(argv)
+    args.studies = max(1, round(args.studies * args.scale))
     modes = ["http", "replay"] if args.mode == "all" else [args.mode]
     for mode in modes:
         figures = http_mode(args) if mode == "http" else replay_mode(args)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import AsyncIterator, Collection, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -54,6 +54,10 @@ class Batch:
     resource: str
     context: dict[str, str]
     records: list[dict[str, Any]] = field(default_factory=list)
+
+
+OnBatch = Callable[[Batch], None]
+"""Receives each page of a scope as it arrives (pages of one listing in order)."""
 
 
 def _resource(resource: Resource | str) -> Resource:
@@ -221,15 +225,41 @@ class InVivoClient:
 
     async def fetch_global(self, names: Collection[str] | None = None) -> list[Batch]:
         """Every GLOBAL resource (or those in ``names``), children fanned out over their parents."""
-        return await self._fetch_scope(Scope.GLOBAL, {}, names)
+        return await self._collect(Scope.GLOBAL, {}, names)
 
     async def fetch_study(self, study_id: str, names: Collection[str] | None = None) -> list[Batch]:
         """Every STUDY resource of one study (or those in ``names``); no preset, no preset batch."""
-        return await self._fetch_scope(Scope.STUDY, {"study_id": study_id}, names)
+        return await self._collect(Scope.STUDY, {"study_id": study_id}, names)
 
-    async def _fetch_scope(
+    async def stream_global(self, names: Collection[str] | None, on_batch: OnBatch) -> None:
+        """``fetch_global``, but each page goes to ``on_batch`` as it arrives and is not kept."""
+        await self._fetch_scope(Scope.GLOBAL, {}, names, lambda batch, _: on_batch(batch))
+
+    async def stream_study(
+        self, study_id: str, names: Collection[str] | None, on_batch: OnBatch
+    ) -> None:
+        """``fetch_study``, but each page goes to ``on_batch`` as it arrives and is not kept, so a
+        caller that turns pages into something compact holds one page of dicts, not a study."""
+        await self._fetch_scope(
+            Scope.STUDY, {"study_id": study_id}, names, lambda batch, _: on_batch(batch)
+        )
+
+    async def _collect(
         self, scope: Scope, base: dict[str, str], names: Collection[str] | None
     ) -> list[Batch]:
+        received: list[tuple[tuple[int, int], Batch]] = []
+        await self._fetch_scope(scope, base, names, lambda b, at: received.append((at, b)))
+        # Resource-table order, then parent-record order, then page order (a stable sort).
+        return [b for _, b in sorted(received, key=lambda item: item[0])]
+
+    async def _fetch_scope(
+        self,
+        scope: Scope,
+        base: dict[str, str],
+        names: Collection[str] | None,
+        on_batch: Callable[[Batch, tuple[int, int]], None],
+    ) -> None:
+        """``on_batch(batch, (resource position, context position))`` for each page received."""
         members = [r for r in resource_table.RESOURCES if r.scope is scope]
         in_scope = {r.name for r in members}
         if orphans := [r.name for r in members if r.parent and r.parent not in in_scope]:
@@ -245,31 +275,74 @@ class InVivoClient:
             while res.name in wanted and parent is not None:
                 needed.add(parent)
                 parent = resource_table.get(parent).parent
-        results: dict[str, list[Batch]] = {}
 
         async def fetch_tree(res: Resource, contexts: list[dict[str, str]]) -> None:
-            per_context = await _gather(self._fetch_one(res, ctx) for ctx in contexts)
-            batches = [b for group in per_context for b in group]
-            results[res.name] = batches
             children = [c for c in members if c.parent == res.name and c.name in needed]
-            await _gather(fetch_tree(c, _child_contexts(c, batches)) for c in children)
+            # Only a parent's pages are kept (its children need the ids); the rest flow through.
+            kept: list[list[Batch]] = [[] for _ in contexts]
+            position = members.index(res)
+            relay = _InOrder(len(contexts), lambda b, at: on_batch(b, (position, at)))
+
+            async def fetch(at: int, ctx: dict[str, str]) -> None:
+                def received(batch: Batch) -> None:
+                    if children:
+                        kept[at].append(batch)
+                    if res.name in wanted:
+                        relay.put(at, batch)
+
+                await self._fetch_one(res, ctx, received)
+                relay.done(at)
+
+            await _gather(fetch(i, ctx) for i, ctx in enumerate(contexts))
+            parents = [b for group in kept for b in group]
+            await _gather(fetch_tree(c, _child_contexts(c, parents)) for c in children)
 
         roots = [r for r in members if r.parent is None and r.name in needed]
         await _gather(fetch_tree(r, [dict(base)]) for r in roots)
-        return [b for r in members if r.name in wanted for b in results.get(r.name, [])]
 
-    async def _fetch_one(self, res: Resource, context: dict[str, str]) -> list[Batch]:
+    async def _fetch_one(self, res: Resource, context: dict[str, str], on_batch: OnBatch) -> None:
         if not res.single:
-            return [b async for b in self.iter_pages(res, context, dict(res.route.complete))]
+            async for batch in self.iter_pages(res, context, dict(res.route.complete)):
+                on_batch(batch)
+            return
         try:
             record = await self.retrieve(res, context)
         except ApiError as exc:
             if exc.status == 404:
                 logger.info("%s: none for %s (HTTP 404)", res.name, context)
-                return []
+                return
             raise
         self.metrics[res.name].pages += 1
-        return [Batch(res.name, {p: context[p] for p in res.route.placeholders}, [record])]
+        on_batch(Batch(res.name, {p: context[p] for p in res.route.placeholders}, [record]))
+
+
+class _InOrder:
+    """Passes on the pages of concurrent listings in listing order, whatever order they arrive in.
+
+    A partition's rows then always come in the same order, so its fingerprint is the same from one
+    run to the next. Only the pages of a listing that finished before an earlier one wait here.
+    """
+
+    def __init__(self, listings: int, out: Callable[[Batch, int], None]) -> None:
+        self._out = out
+        self._waiting: list[list[Batch]] = [[] for _ in range(listings)]
+        self._done = [False] * listings
+        self._current = 0
+
+    def put(self, at: int, batch: Batch) -> None:
+        if at == self._current:
+            self._out(batch, at)
+        else:
+            self._waiting[at].append(batch)
+
+    def done(self, at: int) -> None:
+        self._done[at] = True
+        while self._current < len(self._done) and self._done[self._current]:
+            self._current += 1
+            if self._current < len(self._done):
+                for batch in self._waiting[self._current]:
+                    self._out(batch, self._current)
+                self._waiting[self._current] = []
 
 
 def _child_contexts(child: Resource, parent_batches: list[Batch]) -> list[dict[str, str]]:

@@ -28,6 +28,13 @@ DEFAULT_LOCK_TIMEOUT = 120.0
 DEFAULT_BUSY_TIMEOUT = 15.0
 """Seconds a connection is retried while another program holds the DuckDB file."""
 
+MEMORY_LIMIT_ENV = "INVIVO_DUCKDB_MEMORY_LIMIT"
+DEFAULT_WRITER_MEMORY_LIMIT = "256MB"
+"""What a writer's DuckDB may hold in memory. A run is one transaction, and DuckDB keeps a
+transaction's new rows in memory until COMMIT unless a limit makes it spill them to
+``<db>.tmp/``: without one, memory grows with the size of the tenant (7 GB at 200 studies)."""
+
+_SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", flags=re.IGNORECASE)
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 _SAME_PROCESS_CONFLICT = "different configuration"
 
@@ -35,6 +42,14 @@ _SAME_PROCESS_CONFLICT = "different configuration"
 def default_duckdb_path(env: Mapping[str, str] = os.environ) -> Path:
     """``INVIVO_DUCKDB_PATH``, else ``data/invivo.duckdb`` (relative to the working directory)."""
     return Path(env.get(DUCKDB_PATH_ENV) or DEFAULT_DUCKDB_PATH).expanduser()
+
+
+def writer_memory_limit(env: Mapping[str, str] = os.environ) -> str:
+    """``INVIVO_DUCKDB_MEMORY_LIMIT`` (a DuckDB size such as ``1GB``), else 256 MB."""
+    limit = (env.get(MEMORY_LIMIT_ENV) or DEFAULT_WRITER_MEMORY_LIMIT).strip()
+    if not _SIZE.fullmatch(limit):
+        raise WarehouseError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a size such as 512MB or 2GB")
+    return limit
 
 
 def lock_path(db_path: Path) -> Path:
@@ -125,6 +140,7 @@ def open_writer(
     with writer_lock(db_path, lock_timeout):
         con = connect(db_path, read_only=False, busy_timeout=busy_timeout)
         try:
+            con.execute(f"SET memory_limit = '{writer_memory_limit()}'")
             yield con
         finally:
             con.close()

@@ -9,7 +9,6 @@ DELETE and the bulk ``INSERT … SELECT`` from Arrow.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -34,7 +33,8 @@ from invivo_pipeline.warehouse.duckdb_file import (
     open_writer,
 )
 from invivo_pipeline.warehouse.errors import WarehouseError, WarehouseLoadError
-from invivo_pipeline.warehouse.flatten import BatchLike, flatten
+from invivo_pipeline.warehouse.flatten import BatchLike
+from invivo_pipeline.warehouse.partition import PartitionBuilder
 from invivo_pipeline.warehouse.schema import (
     LOAD_STATE_TABLE,
     SCHEMA,
@@ -46,6 +46,8 @@ from invivo_pipeline.warehouse.schema import (
 
 log = logging.getLogger(__name__)
 
+ARROW_SCAN_NAME = "invivo_load_rows"
+"""The local variable an INSERT reads its Arrow rows from (see ``Warehouse._write_table``)."""
 _CAST_TYPES = frozenset({SqlType.DATE, SqlType.TIMESTAMPTZ, SqlType.JSON})
 
 
@@ -72,12 +74,13 @@ class TableLoadResult:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class _Group:
+    """The changed partitions of one table in one write: one DELETE and one INSERT for all."""
+
     spec: TableSpec
-    study_id: str | None
+    partitions: list[tuple[PartitionBuilder, str]]
+    """Each builder with its fingerprint."""
     table: pa.Table
-    flatten_seconds: float
-    fingerprint: str
 
 
 class Warehouse:
@@ -174,62 +177,67 @@ class Warehouse:
         except KeyError:
             raise KeyError(f"unknown table {name!r}; known: {', '.join(self.specs)}") from None
 
-    def _prepare(self, item: TableLoad) -> _Prepared:
-        spec = self._spec(item.resource)
-        if spec.partition_column is not None and not item.study_id:
-            raise ValueError(f"{spec.name} is loaded per {spec.scope}: pass study_id")
-        if spec.partition_column is None and item.study_id is not None:
-            raise ValueError(f"{spec.name} is a global table: it is replaced whole, not per study")
-        started = time.perf_counter()
-        table = flatten(spec, item.batches, study_id=item.study_id)
-        return _Prepared(
-            spec, item.study_id, table, time.perf_counter() - started, _fingerprint(spec, table)
-        )
-
     def _write_table(
-        self, con: duckdb.DuckDBPyConnection, item: _Prepared, view: str, loaded_at: datetime
-    ) -> TableLoadResult:
-        """DELETE the partition and INSERT it anew, unless its fingerprint says nothing changed."""
+        self, con: duckdb.DuckDBPyConnection, item: _Group, view: str, loaded_at: datetime
+    ) -> list[TableLoadResult]:
+        """DELETE the group's partitions and INSERT them anew from ``item.table``.
+
+        The INSERT reads the Arrow table through DuckDB's replacement scan of the local variable
+        named ``view``, not ``con.register``: a view registered inside a transaction keeps its
+        Arrow table alive until COMMIT, so a run's memory would grow with every study written.
+        """
         started = time.perf_counter()
         spec = item.spec
-        partition = item.study_id or ""
-        stored = con.execute(
-            f"SELECT fingerprint FROM {spec.schema}.{LOAD_STATE_TABLE} "
-            "WHERE table_name = ? AND partition_key = ?",
-            [spec.name, partition],
-        ).fetchall()
-        if stored and stored[0][0] == item.fingerprint:
-            return TableLoadResult(
-                table=spec.name,
-                study_id=item.study_id,
-                rows_written=0,
-                rows_deleted=0,
-                seconds=item.flatten_seconds + time.perf_counter() - started,
-                loaded_at=loaded_at,
-                unchanged=True,
-            )
+        if view != ARROW_SCAN_NAME:
+            raise ValueError(f"the rows are scanned as {ARROW_SCAN_NAME}, not {view}")
+        invivo_load_rows = item.table  # noqa: F841 (read by name by the INSERT below)
+        study_ids = [b.study_id for b, _ in item.partitions]
         if spec.partition_column is not None:
-            deleted = _count(
+            key = quote(spec.partition_column)
+            counts = dict(
                 con.execute(
-                    f"DELETE FROM {spec.qualified_name} WHERE {quote(spec.partition_column)} = ?",
-                    [item.study_id],
-                )
+                    f"SELECT {key}, count(*) FROM {spec.qualified_name} "
+                    f"WHERE {key} IN (SELECT unnest(?::VARCHAR[])) GROUP BY {key}",
+                    [study_ids],
+                ).fetchall()
             )
+            con.execute(
+                f"DELETE FROM {spec.qualified_name} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))",
+                [study_ids],
+            ).fetchall()
         else:
-            deleted = _count(con.execute(f"DELETE FROM {spec.qualified_name}"))
+            counts = {None: _count(con.execute(f"DELETE FROM {spec.qualified_name}"))}
         written = _count(con.execute(_insert_sql(spec, view), [loaded_at]))
+        if written != item.table.num_rows:
+            raise WarehouseError(
+                f"{spec.schema}.{spec.name}: {written} rows inserted of {item.table.num_rows}"
+            )
+        # One statement for all the partitions (``executemany`` costs a statement per row).
         con.execute(
-            f"INSERT OR REPLACE INTO {spec.schema}.{LOAD_STATE_TABLE} VALUES (?, ?, ?, ?, ?)",
-            [spec.name, partition, item.fingerprint, written, loaded_at],
-        )
-        return TableLoadResult(
-            table=spec.name,
-            study_id=item.study_id,
-            rows_written=written,
-            rows_deleted=deleted,
-            seconds=item.flatten_seconds + time.perf_counter() - started,
-            loaded_at=loaded_at,
-        )
+            f"INSERT OR REPLACE INTO {spec.schema}.{LOAD_STATE_TABLE} "
+            "SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]), "
+            "CAST(? AS TIMESTAMPTZ)",
+            [
+                spec.name,
+                [b.study_id or "" for b, _ in item.partitions],
+                [fp for _, fp in item.partitions],
+                [b.rows for b, _ in item.partitions],
+                loaded_at,
+            ],
+        ).fetchall()
+        seconds = time.perf_counter() - started
+        return [
+            TableLoadResult(
+                table=spec.name,
+                study_id=b.study_id,
+                rows_written=b.rows,
+                rows_deleted=int(counts.get(b.study_id, 0)),
+                # The shared statements' time is shared out by rows.
+                seconds=b.flatten_seconds + seconds * b.rows / max(1, written),
+                loaded_at=loaded_at,
+            )
+            for b, _ in item.partitions
+        ]
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -323,35 +331,83 @@ class LoadSession:
     def load_many(self, loads: Iterable[TableLoad]) -> list[TableLoadResult]:
         """Replace these partitions inside the session's transaction; each at most once a session."""
         loads = list(loads)
-        for item in loads:
-            if (item.resource, item.study_id) in self._seen:
-                raise ValueError(f"{item.resource} (study {item.study_id}) is loaded twice")
-            self._seen.add((item.resource, item.study_id))
-        prepared = [self._warehouse._prepare(item) for item in loads]
-        results = self.write(prepared)
-        self.results.extend(results)
-        return results
+        builders = [self.partition(item.resource, item.study_id) for item in loads]
+        for builder, item in zip(builders, loads, strict=True):
+            for batch in item.batches:
+                builder.add(batch)
+        return self.write_partitions(builders)
 
-    def write(self, prepared: Sequence[_Prepared]) -> list[TableLoadResult]:
+    def partition(self, resource: str, study_id: str | None = None) -> PartitionBuilder:
+        """A partition to fill page by page (``add``) and then hand to ``write_partitions``."""
+        spec = self._warehouse._spec(resource)
+        if spec.partition_column is not None and not study_id:
+            raise ValueError(f"{spec.name} is loaded per {spec.scope}: pass study_id")
+        if spec.partition_column is None and study_id is not None:
+            raise ValueError(f"{spec.name} is a global table: it is replaced whole, not per study")
+        if (resource, study_id) in self._seen:
+            raise ValueError(f"{resource} (study {study_id}) is loaded twice")
+        self._seen.add((resource, study_id))
+        return PartitionBuilder(spec, study_id)
+
+    def write_partitions(self, builders: Iterable[PartitionBuilder]) -> list[TableLoadResult]:
+        """Write finished partitions, many studies at once: per table, one DELETE and one INSERT
+        for all the partitions whose fingerprint changed (a statement costs far more than a row).
+        Results come in the order of ``builders``."""
+        builders = list(builders)
         con = self._con
-        views = [f"__invivo_load_{len(self.results)}_{i}" for i in range(len(prepared))]
-        for view, item in zip(views, prepared, strict=True):
-            con.register(view, item.table)
-        current: tuple[_Prepared, str] | None = None
+        fingerprints = [b.fingerprint() for b in builders]
+        stored = self._stored_fingerprints(builders)
+        results: dict[int, list[TableLoadResult]] = {}
+        changed: dict[str, list[int]] = {}
+        for i, (b, fp) in enumerate(zip(builders, fingerprints, strict=True)):
+            if stored.get((b.spec.name, b.study_id or "")) == fp:
+                results[i] = [self._unchanged(b)]
+            else:
+                changed.setdefault(b.spec.name, []).append(i)
+        current: tuple[TableSpec, pa.Table, str] | None = None
         try:
-            results = []
-            for view, item in zip(views, prepared, strict=True):
-                current = (item, view)
-                results.append(self._warehouse._write_table(con, item, view, self.loaded_at))
-            return results
+            for name, indexes in changed.items():
+                group = _Group(
+                    builders[indexes[0]].spec,
+                    [(builders[i], fingerprints[i]) for i in indexes],
+                    pa.concat_tables([builders[i].table() for i in indexes]),
+                )
+                current = (group.spec, group.table, f"__invivo_load_{name}")
+                written = self._warehouse._write_table(con, group, ARROW_SCAN_NAME, self.loaded_at)
+                results.update(zip(indexes, ([r] for r in written), strict=True))
+                current = None
         except duckdb.Error as exc:
             # DuckDB answers nothing in an aborted transaction; a failed write ends the session.
             _rollback(con)
             raise _explain(con, current, exc) from exc
-        finally:
-            with suppress(duckdb.Error):
-                for view in views:
-                    con.unregister(view)
+        ordered = [r for i in range(len(builders)) for r in results[i]]
+        self.results.extend(ordered)
+        return ordered
+
+    def _stored_fingerprints(
+        self, builders: Sequence[PartitionBuilder]
+    ) -> dict[tuple[str, str], str]:
+        if not builders:
+            return {}
+        schema_name = builders[0].spec.schema  # a session writes one source's schema
+        rows = self._con.execute(
+            f"SELECT table_name, partition_key, fingerprint FROM {schema_name}.{LOAD_STATE_TABLE} "
+            "WHERE table_name IN (SELECT unnest(?::VARCHAR[])) "
+            "AND partition_key IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted({b.spec.name for b in builders}), sorted({b.study_id or "" for b in builders})],
+        ).fetchall()
+        return {(t, k): f for t, k, f in rows}
+
+    def _unchanged(self, builder: PartitionBuilder) -> TableLoadResult:
+        return TableLoadResult(
+            table=builder.spec.name,
+            study_id=builder.study_id,
+            rows_written=0,
+            rows_deleted=0,
+            seconds=builder.flatten_seconds,
+            loaded_at=self.loaded_at,
+            unchanged=True,
+        )
 
     def purge_studies_except(self, study_ids: Sequence[str]) -> dict[str, int]:
         """Delete every per-study row of a study not in ``study_ids`` (the API's current list).
@@ -378,7 +434,7 @@ class LoadSession:
             if deleted:
                 purged[spec.name] = deleted
             con.execute(
-                f"DELETE FROM {SCHEMA}.{LOAD_STATE_TABLE} WHERE table_name = ? "
+                f"DELETE FROM {spec.schema}.{LOAD_STATE_TABLE} WHERE table_name = ? "
                 "AND partition_key NOT IN (SELECT id FROM __invivo_live_studies)",
                 [spec.name],
             )
@@ -388,23 +444,6 @@ class LoadSession:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read inside the transaction: checks see what is about to be committed."""
         return self._con.execute(sql, list(params)).fetchall()
-
-
-def _fingerprint(spec: TableSpec, table: pa.Table) -> str:
-    """What a partition holds, independent of when it was loaded: records plus context keys.
-
-    Comparing it with the stored one lets a re-sync of unchanged data leave the table untouched,
-    ``_loaded_at`` included, so "nothing changed" is visible to anyone diffing the warehouse.
-    """
-    digest = hashlib.sha256()
-    columns = [c for c in (*spec.context_keys, "_record") if c in table.column_names]
-    for column in columns:
-        digest.update(column.encode())
-        for value in table.column(column).to_pylist():
-            encoded = value if isinstance(value, bytes) else str(value).encode()
-            digest.update(len(encoded).to_bytes(8, "little"))
-            digest.update(encoded)
-    return digest.hexdigest()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -451,18 +490,19 @@ def _insert_sql(spec: TableSpec, view: str) -> str:
 
 
 def _explain(
-    con: duckdb.DuckDBPyConnection, current: tuple[_Prepared, str] | None, exc: duckdb.Error
+    con: duckdb.DuckDBPyConnection,
+    current: tuple[TableSpec, pa.Table, str] | None,
+    exc: duckdb.Error,
 ) -> WarehouseLoadError:
     """Turn DuckDB's cast error (which names neither column nor record) into one that does."""
     first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if current is None:
         return WarehouseLoadError(f"load failed: {first_line}; nothing was loaded")
-    item, view = current
-    spec = item.spec
-    keys = [k for k in spec.primary_key if k in item.table.column_names]
+    spec, table, view = current
+    keys = [k for k in spec.primary_key if k in table.column_names]
     # The view was registered inside the rolled-back transaction; bring it back to search it.
     with suppress(duckdb.Error):
-        con.register(view, item.table)
+        con.register(view, table)
     for column in spec.columns:
         if column.type not in _CAST_TYPES or column.source is Source.LOADED_AT:
             continue

@@ -82,3 +82,56 @@ def test_retrieved_objects_are_validated_too(stub):
 
     with pytest.raises(RecordValidationError, match=r"species: record 0 .* invalid at id"):
         run_client(stub, lambda c: c.retrieve("species", {}, "spc_1"))
+
+
+# --- the lean twin: never accepts what the model rejects, and defers to the model otherwise ---
+
+
+@pytest.mark.parametrize(
+    "value, accepted",
+    [
+        ("190.33", True),
+        ("-1e-3", True),
+        (" 2.5 ", True),  # only Decimal reads it: the twin rejects, the model accepts
+        ("1_000", True),
+        ("NaN", False),
+        ("Infinity", False),
+        ("abc", False),
+        ("", False),
+    ],
+)
+def test_numeric_strings_pass_exactly_when_the_model_passes_them(value, accepted):
+    from invivo_pipeline.client.validation import lean_adapter, page_adapter, validate_records
+    from invivo_pipeline.resource_table import get
+
+    model = get("measurements").model
+    records = _measurements(1)
+    records[0]["calculations"][0]["value"] = value
+
+    def model_accepts(adapter) -> bool:
+        try:
+            adapter.validate_python(records)
+        except ValueError:
+            return False
+        return True
+
+    assert model_accepts(page_adapter(model)) is accepted
+    if model_accepts(lean_adapter(model)):
+        assert accepted  # the twin is never laxer than the model
+    if accepted:
+        validate_records("measurements", model, records, "http://x/measurements")
+    else:
+        with pytest.raises(RecordValidationError, match=r"calculations\[0\]\.value"):
+            validate_records("measurements", model, records, "http://x/measurements")
+
+
+def test_the_twin_checks_every_field_of_every_resource_model_by_its_api_name():
+    from typing import get_type_hints
+
+    from invivo_pipeline.client.validation import lean_type
+    from invivo_pipeline.resource_table import RESOURCES
+
+    for resource in RESOURCES:
+        twin = lean_type(resource.model)
+        expected = {info.alias or name for name, info in resource.model.model_fields.items()}
+        assert set(get_type_hints(twin)) == expected, resource.name
