@@ -11,10 +11,21 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Sequence
 
+from invivo_pipeline.client import Batch
 from invivo_pipeline.client.cytobank import CytobankClient
 from invivo_pipeline.cytobank_table import EXPERIMENT_NAMES, GLOBAL_NAMES
-from invivo_pipeline.sync.ingest import IngestRun, OnPartition, table_loads
-from invivo_pipeline.warehouse import LoadSession
+from invivo_pipeline.sync.ingest import IngestRun, OnPartition
+from invivo_pipeline.warehouse import LoadSession, TableLoad
+
+
+def table_loads(
+    batches: Sequence[Batch], names: Collection[str], experiment_id: str | None
+) -> list[TableLoad]:
+    """One load per selected table, an empty one included: a resource that vanished is emptied."""
+    grouped: dict[str, list[Batch]] = {name: [] for name in names}
+    for batch in batches:
+        grouped.setdefault(batch.resource, []).append(batch)
+    return [TableLoad(name, grouped[name], experiment_id) for name in names]
 
 
 async def ingest_cytobank(
