@@ -5,7 +5,9 @@ Log-rank (§3): at each distinct event time t_j with n_j animals at risk and d_j
 E_j = n_1j·d_j/n_j and Var_j = n_1j·n_2j·d_j·(n_j - d_j)/(n_j²·(n_j - 1)); χ² = (ΣO - ΣE)²/ΣVar on
 1 degree of freedom. p-values are Holm-adjusted across the treated groups of a study and endpoint.
 The hazard ratio is treated vs control from the Cox partial likelihood with one binary covariate
-(Newton-Raphson), with a Wald confidence interval; it is NULL when either arm has no events.
+(Newton-Raphson), with a Wald confidence interval; it is NULL when either arm has no events or
+the fit diverges (complete separation, common in small arms), and the interval is NULL when it
+is unbounded.
 """
 
 import math
@@ -33,6 +35,10 @@ COLUMNS = {
     "hr_ci_lo": "float64",
     "hr_ci_hi": "float64",
 }
+
+
+MAX_LOG_HR = 20.0
+"""|ln HR| beyond this (HR above 5e8 or below 2e-9) is a diverging fit, not an estimate."""
 
 
 def risk_table(time, event, treated):
@@ -71,7 +77,7 @@ def cox_hazard_ratio(n, d, n1, d1, z):
     n0 = n - n1
     if d1.sum() == 0 or (d - d1).sum() == 0:
         return None, None, None
-    beta = 0.0
+    beta, converged = 0.0, False
     for _ in range(100):
         share = n1 * math.exp(beta) / (n0 + n1 * math.exp(beta))
         score = float(np.sum(d1 - d * share))
@@ -81,12 +87,21 @@ def cox_hazard_ratio(n, d, n1, d1, z):
         step = score / information
         beta += max(-5.0, min(5.0, step))
         if abs(step) < 1e-10:
+            converged = True
             break
+        if abs(beta) > MAX_LOG_HR:
+            break
+    # Monotone likelihood (every event of one arm before any of the other's at risk): β runs
+    # off to ±∞ and the ratio has no finite estimate; NULL says so, where a number would lie.
+    if not converged or abs(beta) > MAX_LOG_HR:
+        return None, None, None
     share = n1 * math.exp(beta) / (n0 + n1 * math.exp(beta))
     information = float(np.sum(d * share * (1 - share)))
-    if information <= 0 or not math.isfinite(beta):
+    if information <= 0:
         return None, None, None
     half_width = z / math.sqrt(information)
+    if half_width > MAX_LOG_HR:
+        return math.exp(beta), None, None
     return math.exp(beta), math.exp(beta - half_width), math.exp(beta + half_width)
 
 
