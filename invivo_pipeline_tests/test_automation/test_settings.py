@@ -19,11 +19,16 @@ def test_sensors_and_schedules_are_running_by_default():
         "invivo_webhook_events",
         "invivo_reports_follow_raw",
     }
-    assert set(schedules) == {"invivo_reconcile_daily", "invivo_refresh_finished_weekly"}
+    assert set(schedules) == {
+        "invivo_reconcile_daily",
+        "invivo_refresh_finished_weekly",
+        "cytobank_refresh_daily",
+    }
     for definition in [*sensors.values(), *schedules.values()]:
         assert definition.default_status.value == "RUNNING", definition.name
     assert schedules["invivo_reconcile_daily"].cron_schedule == "0 2 * * *"
     assert schedules["invivo_refresh_finished_weekly"].cron_schedule == "0 3 * * 0"
+    assert schedules["cytobank_refresh_daily"].cron_schedule == "0 2 * * *"
 
 
 def test_the_jobs_split_the_ingestion_by_scope():
