@@ -15,13 +15,12 @@ import dagster as dg
 from invivo_pipeline.assets.partitions import cytobank_experiment_partitions
 from invivo_pipeline.assets.raw_tables import (
     OWNERS,
-    check_result,
+    asset_results,
     column_schema,
-    materialization,
+    load_in_one_transaction,
     raw_asset_key,
 )
 from invivo_pipeline.assets.resources import WarehouseResource
-from invivo_pipeline.client import run_sync
 from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig
 from invivo_pipeline.cytobank_table import (
     CYTOBANK_RESOURCES,
@@ -31,11 +30,10 @@ from invivo_pipeline.cytobank_table import (
     CytobankResource,
 )
 from invivo_pipeline.resource_table import Scope
-from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.cytobank import ingest_cytobank
 from invivo_pipeline.sync.ingest import IngestRun
-from invivo_pipeline.warehouse import Warehouse
-from invivo_pipeline.warehouse.quality import CheckOutcome, all_checks, run_check
+from invivo_pipeline.warehouse import LoadSession, Warehouse
+from invivo_pipeline.warehouse.quality import all_checks
 
 GROUP = CYTOBANK_SCHEMA
 JOB = "cytobank_sync"
@@ -126,28 +124,15 @@ def cytobank_ingestion(
     )
     context.log.info(f"fetching {len(names)} Cytobank tables for {len(experiment_ids)} experiments")
 
-    async def run() -> tuple[IngestRun, list[CheckOutcome], dict[str, int]]:
+    async def fetch(session: LoadSession) -> IngestRun:
         async with CytobankClient(cytobank_api.client_config()) as client:
-            with wh.session() as session:
-                ingested = await ingest_cytobank(
-                    client,
-                    session,
-                    global_names=global_names,
-                    experiment_ids=experiment_ids,
-                    experiment_names=names,
-                )
-                outcomes = [run_check(c, session.query) for c in checks]
-                counts = {
-                    n: int(session.query(f"SELECT count(*) FROM {CYTOBANK_SCHEMA}.{n}")[0][0])
-                    for n in selected
-                }
-        return ingested, outcomes, counts
+            return await ingest_cytobank(
+                client,
+                session,
+                global_names=global_names,
+                experiment_ids=experiment_ids,
+                experiment_names=names,
+            )
 
-    ingested, outcomes, counts = run_sync(run())
-    ingested.checks = outcomes
-    observers.run_done(ingested)
-    for resource in CYTOBANK_RESOURCES:
-        if resource.name in selected:
-            yield materialization(resource, ingested, counts[resource.name])
-    for outcome in outcomes:
-        yield check_result(CYTOBANK_SCHEMA, outcome)
+    ingested, counts = load_in_one_transaction(wh, selected, checks, fetch)
+    yield from asset_results(CYTOBANK_RESOURCES, ingested, counts)

@@ -15,18 +15,18 @@ import dagster as dg
 from invivo_pipeline.assets.partitions import study_partitions
 from invivo_pipeline.assets.raw_tables import (
     OWNERS,
-    check_result,
+    asset_results,
     column_schema,
-    materialization,
+    load_in_one_transaction,
     raw_asset_key,
 )
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
-from invivo_pipeline.client import InVivoClient, run_sync
+from invivo_pipeline.client import InVivoClient
 from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
 from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.ingest import GLOBAL_NAMES, STUDY_NAMES, IngestRun, ingest
-from invivo_pipeline.warehouse import SCHEMA
-from invivo_pipeline.warehouse.quality import CheckOutcome, all_checks, run_check
+from invivo_pipeline.warehouse import SCHEMA, LoadSession
+from invivo_pipeline.warehouse.quality import all_checks
 
 GROUP = "invivo_raw"
 
@@ -104,30 +104,16 @@ def invivo_ingestion(
         context.log.debug(f"{'study ' + study_id if study_id else 'global tables'}: {written} rows")
         observers.partition_done(study_id, results)
 
-    async def run() -> tuple[IngestRun, list[CheckOutcome], dict[str, int]]:
+    async def fetch(session: LoadSession) -> IngestRun:
         async with InVivoClient(invivo_api.client_config()) as client:
-            with wh.session() as session:
-                ingested = await ingest(
-                    client,
-                    session,
-                    global_names=global_names,
-                    study_ids=study_ids,
-                    study_names=study_names,
-                    on_partition=partition_done,
-                )
-                # Checks read inside the transaction: they judge exactly what is committed.
-                outcomes = [run_check(c, session.query) for c in checks]
-                counts = {
-                    name: int(session.query(f"SELECT count(*) FROM {SCHEMA}.{name}")[0][0])
-                    for name in selected
-                }
-        return ingested, outcomes, counts
+            return await ingest(
+                client,
+                session,
+                global_names=global_names,
+                study_ids=study_ids,
+                study_names=study_names,
+                on_partition=partition_done,
+            )
 
-    ingested, outcomes, counts = run_sync(run())
-    ingested.checks = outcomes
-    observers.run_done(ingested)
-    for resource in RESOURCES:
-        if resource.name in selected:
-            yield materialization(resource, ingested, counts[resource.name])
-    for outcome in outcomes:
-        yield check_result(SCHEMA, outcome)
+    ingested, counts = load_in_one_transaction(wh, selected, checks, fetch)
+    yield from asset_results(RESOURCES, ingested, counts)

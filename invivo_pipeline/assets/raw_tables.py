@@ -4,12 +4,16 @@ materialization metadata and check results. One place, so In Vivo and Cytobank t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+
 import dagster as dg
 
+from invivo_pipeline.client import run_sync
 from invivo_pipeline.resource_table import Resource
+from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.ingest import IngestRun
-from invivo_pipeline.warehouse import table_spec
-from invivo_pipeline.warehouse.quality import CheckOutcome
+from invivo_pipeline.warehouse import LoadSession, Warehouse, table_spec
+from invivo_pipeline.warehouse.quality import Check, CheckOutcome, run_check
 
 OWNERS = ["team:preclinical-data"]
 
@@ -57,3 +61,40 @@ def check_result(schema: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
         metadata={"failures": outcome.failures, "sample": dg.MetadataValue.json(outcome.sample)},
         description=outcome.check.description,
     )
+
+
+def load_in_one_transaction(
+    wh: Warehouse,
+    selected: set[str],
+    checks: Sequence[Check],
+    fetch: Callable[[LoadSession], Awaitable[IngestRun]],
+) -> tuple[IngestRun, dict[str, int]]:
+    """Run ``fetch`` in one warehouse session, then the checks and row counts inside the same
+    transaction (so they judge exactly what is committed); returns the run and rows per table."""
+    schema_of = {name: spec.schema for name, spec in wh.specs.items()}
+
+    async def run() -> tuple[IngestRun, dict[str, int]]:
+        with wh.session() as session:
+            ingested = await fetch(session)
+            ingested.checks = [run_check(c, session.query) for c in checks]
+            counts = {
+                name: int(session.query(f"SELECT count(*) FROM {schema_of[name]}.{name}")[0][0])
+                for name in selected
+            }
+        return ingested, counts
+
+    ingested, counts = run_sync(run())
+    observers.run_done(ingested)
+    return ingested, counts
+
+
+def asset_results(
+    resources: Sequence[Resource], ingested: IngestRun, counts: dict[str, int]
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """One materialization per loaded table, then one result per check."""
+    for resource in resources:
+        if resource.name in counts:
+            yield materialization(resource, ingested, counts[resource.name])
+    schema_of = {r.name: r.schema for r in resources}
+    for outcome in ingested.checks:
+        yield check_result(schema_of[outcome.check.table], outcome)

@@ -62,7 +62,7 @@ def sync_cytobank(
     inst: dg.DagsterInstance, wh: Warehouse, failure_line: object
 ) -> CytobankSyncSummary | None:
     """Load every Cytobank table, or return None when the source is off."""
-    from invivo_pipeline.cli.sync_run import SyncFailed
+    from invivo_pipeline.cli.sync_run import SyncFailed, run_config
     from invivo_pipeline.definitions import defs
 
     if not cytobank_configured():
@@ -84,10 +84,7 @@ def sync_cytobank(
             tags=tags,
             asset_selection=selection,
             raise_on_error=False,
-            run_config={
-                "resources": {"warehouse": {"config": {"path": str(wh.path)}}},
-                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-            },
+            run_config=run_config(wh),
         )
     if not result.success or collector.run is None:
         raise SyncFailed("Cytobank: " + failure_line(result))  # type: ignore[operator]

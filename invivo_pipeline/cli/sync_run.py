@@ -33,6 +33,17 @@ from invivo_pipeline.sync.ingest import GLOBAL_NAMES, IngestRun
 from invivo_pipeline.warehouse import TableLoadResult, Warehouse, default_duckdb_path
 
 
+def run_config(wh: Warehouse) -> dict[str, Any]:
+    """Only the path goes into run config: run config is stored with the run and shown in the UI,
+    so the API credentials reach the run through the resources' EnvVars. The terminal shows
+    progress, a summary and failed checks, or the one line that says why the run failed; the
+    full event log stays in the Dagster instance."""
+    return {
+        "resources": {"warehouse": {"config": {"path": str(wh.path)}}},
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
+
+
 class SyncFailed(Exception):
     """The run failed; the message is the one line to show the user."""
 
@@ -180,14 +191,7 @@ def sync_everything(
             tags=tags,
             asset_selection=selection,
             raise_on_error=False,
-            # Only the path goes into run config: run config is stored with the run and shown in
-            # the UI, so the API credentials reach the run through the resources' EnvVars.
-            run_config={
-                "resources": {"warehouse": {"config": {"path": str(wh.path)}}},
-                # The terminal shows progress, a summary and failed checks, or the one line that
-                # says why the run failed; the full event log stays in the Dagster instance.
-                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-            },
+            run_config=run_config(wh),
         )
     if not result.success or collector.run is None:
         raise SyncFailed(_failure_line(result))
