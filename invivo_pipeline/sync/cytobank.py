@@ -2,6 +2,7 @@
 
 The same guarantees as the In Vivo run (``sync.ingest``): one transaction, so a failed or killed run
 leaves ``cytobank_raw`` as it was; every selected table of an experiment is replaced together;
+reloading the experiment list purges the rows of experiments Cytobank no longer lists;
 unchanged partitions are not rewritten. Experiments are fetched one after another: at 100 requests
 a minute, concurrency buys nothing but 429s.
 """
@@ -45,6 +46,9 @@ async def ingest_cytobank(
         batches = await client.fetch_experiments()
         results = session.load_many(table_loads(batches, global_names, None))
         run.loads.extend(results)
+        # The full experiment list, as for In Vivo studies: a vanished experiment's rows go too.
+        listed = [str(r["id"]) for b in batches if b.resource == "experiments" for r in b.records]
+        run.purged = session.purge_partitions_except(listed)
         if on_partition is not None:
             on_partition(None, results)
     if names:

@@ -142,7 +142,7 @@ async def _ingest(
         await write([(None, list(builders.values()))])
         if "studies" in global_names:
             async with write_lock:
-                run.purged = await asyncio.to_thread(session.purge_studies_except, listed)
+                run.purged = await asyncio.to_thread(session.purge_partitions_except, listed)
 
     async def load_study(study_id: str) -> None:
         # The slot is held until the study is queued (or written, when it fills the queue), so

@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
-from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
+from invivo_pipeline.resource_table import RESOURCES, Resource
 from invivo_pipeline.warehouse import schema
 from invivo_pipeline.warehouse.duckdb_file import (
     DEFAULT_BUSY_TIMEOUT,
@@ -409,36 +409,35 @@ class LoadSession:
             unchanged=True,
         )
 
-    def purge_studies_except(self, study_ids: Sequence[str]) -> dict[str, int]:
-        """Delete every per-study row of a study not in ``study_ids`` (the API's current list).
+    def purge_partitions_except(self, keys: Sequence[str]) -> dict[str, int]:
+        """Delete every partitioned row whose partition (study, experiment) is not in ``keys``, the
+        source's current list.
 
-        The API has no "deleted since" feed, so a full list of studies is the only way to learn
-        that one was deleted; its rows then go in the same transaction as the new list.
+        Neither API has a "deleted since" feed, so a full list is the only way to learn that a
+        study or experiment was deleted; its rows then go in the same transaction as the new list.
         """
         con = self._con
-        con.execute("CREATE OR REPLACE TEMP TABLE __invivo_live_studies (id VARCHAR)")
-        if study_ids:
-            con.executemany(
-                "INSERT INTO __invivo_live_studies VALUES (?)", [[i] for i in study_ids]
-            )
+        con.execute("CREATE OR REPLACE TEMP TABLE __invivo_live_partitions (id VARCHAR)")
+        if keys:
+            con.executemany("INSERT INTO __invivo_live_partitions VALUES (?)", [[k] for k in keys])
         purged: dict[str, int] = {}
         for spec in self._warehouse.specs.values():
-            if spec.scope is not Scope.STUDY:
+            if spec.partition_column is None:
                 continue
             deleted = _count(
                 con.execute(
-                    f"DELETE FROM {spec.qualified_name} "
-                    "WHERE study_id NOT IN (SELECT id FROM __invivo_live_studies)"
+                    f"DELETE FROM {spec.qualified_name} WHERE {quote(spec.partition_column)} "
+                    "NOT IN (SELECT id FROM __invivo_live_partitions)"
                 )
             )
             if deleted:
                 purged[spec.name] = deleted
             con.execute(
                 f"DELETE FROM {spec.schema}.{LOAD_STATE_TABLE} WHERE table_name = ? "
-                "AND partition_key NOT IN (SELECT id FROM __invivo_live_studies)",
+                "AND partition_key NOT IN (SELECT id FROM __invivo_live_partitions)",
                 [spec.name],
             )
-        con.execute("DROP TABLE __invivo_live_studies")
+        con.execute("DROP TABLE __invivo_live_partitions")
         return purged
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -311,7 +311,7 @@ def test_studies_the_api_no_longer_lists_are_purged_in_the_same_transaction(wh):
             ]
         )
     with wh.session() as session:
-        purged = session.purge_studies_except(["sdy_A", "sdy_C"])
+        purged = session.purge_partitions_except(["sdy_A", "sdy_C"])
     assert purged == {"animals": 2, "measurements": 3}
     assert {r["study_id"] for r in wh.fetch_table("animals")} == {"sdy_A", "sdy_C"}
     # Its load state went too: the study coming back is loaded again, not skipped as unchanged.

@@ -121,3 +121,20 @@ def test_wrong_credentials_fail_in_one_line_without_the_password() -> None:
     message = str(caught.value)
     assert "Invalid username or password" in message
     assert "hunter2-wrong" not in message and "\n" not in message
+
+
+def test_an_experiment_cytobank_no_longer_lists_loses_its_rows(tmp_path: Path) -> None:
+    with simulator() as sim:
+        wh = cytobank_warehouse(tmp_path / "w.duckdb")
+        load_everything(config(sim), wh)
+        gone = sim.world.experiments.pop()  # deleted in Cytobank between two syncs
+        assert gone.fcs_files, "the vanished experiment had rows to lose"
+        run = load_everything(config(sim), wh)
+        expected = sim.world.counts()
+    assert run.purged.get("fcs_files") == len(gone.fcs_files)
+    assert wh.row_counts() == expected
+    with wh.reader() as con:
+        left = con.execute(
+            "SELECT count(*) FROM cytobank_raw.fcs_files WHERE experiment_id = ?", [str(gone.id)]
+        ).fetchone()
+    assert left == (0,)
