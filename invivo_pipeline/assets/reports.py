@@ -86,10 +86,13 @@ SPECS = [
             _mart("rpt_km_curve"),
             _mart("rpt_survival_summary"),
             _mart("rpt_bw_tolerability"),
+            _mart("fct_flow_sample"),
+            _mart("rpt_flow_population_stats"),
         ],
         "One self-contained HTML report per study (overview, how to read it, growth curves, TGI "
-        "table, survival, body weight; images inlined) and an index.html, in INVIVO_REPORTS_DIR "
-        "or `reports/` beside the DuckDB file.",
+        "table, survival, body weight, and the Cytobank FCS files with a population by group "
+        "when that source is on; images inlined) and an index.html, in INVIVO_REPORTS_DIR or "
+        "`reports/` beside the DuckDB file.",
     ),
 ]
 
