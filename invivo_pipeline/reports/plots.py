@@ -136,6 +136,32 @@ def _with_n_table(fig: Figure, n_groups: int) -> tuple[plt.Axes, plt.Axes]:
     return ax, table
 
 
+def _mean_sem_curves(
+    ax: plt.Axes,
+    frame: pd.DataFrame,
+    styles: Mapping[str, GroupStyle],
+    mean: str,
+    sem: str,
+    n: str,
+) -> dict[str, pd.Series]:
+    """One mean ± SEM line per group by study day, in the group's style; n per group and day."""
+    n_by_group: dict[str, pd.Series] = {}
+    for gid, style in styles.items():
+        rows = frame[frame["group_id"] == gid]
+        ax.errorbar(
+            rows["study_day"],
+            rows[mean],
+            yerr=rows[sem].fillna(0.0),
+            capsize=3,
+            linewidth=1.8,
+            markersize=5,
+            elinewidth=1,
+            **style.line_kwargs(),
+        )
+        n_by_group[gid] = rows.set_index("study_day")[n]
+    return n_by_group
+
+
 def tumour_growth_png(study: StudyData) -> bytes | None:
     """Group mean ± SEM tumour volume by study day; ``None`` when the study has no tumour data."""
     growth = study.growth
@@ -144,20 +170,7 @@ def tumour_growth_png(study: StudyData) -> bytes | None:
     styles = {g: s for g, s in group_styles(study.groups).items() if g in set(growth["group_id"])}
     with _figure() as fig:
         ax, table = _with_n_table(fig, len(styles))
-        n_by_group: dict[str, pd.Series] = {}
-        for gid, style in styles.items():
-            rows = growth[growth["group_id"] == gid]
-            ax.errorbar(
-                rows["study_day"],
-                rows["mean"],
-                yerr=rows["sem"].fillna(0.0),
-                capsize=3,
-                linewidth=1.8,
-                markersize=5,
-                elinewidth=1,
-                **style.line_kwargs(),
-            )
-            n_by_group[gid] = rows.set_index("study_day")["n_measured"]
+        n_by_group = _mean_sem_curves(ax, growth, styles, "mean", "sem", "n_measured")
         ax.set_title(f"Tumour growth — {study.title}", loc="left")
         ax.set_ylabel("Tumour volume (mm³), mean ± SEM")
         ax.set_ylim(bottom=0)
@@ -256,20 +269,7 @@ def body_weight_png(study: StudyData, limits: BodyWeightLimits = DEFAULT_LIMITS)
     styles = {g: s for g, s in group_styles(study.groups).items() if g in set(bw["group_id"])}
     with _figure() as fig:
         ax, table = _with_n_table(fig, len(styles))
-        n_by_group: dict[str, pd.Series] = {}
-        for gid, style in styles.items():
-            rows = bw[bw["group_id"] == gid]
-            ax.errorbar(
-                rows["study_day"],
-                rows["mean_bw_pct_chg"],
-                yerr=rows["sem_bw_pct_chg"].fillna(0.0),
-                capsize=3,
-                linewidth=1.8,
-                markersize=5,
-                elinewidth=1,
-                **style.line_kwargs(),
-            )
-            n_by_group[gid] = rows.set_index("study_day")["n"]
+        n_by_group = _mean_sem_curves(ax, bw, styles, "mean_bw_pct_chg", "sem_bw_pct_chg", "n")
         ax.axhline(0, color="#888888", linewidth=0.9)
         for pct, what in ((limits.alert_pct, "alert"), (limits.endpoint_pct, "humane endpoint")):
             ax.axhline(-pct, color="#B22222", linewidth=0.9, linestyle=":")
