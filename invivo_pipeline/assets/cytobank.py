@@ -16,9 +16,11 @@ from invivo_pipeline.assets.partitions import cytobank_experiment_partitions
 from invivo_pipeline.assets.raw_tables import (
     OWNERS,
     asset_results,
+    check_specs,
     column_schema,
     load_in_one_transaction,
     raw_asset_key,
+    selected_checks,
 )
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig
@@ -88,10 +90,7 @@ def _spec(resource: CytobankResource) -> dg.AssetSpec:
 
 CHECKS = all_checks(CYTOBANK_RESOURCES)
 SPECS = [_spec(r) for r in CYTOBANK_RESOURCES]
-CHECK_SPECS = [
-    dg.AssetCheckSpec(c.name, asset=cytobank_asset_key(c.table), description=c.description)
-    for c in CHECKS
-]
+CHECK_SPECS = check_specs(CYTOBANK_SCHEMA, CHECKS)
 
 
 @dg.multi_asset(
@@ -111,12 +110,7 @@ def cytobank_ingestion(
     global_names = [n for n in GLOBAL_NAMES if n in selected]
     names = [n for n in EXPERIMENT_NAMES if n in selected]
     experiment_ids = list(context.partition_keys) if names else []
-    checks = [
-        c
-        for c in CHECKS
-        if dg.AssetCheckKey(cytobank_asset_key(c.table), c.name)
-        in context.selected_asset_check_keys
-    ]
+    checks = selected_checks(context, CYTOBANK_SCHEMA, CHECKS)
     wh = Warehouse(
         warehouse.warehouse().path,
         resources=CYTOBANK_RESOURCES,

@@ -16,9 +16,11 @@ from invivo_pipeline.assets.partitions import study_partitions
 from invivo_pipeline.assets.raw_tables import (
     OWNERS,
     asset_results,
+    check_specs,
     column_schema,
     load_in_one_transaction,
     raw_asset_key,
+    selected_checks,
 )
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
 from invivo_pipeline.client import InVivoClient
@@ -66,9 +68,7 @@ def _spec(resource: Resource) -> dg.AssetSpec:
 
 CHECKS = all_checks()
 SPECS = [_spec(r) for r in RESOURCES]
-CHECK_SPECS = [
-    dg.AssetCheckSpec(c.name, asset=asset_key(c.table), description=c.description) for c in CHECKS
-]
+CHECK_SPECS = check_specs(SCHEMA, CHECKS)
 
 
 @dg.multi_asset(
@@ -88,11 +88,7 @@ def invivo_ingestion(
     global_names = [n for n in GLOBAL_NAMES if n in selected]
     study_names = [n for n in STUDY_NAMES if n in selected]
     study_ids = list(context.partition_keys) if study_names else []
-    checks = [
-        c
-        for c in CHECKS
-        if dg.AssetCheckKey(asset_key(c.table), c.name) in context.selected_asset_check_keys
-    ]
+    checks = selected_checks(context, SCHEMA, CHECKS)
     wh = warehouse.warehouse()
     context.log.info(
         f"fetching {len(global_names)} global tables and {len(study_names)} tables "

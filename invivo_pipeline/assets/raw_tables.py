@@ -63,6 +63,21 @@ def check_result(schema: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
+def check_specs(schema: str, checks: Sequence[Check]) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(c.name, asset=raw_asset_key(schema, c.table), description=c.description)
+        for c in checks
+    ]
+
+
+def selected_checks(
+    context: dg.AssetExecutionContext, schema: str, checks: Sequence[Check]
+) -> list[Check]:
+    """The checks of this run's selection (a subset run selects its own)."""
+    keys = context.selected_asset_check_keys
+    return [c for c in checks if dg.AssetCheckKey(raw_asset_key(schema, c.table), c.name) in keys]
+
+
 def load_in_one_transaction(
     wh: Warehouse,
     selected: set[str],
