@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import orjson
+from typing_extensions import Buffer
 
 from invivo_pipeline import resource_table
 from invivo_pipeline.client.config import ClientConfig
@@ -36,8 +37,8 @@ from invivo_pipeline.client.pagination import (
     parse_envelope,
 )
 from invivo_pipeline.client.ratelimit import RateLimiter, SlidingWindowLimiter, Unlimited
-from invivo_pipeline.client.requester import Requester
-from invivo_pipeline.client.validation import validate_records
+from invivo_pipeline.client.requester import FromBytes, Requester
+from invivo_pipeline.client.validation import validate_page, validate_records
 from invivo_pipeline.models.invivo import PageMeta
 from invivo_pipeline.resource_table import Resource, Scope
 
@@ -45,15 +46,61 @@ logger = logging.getLogger("invivo_pipeline.client")
 
 T = TypeVar("T")
 RESERVED_PARAMS = frozenset({"page", "perPage"})
+PAGE = FromBytes(parse_envelope)
 
 
-@dataclass
 class Batch:
-    """One page of one resource: the records as received, and the path values they belong to."""
+    """One page of one resource: its records, and the path values they belong to.
 
-    resource: str
-    context: dict[str, str]
-    records: list[dict[str, Any]] = field(default_factory=list)
+    A page read from the API keeps each record as the JSON bytes it arrived as (``raw``): the
+    warehouse loads them from those bytes, and the dicts (``records``) are decoded only for a
+    caller that asks (a parent's ids, ``list_all``). A batch made from dicts has no ``raw``.
+    """
+
+    __slots__ = ("_raw", "_records", "context", "resource")
+
+    def __init__(
+        self,
+        resource: str,
+        context: dict[str, str],
+        records: list[dict[str, Any]] | None = None,
+        *,
+        raw: Sequence[Buffer] | None = None,
+    ) -> None:
+        if records is not None and raw is not None:
+            raise ValueError("a batch holds either records or their raw JSON, not both")
+        self.resource = resource
+        self.context = context
+        self._records = records if records is not None or raw is not None else []
+        self._raw = raw
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        if self._records is None:
+            self._records = orjson.loads(b"[" + b",".join(self._raw or ()) + b"]")
+        return self._records
+
+    @property
+    def raw(self) -> Sequence[Buffer] | None:
+        """Each record's JSON as the API sent it, or None for a batch made from dicts."""
+        return self._raw
+
+    def __len__(self) -> int:
+        return len(self._raw) if self._raw is not None else len(self.records)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Batch):
+            return NotImplemented
+        return (self.resource, self.context, self.records) == (
+            other.resource,
+            other.context,
+            other.records,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Batch({self.resource!r}, {self.context!r}, {len(self)} records)"
 
 
 OnBatch = Callable[[Batch], None]
@@ -131,23 +178,25 @@ class InVivoClient:
         stats = self.metrics[res.name]
 
         async def fetch(number: int, per_page: int) -> FetchedPage:
-            (meta, data), page_url = await self._requester.get(
+            (meta, page), page_url = await self._requester.get(
                 url,
                 {**params, "page": number, "perPage": per_page},
                 resource=res.name,
-                parse=parse_envelope,
+                parse=PAGE,
             )
-            validate_records(res.name, res.model, data, page_url)
-            return FetchedPage(number, meta, data, page_url)
+            checked = validate_page(res.name, res.model, page.data, page_url)
+            return FetchedPage(number, meta, page, page_url, keys.first_seen(checked))
 
         def batch(page: FetchedPage) -> Batch:
-            records, duplicates = keys.first_seen(page.records)
+            records, unique = page.records, page.unique
+            duplicates = len(records) - len(unique)
             stats.pages += 1
-            stats.records += len(records)
+            stats.records += len(unique)
             stats.duplicates += duplicates
             if duplicates:
                 logger.info("%s: dropped %d duplicate records on %s", res.name, duplicates, url)
-            return Batch(res.name, dict(ctx), records)
+                records = [records[i] for i in unique]
+            return Batch(res.name, dict(ctx), raw=records)
 
         first = await fetch(1, self.config.requested_per_page)
         check_first_page(first)
@@ -212,8 +261,8 @@ class InVivoClient:
         params: dict[str, str | int] = dict(filters or {})
         if clash := RESERVED_PARAMS & set(params):
             raise ValueError(f"filters must not set {', '.join(sorted(clash))}; the probe pages")
-        (meta, _records), _url = await self._requester.get(
-            url, {**params, "page": 1, "perPage": 1}, resource=res.name, parse=parse_envelope
+        (meta, _page), _url = await self._requester.get(
+            url, {**params, "page": 1, "perPage": 1}, resource=res.name, parse=PAGE
         )
         self.metrics[res.name].minimum_requests += 1
         return meta

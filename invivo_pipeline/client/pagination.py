@@ -20,7 +20,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from invivo_pipeline.client.errors import MalformedResponseError
+from invivo_pipeline.client.validation import record_value
 from invivo_pipeline.models.invivo import PageMeta
 
 
@@ -28,24 +31,45 @@ from invivo_pipeline.models.invivo import PageMeta
 class FetchedPage:
     number: int
     meta: PageMeta
-    records: list[dict[str, Any]]
+    page: RawPage
     url: str
+    unique: list[int]
+    """Positions of the records not seen earlier in the listing."""
+
+    @property
+    def records(self) -> list[msgspec.Raw]:
+        return self.page.records
 
 
-def parse_envelope(body: Any) -> tuple[PageMeta, list[dict[str, Any]]]:
-    """``meta`` and ``data`` of a list answer; the records are the very dicts that were parsed.
+@dataclass(frozen=True)
+class RawPage:
+    """A list answer's ``data``, undecoded: the array's bytes and each record's bytes."""
 
-    Only ``meta`` goes through pydantic here: copying every record to check it is a dict would
-    double the cost of the per-record validation that follows.
+    data: msgspec.Raw
+    records: list[msgspec.Raw]
+
+
+class _Envelope(msgspec.Struct):
+    data: msgspec.Raw
+    meta: msgspec.Raw
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_RECORDS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def parse_envelope(content: bytes) -> tuple[PageMeta, RawPage]:
+    """``meta`` and ``data`` of a list answer, read from its bytes.
+
+    The records are split, not decoded (msgspec scans them in C): validation and the warehouse
+    both read them from these bytes, so no Python dict is ever built for a record.
     """
-    if not isinstance(body, dict):
-        raise ValueError(f"expected a JSON object with data and meta, got {type(body).__name__}")
-    data = body.get("data")
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise ValueError("data is not a list of objects")
-    if "meta" not in body:
-        raise ValueError("meta is missing")
-    return PageMeta.model_validate(body["meta"]), data
+    envelope = _ENVELOPE.decode(content)
+    records = _RECORDS.decode(envelope.data)
+    for record in records:
+        if memoryview(record)[:1] != b"{":
+            raise ValueError("data is not a list of objects")
+    return PageMeta.model_validate_json(bytes(envelope.meta)), RawPage(envelope.data, records)
 
 
 class PrimaryKeys:
@@ -60,19 +84,24 @@ class PrimaryKeys:
         self._context = context
         self._seen: set[tuple[Any, ...]] = set()
 
-    def first_seen(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        unique: list[dict[str, Any]] = []
-        duplicates = 0
-        for record in records:
-            key = tuple(_hashable(record.get(k, self._context.get(k))) for k in self._key)
+    def first_seen(self, records: Sequence[Any]) -> list[int]:
+        """Positions of the records not seen before (``records`` as ``validate_page`` returns
+        them: twins, or dicts)."""
+        unique: list[int] = []
+        context = self._context
+        for at, record in enumerate(records):
+            key = tuple(_hashable(_key_part(record, k, context)) for k in self._key)
             if None in key:
-                unique.append(record)
-            elif key in self._seen:
-                duplicates += 1
-            else:
+                unique.append(at)
+            elif key not in self._seen:
                 self._seen.add(key)
-                unique.append(record)
-        return unique, duplicates
+                unique.append(at)
+        return unique
+
+
+def _key_part(record: Any, key: str, context: Mapping[str, str]) -> Any:
+    value = record_value(record, key)
+    return context.get(key) if value is None else value
 
 
 def _hashable(value: Any) -> Any:

@@ -13,10 +13,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import httpx
+import msgspec
 import orjson
 from pydantic import ValidationError
 from tenacity import RetryCallState
@@ -50,6 +52,14 @@ logger = logging.getLogger("invivo_pipeline.client")
 
 T = TypeVar("T")
 Parse = Callable[[Any], T]
+"""Reads a body decoded from JSON; a ``FromBytes`` reads the body's bytes itself."""
+
+
+@dataclass(frozen=True)
+class FromBytes(Generic[T]):
+    """A parser of the raw body, for answers too large to decode into Python objects whole."""
+
+    parse: Callable[[bytes], T]
 
 
 def user_agent() -> str:
@@ -119,7 +129,7 @@ class Requester:
         params: dict[str, str | int] | None,
         *,
         resource: str,
-        parse: Parse[T],
+        parse: Parse[T] | FromBytes[T],
     ) -> tuple[T, str]:
         """GET ``url``; returns the parsed body and the exact URL requested (for messages)."""
         refreshed = False
@@ -170,7 +180,7 @@ class Requester:
         params: dict[str, str | int] | None,
         *,
         resource: str,
-        parse: Parse[T],
+        parse: Parse[T] | FromBytes[T],
         authenticated: bool,
         json_body: dict[str, str] | None = None,
     ) -> tuple[T, str]:
@@ -209,7 +219,7 @@ class Requester:
         params: dict[str, str | int] | None,
         *,
         resource: str,
-        parse: Parse[T],
+        parse: Parse[T] | FromBytes[T],
         authenticated: bool,
         json_body: dict[str, str] | None,
     ) -> tuple[T, str]:
@@ -254,7 +264,18 @@ class Requester:
         """The client-wide timeout; a subclass may give some resources a longer one."""
         return httpx.USE_CLIENT_DEFAULT
 
-    def _parse(self, method: str, url: str, content: bytes, parse: Parse[T]) -> T:
+    def _parse(self, method: str, url: str, content: bytes, parse: Parse[T] | FromBytes[T]) -> T:
+        if isinstance(parse, FromBytes):
+            try:
+                return parse.parse(content)
+            except msgspec.ValidationError as exc:
+                self._malformed(method, url, f"unexpected shape ({exc})")
+            except msgspec.DecodeError as exc:
+                self._malformed(method, url, f"not JSON ({exc})" if content else "empty body")
+            except ValidationError as exc:
+                self._malformed(method, url, f"unexpected shape ({describe_validation_error(exc)})")
+            except (TypeError, ValueError) as exc:
+                self._malformed(method, url, f"unexpected shape ({exc})")
         try:
             body = orjson.loads(content)
         except orjson.JSONDecodeError as exc:

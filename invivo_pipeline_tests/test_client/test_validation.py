@@ -101,37 +101,82 @@ def test_retrieved_objects_are_validated_too(stub):
     ],
 )
 def test_numeric_strings_pass_exactly_when_the_model_passes_them(value, accepted):
-    from invivo_pipeline.client.validation import lean_adapter, page_adapter, validate_records
+    import msgspec
+    import orjson
+
+    from invivo_pipeline.client.validation import page_adapter, twin_decoder, validate_page
     from invivo_pipeline.resource_table import get
 
     model = get("measurements").model
     records = _measurements(1)
     records[0]["calculations"][0]["value"] = value
+    data = orjson.dumps(records)
 
-    def model_accepts(adapter) -> bool:
+    def model_accepts() -> bool:
         try:
-            adapter.validate_python(records)
+            page_adapter(model).validate_python(records)
         except ValueError:
             return False
         return True
 
-    assert model_accepts(page_adapter(model)) is accepted
-    if model_accepts(lean_adapter(model)):
+    def twin_accepts() -> bool:
+        try:
+            twin_decoder(model).decode(data)
+        except msgspec.ValidationError:
+            return False
+        return True
+
+    assert model_accepts() is accepted
+    if twin_accepts():
         assert accepted  # the twin is never laxer than the model
     if accepted:
-        validate_records("measurements", model, records, "http://x/measurements")
+        validate_page("measurements", model, data, "http://x/measurements")
     else:
         with pytest.raises(RecordValidationError, match=r"calculations\[0\]\.value"):
-            validate_records("measurements", model, records, "http://x/measurements")
+            validate_page("measurements", model, data, "http://x/measurements")
 
 
 def test_the_twin_checks_every_field_of_every_resource_model_by_its_api_name():
-    from typing import get_type_hints
+    import msgspec
 
-    from invivo_pipeline.client.validation import lean_type
+    from invivo_pipeline.client.validation import twin_decoder, twin_type
     from invivo_pipeline.resource_table import RESOURCES
 
     for resource in RESOURCES:
-        twin = lean_type(resource.model)
+        assert twin_decoder(resource.model) is not None, resource.name
+        twin = twin_type(resource.model)
         expected = {info.alias or name for name, info in resource.model.model_fields.items()}
-        assert set(get_type_hints(twin)) == expected, resource.name
+        assert {f.encode_name for f in msgspec.structs.fields(twin)} == expected, resource.name
+
+
+def test_the_twin_rejects_what_the_model_rejects_on_every_simulated_record():
+    """Each simulated record, spoiled one field at a time: never accepted by the twin alone."""
+    import msgspec
+    import orjson
+    from pydantic import ValidationError
+
+    from invivo_pipeline.client.validation import page_adapter, twin_decoder
+    from invivo_pipeline.resource_table import RESOURCES
+    from invivo_pipeline.simulator.world import WorldConfig, build_world
+
+    world = build_world(WorldConfig(studies=2, animals_per_study=3, days=3))
+    spoilers = [None, 12, "not-a-date", {"id": 5}, [1], True, "abc"]
+    checked = 0
+    for resource in RESOURCES:
+        if resource.single:
+            continue
+        sample = world.records(resource.name)[:2]
+        for record in (r.body for r in sample):
+            for key in record:
+                for spoiler in spoilers:
+                    spoiled = [{**record, key: spoiler}]
+                    try:
+                        twin_decoder(resource.model).decode(orjson.dumps(spoiled))
+                    except msgspec.ValidationError:
+                        continue
+                    try:
+                        page_adapter(resource.model).validate_python(spoiled)
+                    except ValidationError as exc:
+                        raise AssertionError(f"{resource.name}.{key}={spoiler!r}: {exc}") from None
+                    checked += 1
+    assert checked > 100

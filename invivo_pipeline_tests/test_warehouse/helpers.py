@@ -8,9 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from invivo_pipeline import resource_table
+from invivo_pipeline.client import Batch as ClientBatch
 from invivo_pipeline.resource_table import Scope
 from invivo_pipeline.warehouse import TableLoad
+from invivo_pipeline.warehouse.schema import SqlType, TableSpec
 from invivo_pipeline_tests.reference import endpoint_examples
 
 
@@ -21,6 +25,22 @@ class Batch:
     resource: str
     context: dict[str, str]
     records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def as_raw(batch: Batch) -> ClientBatch:
+    """The batch as the API client hands a page on: each record as JSON bytes, not a dict."""
+    return ClientBatch(
+        batch.resource, dict(batch.context), raw=[orjson.dumps(r) for r in batch.records]
+    )
+
+
+def normalised(spec: TableSpec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their JSON columns parsed: the same JSON may be spelled differently."""
+    json_columns = {c.name for c in spec.columns if c.type is SqlType.JSON}
+    return [
+        {k: (orjson.loads(v) if k in json_columns and v is not None else v) for k, v in r.items()}
+        for r in rows
+    ]
 
 
 def reference_batches() -> list[tuple[Batch, str | None]]:

@@ -9,14 +9,33 @@ from invivo_pipeline import resource_table
 from invivo_pipeline.warehouse import WarehouseLoadError, table_spec
 from invivo_pipeline.warehouse import flatten as flatten_module
 from invivo_pipeline.warehouse.flatten import arrow_schema, flatten
-from invivo_pipeline_tests.test_warehouse.helpers import Batch, measurements, reference_record
+from invivo_pipeline_tests.test_warehouse.helpers import (
+    Batch,
+    as_raw,
+    measurements,
+    normalised,
+    reference_record,
+)
 
 
 def _flat(resource: str, batches: list[Batch], study_id: str | None = None) -> list[dict]:
+    """The rows of ``batches`` read from dicts, checked to be what the same records read from
+    their JSON bytes (as the API client hands pages on) give: the same rows or the same error."""
     spec = table_spec(resource_table.get(resource))
-    table = flatten(spec, batches, study_id=study_id)
+    as_sent = [as_raw(b) for b in batches]
+    try:
+        table = flatten(spec, batches, study_id=study_id)
+    except WarehouseLoadError as error:
+        with pytest.raises(WarehouseLoadError) as raw_error:
+            flatten(spec, as_sent, study_id=study_id)
+        assert str(raw_error.value) == str(error)
+        raise
     assert table.schema == arrow_schema(spec)
-    return table.to_pylist()
+    rows = table.to_pylist()
+    assert normalised(spec, flatten(spec, as_sent, study_id=study_id).to_pylist()) == normalised(
+        spec, rows
+    )
+    return rows
 
 
 def test_embedded_objects_become_ids_and_nested_values_json():

@@ -1,0 +1,177 @@
+"""Arrow columns straight from the records' JSON bytes, for pages the API client did not decode.
+
+msgspec reads each page once into a small ``Struct`` per record that holds only the table's
+columns (everything else is skipped in C), and ``_record`` and the JSON columns are the very bytes
+the API sent, so no Python dict and no re-serialisation happens per record. This is the fast path
+of ``flatten``: it accepts exactly the values that need no conversion (a string for VARCHAR, an
+integer for BIGINT, ...). Anything else (a "12" for a BIGINT, an id that disagrees with the batch
+context, a null primary key) makes it give up on the page, and ``flatten``'s record-by-record path
+then converts the page or names the record that is wrong, exactly as for decoded records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from operator import attrgetter
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from invivo_pipeline.warehouse.schema import Column, Source, SqlType, TableSpec
+
+_NULL = msgspec.Raw(b"null")
+
+
+class _RefTwin(msgspec.Struct, forbid_unknown_fields=False):
+    """An embedded object, of which only the id is read."""
+
+    id: str | None = None
+
+
+_FIELD_TYPES: dict[SqlType, Any] = {
+    SqlType.VARCHAR: str | None,
+    SqlType.DATE: str | None,
+    SqlType.TIMESTAMPTZ: str | None,
+    SqlType.BIGINT: int | None,
+    SqlType.DOUBLE: float | None,
+    SqlType.BOOLEAN: bool | None,
+    SqlType.JSON: msgspec.Raw,
+}
+_ARROW_TYPES: dict[SqlType, pa.DataType] = {
+    SqlType.BIGINT: pa.int64(),
+    SqlType.DOUBLE: pa.float64(),
+    SqlType.BOOLEAN: pa.bool_(),
+}
+
+
+class GiveUp(Exception):
+    """The page needs the record-by-record path (to convert a value, or to name an error)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    decoder: msgspec.json.Decoder[Any]
+    """Decodes one row per line (``decode_lines``): joining records with newlines is one copy."""
+    attribute: dict[str, str]
+    """Record key → attribute of the decoded ``Struct``."""
+
+
+@cache
+def _plan(spec: TableSpec) -> _Plan | None:
+    """The decoder of one table's rows; None if two columns read one key in different ways."""
+    wanted: dict[str, Any] = {}
+    for column in spec.columns:
+        for key, kind in _keys(column):
+            if wanted.setdefault(key, kind) != kind:
+                return None
+    attribute = {key: f"f{i}" for i, key in enumerate(wanted)}
+    fields = [(attribute[key], kind, None) for key, kind in wanted.items()]
+    row = msgspec.defstruct(
+        f"Row_{spec.schema}_{spec.name}",
+        fields,
+        kw_only=True,
+        forbid_unknown_fields=False,
+        rename={attribute[key]: key for key in wanted},
+    )
+    return _Plan(msgspec.json.Decoder(row), attribute)
+
+
+def _keys(column: Column) -> list[tuple[str, Any]]:
+    key = column.key or column.name
+    if column.source is Source.FIELD:
+        return [(key, _FIELD_TYPES[column.type])]
+    if column.source is Source.REF:
+        return [(key, _RefTwin | None), (column.name, str | None)]
+    return []
+
+
+def arrays(
+    spec: TableSpec,
+    columns: Sequence[Column],
+    raw: Sequence[Any],
+    context: Mapping[str, str],
+) -> list[pa.Array]:
+    """One Arrow array per column of ``columns`` for the records in ``raw`` (their JSON bytes).
+
+    Raises ``GiveUp`` when a value needs converting or is wrong.
+    """
+    plan = _plan(spec)
+    if plan is None:
+        raise GiveUp
+    try:
+        rows = plan.decoder.decode_lines(b"\n".join(raw))
+    except msgspec.ValidationError:
+        raise GiveUp from None
+    out = []
+    for column in columns:
+        array = _array(plan, column, rows, raw, context)
+        if array.null_count and column.name in spec.primary_key:
+            raise GiveUp
+        out.append(array)
+    return out
+
+
+def _array(
+    plan: _Plan, column: Column, rows: list[Any], raw: Sequence[Any], context: Mapping[str, str]
+) -> pa.Array:
+    if column.source is Source.RECORD:
+        return _text_array(raw)
+    if column.source is Source.CONTEXT:
+        values: list[Any] = [None] * len(rows)
+    elif column.source is Source.REF:
+        values = _ref_ids(plan, column, rows)
+    else:
+        values = list(map(attrgetter(plan.attribute[column.key or column.name]), rows))
+    if column.context_key:
+        values = _with_context(values, context.get(column.name))
+    if column.type is SqlType.JSON:
+        return _json_array(values)
+    return pa.array(values, type=_ARROW_TYPES.get(column.type, pa.string()))
+
+
+def _ref_ids(plan: _Plan, column: Column, rows: list[Any]) -> list[Any]:
+    refs = list(map(attrgetter(plan.attribute[column.key or column.name]), rows))
+    flats = list(map(attrgetter(plan.attribute[column.name]), rows))
+    ids = []
+    for ref, flat in zip(refs, flats, strict=True):
+        if ref is None:
+            ids.append(flat)
+            continue
+        if flat is not None and ref.id is not None and flat != ref.id:
+            raise GiveUp
+        ids.append(ref.id)
+    return ids
+
+
+def _with_context(values: list[Any], fallback: str | None) -> list[Any]:
+    """The record's value, else the batch context's; missing from both, or different, gives up."""
+    if fallback is None:
+        if None in values:
+            raise GiveUp
+        return values
+    for value in values:
+        if value is not None and value != fallback:
+            raise GiveUp
+    return [fallback] * len(values)
+
+
+def _json_array(values: list[Any]) -> pa.Array:
+    """JSON text as sent; a JSON ``null`` (or a missing key) is SQL NULL, as in the slow path."""
+    valid = [v is not None and not (len(v) == 4 and v == _NULL) for v in values]
+    if all(valid):
+        return _text_array(values)
+    return _text_array([v if ok else b"" for v, ok in zip(values, valid, strict=True)], valid)
+
+
+def _text_array(values: Sequence[Any], valid: list[bool] | None = None) -> pa.Array:
+    """Byte strings as one string array, built from one buffer (no Python object per value);
+    the cast checks that the text is UTF-8."""
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int32, count=len(values)), out=offsets[1:])
+    bitmap = None if valid is None else pa.array(valid, type=pa.bool_()).buffers()[1]
+    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
+    return pa.Array.from_buffers(pa.binary(), len(values), buffers).cast(pa.string())

@@ -1,0 +1,97 @@
+"""Pages read from their JSON bytes give the rows dicts give, without falling back to dicts."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from invivo_pipeline import resource_table
+from invivo_pipeline.resource_table import RESOURCES
+from invivo_pipeline.simulator.world import WorldConfig, build_world
+from invivo_pipeline.warehouse import raw_rows, table_spec
+from invivo_pipeline.warehouse.flatten import arrow_schema, flatten
+from invivo_pipeline.warehouse.schema import Source
+from invivo_pipeline_tests.test_warehouse.helpers import (
+    Batch,
+    as_raw,
+    normalised,
+    reference_batches,
+    reference_record,
+)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world(WorldConfig(studies=3, animals_per_study=8, days=6))
+
+
+def _columns(spec):
+    return [c for c in spec.columns if c.source is not Source.LOADED_AT]
+
+
+def _both_ways(spec, batch: Batch, study_id: str | None):
+    """Rows from dicts, and from bytes by the fast path alone (``GiveUp`` fails the test)."""
+    from invivo_pipeline.warehouse.flatten import _context
+
+    raw = as_raw(batch)
+    arrays = raw_rows.arrays(spec, _columns(spec), raw.raw, _context(spec, raw, study_id))
+    fast = dict(zip([c.name for c in _columns(spec)], arrays, strict=True))
+    slow = flatten(spec, [batch], study_id=study_id)
+    fast_rows = [{name: fast[name][i].as_py() for name in fast} for i in range(slow.num_rows)]
+    return normalised(spec, slow.to_pylist()), normalised(spec, fast_rows)
+
+
+@pytest.mark.parametrize("resource", [r.name for r in RESOURCES if not r.single])
+def test_every_simulated_record_takes_the_fast_path_and_gives_the_same_rows(world, resource):
+    res = resource_table.get(resource)
+    spec = table_spec(res)
+    by_context: dict[tuple, list[dict]] = {}
+    for record in world.records(resource):
+        context = tuple((k, record.keys[k]) for k in res.context_keys if k in record.keys)
+        by_context.setdefault(context, []).append(record.body)
+    assert by_context, f"the simulator made no {resource}"
+    for context, records in by_context.items():
+        ctx = dict(context)
+        study_id = ctx.get(spec.partition_column) if spec.partition_column else None
+        slow, fast = _both_ways(spec, Batch(resource, ctx, records), study_id)
+        assert fast == slow
+
+
+def test_every_reference_example_takes_the_fast_path():
+    for batch, study_id in reference_batches():
+        spec = table_spec(resource_table.get(batch.resource))
+        slow, fast = _both_ways(spec, batch, study_id)
+        assert fast == slow, batch.resource
+
+
+def test_the_record_column_holds_the_bytes_the_api_sent():
+    record = reference_record("species")
+    sent = b'{"id": "spc_1",  "name": "M\\u00fcs", "extra": [1, 2.50]}'
+    spec = table_spec(resource_table.get("species"))
+    from invivo_pipeline.client import Batch as ClientBatch
+
+    [row] = flatten(spec, [ClientBatch("species", {}, raw=[sent])]).to_pylist()
+    assert row["_record"] == sent.decode()  # spacing, escapes and 2.50 kept as sent
+    assert row["id"] == "spc_1" and row["name"] == "Müs"
+    assert orjson.loads(row["_record"])["name"] == "Müs"
+    assert set(record) >= {"id", "name"}
+
+
+def test_a_json_null_is_sql_null_and_lax_values_still_convert():
+    spec = table_spec(resource_table.get("study_groups"))
+    record = reference_record("study_groups")
+    study = record["study"]["id"]
+    record.update(no="7", max_animals=10.0, control="true")  # only the record path converts
+    from invivo_pipeline.client import Batch as ClientBatch
+
+    batch = ClientBatch("study_groups", {}, raw=[orjson.dumps(record)])
+    with pytest.raises(raw_rows.GiveUp):
+        raw_rows.arrays(spec, _columns(spec), batch.raw, {"study_id": study})
+    [row] = flatten(spec, [batch], study_id=study).to_pylist()
+    assert (row["no"], row["max_animals"], row["control"]) == (7, 10, True)
+
+    glossary = table_spec(resource_table.get("metadata_glossary"))
+    raw = ClientBatch("metadata_glossary", {}, raw=[b'{"id":"mgl_1","options":null}'])
+    table = flatten(glossary, [raw])
+    assert table.schema == arrow_schema(glossary)
+    assert table.to_pylist()[0]["options"] is None
