@@ -6,17 +6,20 @@ import time
 from pathlib import Path
 
 import duckdb
-import orjson
 
 
-def write_ndjson(records_by_table: dict[str, list[dict]], directory: Path) -> dict[str, Path]:
+def write_ndjson(records_by_table: dict[str, list[bytes]], directory: Path) -> dict[str, Path]:
+    """One file per table, one record (its JSON as the API sends it) per line."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = {}
     for table, records in records_by_table.items():
         if not records:
             continue
         path = directory / f"{table}.ndjson"
-        path.write_bytes(b"\n".join(orjson.dumps(r) for r in records) + b"\n")
+        with path.open("wb") as out:
+            for record in records:
+                out.write(record)
+                out.write(b"\n")
         paths[table] = path
     return paths
 

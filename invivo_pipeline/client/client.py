@@ -57,7 +57,7 @@ class Batch:
     caller that asks (a parent's ids, ``list_all``). A batch made from dicts has no ``raw``.
     """
 
-    __slots__ = ("_raw", "_records", "context", "resource")
+    __slots__ = ("_data", "_raw", "_records", "context", "resource")
 
     def __init__(
         self,
@@ -66,13 +66,17 @@ class Batch:
         records: list[dict[str, Any]] | None = None,
         *,
         raw: Sequence[Buffer] | None = None,
+        data: Buffer | None = None,
     ) -> None:
+        """``data``, with ``raw``: the JSON array the records were split from, when it holds
+        exactly them (a reader can then decode the page in one call, with no copy)."""
         if records is not None and raw is not None:
             raise ValueError("a batch holds either records or their raw JSON, not both")
         self.resource = resource
         self.context = context
         self._records = records if records is not None or raw is not None else []
         self._raw = raw
+        self._data = data if raw is not None else None
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -84,6 +88,11 @@ class Batch:
     def raw(self) -> Sequence[Buffer] | None:
         """Each record's JSON as the API sent it, or None for a batch made from dicts."""
         return self._raw
+
+    @property
+    def data(self) -> Buffer | None:
+        """The JSON array of exactly ``raw``'s records as sent, if the batch has it."""
+        return self._data
 
     def __len__(self) -> int:
         return len(self._raw) if self._raw is not None else len(self.records)
@@ -195,8 +204,8 @@ class InVivoClient:
             stats.duplicates += duplicates
             if duplicates:
                 logger.info("%s: dropped %d duplicate records on %s", res.name, duplicates, url)
-                records = [records[i] for i in unique]
-            return Batch(res.name, dict(ctx), raw=records)
+                return Batch(res.name, dict(ctx), raw=[records[i] for i in unique])
+            return Batch(res.name, dict(ctx), raw=records, data=page.page.data)
 
         first = await fetch(1, self.config.requested_per_page)
         check_first_page(first)

@@ -6,6 +6,10 @@ Dates, timestamps and JSON stay strings here and are cast by DuckDB in the ``INS
 which is much faster per value than Python. Numeric strings are never converted: the exact string
 the API sent is what lands in the column.
 
+A batch that carries its records' JSON bytes (every page the API client reads) is read by
+``raw_rows`` without a dict per record; the record-by-record code below is for batches of dicts and
+for the pages ``raw_rows`` gives up on, where it converts lax values or names the bad one.
+
 Every problem found here is a ``WarehouseLoadError`` raised before the database is touched.
 """
 
@@ -72,7 +76,7 @@ def flatten(
                 f"a {batch.resource!r} batch was passed to the {spec.name!r} load"
             )
         context = _context(spec, batch, study_id)
-        fast = _from_raw(spec, columns, schema, getattr(batch, "raw", None), context)
+        fast = _from_raw(spec, columns, schema, batch, context)
         if fast is not None:
             chunks.extend(fast)
             continue
@@ -88,16 +92,19 @@ def _from_raw(
     spec: TableSpec,
     columns: Sequence[Column],
     schema: pa.Schema,
-    raw: Sequence[Any] | None,
+    batch: BatchLike,
     context: Mapping[str, str],
 ) -> list[pa.RecordBatch] | None:
     """The batch's chunks read from its records' JSON bytes, or None to go record by record."""
+    raw = getattr(batch, "raw", None)
     if raw is None:
         return None
+    data = getattr(batch, "data", None) if len(raw) <= CHUNK_ROWS else None
     chunks = []
     for start in range(0, len(raw), CHUNK_ROWS):
+        part = raw[start : start + CHUNK_ROWS]
         try:
-            arrays = raw_rows.arrays(spec, columns, raw[start : start + CHUNK_ROWS], context)
+            arrays = raw_rows.arrays(spec, columns, part, context, data=data)
         except raw_rows.GiveUp:
             return None  # the record-by-record path converts, or names what is wrong
         chunks.append(pa.RecordBatch.from_arrays(arrays, schema=schema))

@@ -56,6 +56,8 @@ class GiveUp(Exception):
 class _Plan:
     decoder: msgspec.json.Decoder[Any]
     """Decodes one row per line (``decode_lines``): joining records with newlines is one copy."""
+    page_decoder: msgspec.json.Decoder[list[Any]]
+    """Decodes a JSON array of rows: a page as sent, no copy."""
     attribute: dict[str, str]
     """Record key → attribute of the decoded ``Struct``."""
 
@@ -77,7 +79,7 @@ def _plan(spec: TableSpec) -> _Plan | None:
         forbid_unknown_fields=False,
         rename={attribute[key]: key for key in wanted},
     )
-    return _Plan(msgspec.json.Decoder(row), attribute)
+    return _Plan(msgspec.json.Decoder(row), msgspec.json.Decoder(list[row]), attribute)  # type: ignore[valid-type]
 
 
 def _keys(column: Column) -> list[tuple[str, Any]]:
@@ -94,8 +96,11 @@ def arrays(
     columns: Sequence[Column],
     raw: Sequence[Any],
     context: Mapping[str, str],
+    *,
+    data: Any = None,
 ) -> list[pa.Array]:
-    """One Arrow array per column of ``columns`` for the records in ``raw`` (their JSON bytes).
+    """One Arrow array per column of ``columns`` for the records in ``raw`` (their JSON bytes);
+    ``data`` is the JSON array of exactly those records, if at hand.
 
     Raises ``GiveUp`` when a value needs converting or is wrong.
     """
@@ -103,7 +108,10 @@ def arrays(
     if plan is None:
         raise GiveUp
     try:
-        rows = plan.decoder.decode_lines(b"\n".join(raw))
+        if data is not None:
+            rows = plan.page_decoder.decode(data)
+        else:
+            rows = plan.decoder.decode_lines(b"\n".join(raw))
     except msgspec.ValidationError:
         raise GiveUp from None
     out = []

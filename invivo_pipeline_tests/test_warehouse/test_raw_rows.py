@@ -34,7 +34,11 @@ def _both_ways(spec, batch: Batch, study_id: str | None):
     from invivo_pipeline.warehouse.flatten import _context
 
     raw = as_raw(batch)
-    arrays = raw_rows.arrays(spec, _columns(spec), raw.raw, _context(spec, raw, study_id))
+    context = _context(spec, raw, study_id)
+    arrays = raw_rows.arrays(spec, _columns(spec), raw.raw, context)
+    # Read from the page's JSON array in one call (as the client hands pages on), the same.
+    page = b"[" + b",".join(raw.raw) + b"]"
+    assert raw_rows.arrays(spec, _columns(spec), raw.raw, context, data=page) == arrays
     fast = dict(zip([c.name for c in _columns(spec)], arrays, strict=True))
     slow = flatten(spec, [batch], study_id=study_id)
     fast_rows = [{name: fast[name][i].as_py() for name in fast} for i in range(slow.num_rows)]
@@ -95,3 +99,22 @@ def test_a_json_null_is_sql_null_and_lax_values_still_convert():
     table = flatten(glossary, [raw])
     assert table.schema == arrow_schema(glossary)
     assert table.to_pylist()[0]["options"] is None
+
+
+def test_json_nulls_among_values_stay_null_row_by_row():
+    from invivo_pipeline.client import Batch as ClientBatch
+
+    spec = table_spec(resource_table.get("metadata_glossary"))
+    sent = [
+        b'{"id":"mgl_1","options":["a"]}',
+        b'{"id":"mgl_2","options":null}',
+        b'{"id":"mgl_3"}',
+        b'{"id":"mgl_4","options":{"k": 1}}',
+    ]
+    columns = _columns(spec)
+    arrays = raw_rows.arrays(spec, columns, sent, {})
+    options = arrays[[c.name for c in columns].index("options")].to_pylist()
+    assert options == ['["a"]', None, None, '{"k": 1}']
+    rows = flatten(spec, [ClientBatch("metadata_glossary", {}, raw=sent)]).to_pylist()
+    assert [r["options"] for r in rows] == options
+    assert [r["_record"] for r in rows] == [s.decode() for s in sent]
