@@ -82,19 +82,23 @@ class PrimaryKeys:
     def __init__(self, primary_key: Sequence[str], context: Mapping[str, str]) -> None:
         self._key = tuple(primary_key)
         self._context = context
-        self._seen: set[tuple[Any, ...]] = set()
+        self._seen: set[Any] = set()
 
     def first_seen(self, records: Sequence[Any]) -> list[int]:
         """Positions of the records not seen before (``records`` as ``validate_page`` returns
         them: twins, or dicts)."""
-        unique: list[int] = []
         context = self._context
-        for at, record in enumerate(records):
-            key = tuple(_hashable(_key_part(record, k, context)) for k in self._key)
-            if None in key:
+        if len(self._key) == 1:  # most resources: one key part, read without building tuples
+            keys: list[Any] = [_hashable(_key_part(r, self._key[0], context)) for r in records]
+        else:
+            keys = [tuple(_hashable(_key_part(r, k, context)) for k in self._key) for r in records]
+        unique: list[int] = []
+        seen = self._seen
+        for at, key in enumerate(keys):
+            if key is None or (type(key) is tuple and None in key):
                 unique.append(at)
-            elif key not in self._seen:
-                self._seen.add(key)
+            elif key not in seen:
+                seen.add(key)
                 unique.append(at)
         return unique
 

@@ -60,8 +60,9 @@ def twin_type(model: type[BaseModel]) -> type[msgspec.Struct]:
             fields.append((api_name, twin))
         else:
             fields.append((api_name, twin, None))
+    # gc=False: decoded JSON holds no cycles, and untracked instances spare the collector.
     return msgspec.defstruct(
-        f"Twin{model.__name__}", fields, kw_only=True, forbid_unknown_fields=False
+        f"Twin{model.__name__}", fields, kw_only=True, forbid_unknown_fields=False, gc=False
     )
 
 

@@ -178,9 +178,19 @@ class Warehouse:
             raise KeyError(f"unknown table {name!r}; known: {', '.join(self.specs)}") from None
 
     def _write_table(
-        self, con: duckdb.DuckDBPyConnection, item: _Group, view: str, loaded_at: datetime
+        self,
+        con: duckdb.DuckDBPyConnection,
+        item: _Group,
+        view: str,
+        loaded_at: datetime,
+        existing: set[str],
     ) -> list[TableLoadResult]:
         """DELETE the group's partitions and INSERT them anew from ``item.table``.
+
+        Only partitions in ``existing`` (those the table held before the session) are deleted:
+        a DELETE scans the whole table, rows this session inserted included, so deleting
+        partitions that cannot be there made a first sync's cost grow with the square of its
+        size.
 
         The INSERT reads the Arrow table through DuckDB's replacement scan of the local variable
         named ``view``, not ``con.register``: a view registered inside a transaction keeps its
@@ -191,8 +201,10 @@ class Warehouse:
         if view != ARROW_SCAN_NAME:
             raise ValueError(f"the rows are scanned as {ARROW_SCAN_NAME}, not {view}")
         invivo_load_rows = item.table  # noqa: F841 (read by name by the INSERT below)
-        study_ids = [b.study_id for b, _ in item.partitions]
-        if spec.partition_column is not None:
+        study_ids = [b.study_id for b, _ in item.partitions if b.study_id in existing]
+        if spec.partition_column is not None and not study_ids:
+            counts: dict[str | None, int] = {}
+        elif spec.partition_column is not None:
             key = quote(spec.partition_column)
             counts = dict(
                 con.execute(
@@ -327,6 +339,7 @@ class LoadSession:
         self.loaded_at = loaded_at
         self.results: list[TableLoadResult] = []
         self._seen: set[tuple[str, str | None]] = set()
+        self._before: dict[str, set[str]] = {}
 
     def load_many(self, loads: Iterable[TableLoad]) -> list[TableLoadResult]:
         """Replace these partitions inside the session's transaction; each at most once a session."""
@@ -373,7 +386,9 @@ class LoadSession:
                     pa.concat_tables([builders[i].table() for i in indexes]),
                 )
                 current = (group.spec, group.table, f"__invivo_load_{name}")
-                written = self._warehouse._write_table(con, group, ARROW_SCAN_NAME, self.loaded_at)
+                written = self._warehouse._write_table(
+                    con, group, ARROW_SCAN_NAME, self.loaded_at, self._partitions_before(group.spec)
+                )
                 results.update(zip(indexes, ([r] for r in written), strict=True))
                 current = None
         except duckdb.Error as exc:
@@ -383,6 +398,18 @@ class LoadSession:
         ordered = [r for i in range(len(builders)) for r in results[i]]
         self.results.extend(ordered)
         return ordered
+
+    def _partitions_before(self, spec: TableSpec) -> set[str]:
+        """The partitions ``spec``'s table held before this session wrote to it (read once, on
+        its first write: a session writes each partition at most once)."""
+        if spec.partition_column is None:
+            return set()
+        if spec.name not in self._before:
+            rows = self._con.execute(
+                f"SELECT DISTINCT {quote(spec.partition_column)} FROM {spec.qualified_name}"
+            ).fetchall()
+            self._before[spec.name] = {r[0] for r in rows}
+        return self._before[spec.name]
 
     def _stored_fingerprints(
         self, builders: Sequence[PartitionBuilder]

@@ -26,7 +26,7 @@ from invivo_pipeline.warehouse.schema import Column, Source, SqlType, TableSpec
 _NULL = msgspec.Raw(b"null")
 
 
-class _RefTwin(msgspec.Struct, forbid_unknown_fields=False):
+class _RefTwin(msgspec.Struct, forbid_unknown_fields=False, gc=False):
     """An embedded object, of which only the id is read."""
 
     id: str | None = None
@@ -77,6 +77,7 @@ def _plan(spec: TableSpec) -> _Plan | None:
         fields,
         kw_only=True,
         forbid_unknown_fields=False,
+        gc=False,  # decoded JSON holds no cycles; untracked rows spare the collector
         rename={attribute[key]: key for key in wanted},
     )
     return _Plan(msgspec.json.Decoder(row), msgspec.json.Decoder(list[row]), attribute)  # type: ignore[valid-type]

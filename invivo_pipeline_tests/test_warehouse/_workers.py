@@ -29,8 +29,8 @@ def load_and_hang(db: str, marker: str, rows: str) -> None:
         TableLoad("animals", [animals("sdy_A", 3)], "sdy_A"),
     ]
 
-    def write_then_hang(self, con, item, view, loaded_at):  # type: ignore[no-untyped-def]
-        result = original(self, con, item, view, loaded_at)
+    def write_then_hang(self, con, item, *args):  # type: ignore[no-untyped-def]
+        result = original(self, con, item, *args)
         if item.spec.name == loads[-1].resource:
             Path(marker).write_text(str(Path(db).stat().st_size))
             time.sleep(600)

@@ -40,6 +40,19 @@ def test_every_resource_has_its_table(wh):
     assert wh.row_counts() == dict.fromkeys(ALL_TABLES, 0)
 
 
+def test_json_columns_are_stored_with_zstd(wh):
+    """Long JSON text is what a load writes most of: zstd makes it small and fast to commit."""
+    wh.ensure_schema()
+    with wh.reader() as con:
+        [(ddl,)] = con.execute(
+            "SELECT sql FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'measurements'",
+            [SCHEMA],
+        ).fetchall()
+    assert "_record JSON USING COMPRESSION ZSTD," in ddl
+    assert "calculations JSON USING COMPRESSION ZSTD," in ddl
+    assert "measured_at DATE," in ddl
+
+
 @pytest.mark.parametrize(
     ("table", "expected"),
     [
