@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Protocol, TypeVar
 
 import orjson
 import pyarrow as pa
@@ -39,6 +40,9 @@ _TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
 
 
+ChunkT = TypeVar("ChunkT", pa.RecordBatch, pa.Table)
+
+
 class BatchLike(Protocol):
     """What the API client hands over: one resource's records and the path they were read from."""
 
@@ -52,6 +56,7 @@ class BatchLike(Protocol):
     def records(self) -> Sequence[Mapping[str, Any]]: ...
 
 
+@cache
 def arrow_schema(spec: TableSpec) -> pa.Schema:
     """Every column but ``_loaded_at``, which the INSERT sets once per load."""
     return pa.schema(
@@ -63,10 +68,28 @@ def arrow_schema(spec: TableSpec) -> pa.Schema:
     )
 
 
+@cache
+def bytes_schema(spec: TableSpec) -> pa.Schema:
+    """``arrow_schema`` with the JSON columns as binary: JSON text as read from the API's bytes,
+    before its UTF-8 check."""
+    json_columns = {c.name for c in spec.columns if c.type is SqlType.JSON}
+    return pa.schema(
+        [pa.field(f.name, pa.binary()) if f.name in json_columns else f for f in arrow_schema(spec)]
+    )
+
+
 def flatten(
-    spec: TableSpec, batches: Iterable[BatchLike], *, study_id: str | None = None
+    spec: TableSpec,
+    batches: Iterable[BatchLike],
+    *,
+    study_id: str | None = None,
+    check_text: bool = True,
 ) -> pa.Table:
-    """One Arrow table for all ``batches``; ``study_id`` is the partition every row must belong to."""
+    """One Arrow table for all ``batches``; ``study_id`` is the partition every row must belong to.
+
+    With ``check_text=False`` text read from JSON bytes may stay binary (``bytes_schema``), for a
+    caller that checks it is UTF-8 later, off the thread that reads pages (``PartitionBuilder``).
+    """
     schema = arrow_schema(spec)
     columns = [c for c in spec.columns if c.source is not Source.LOADED_AT]
     chunks: list[pa.RecordBatch] = []
@@ -76,7 +99,7 @@ def flatten(
                 f"a {batch.resource!r} batch was passed to the {spec.name!r} load"
             )
         context = _context(spec, batch, study_id)
-        fast = _from_raw(spec, columns, schema, batch, context)
+        fast = _from_raw(spec, columns, bytes_schema(spec), batch, context)
         if fast is not None:
             chunks.extend(fast)
             continue
@@ -85,7 +108,23 @@ def flatten(
             chunk = _checked_records(spec, records[start : start + CHUNK_ROWS])
             arrays = [_array(spec, c, chunk, context) for c in columns]
             chunks.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-    return pa.Table.from_batches(chunks, schema=schema)
+    unchecked = bytes_schema(spec)
+    if not check_text and chunks and all(c.schema == unchecked for c in chunks):
+        return pa.Table.from_batches(chunks, schema=unchecked)
+    return pa.Table.from_batches(checked_text(spec, chunks), schema=schema)
+
+
+def checked_text(spec: TableSpec, chunks: Sequence[ChunkT]) -> list[ChunkT]:
+    """``chunks`` (record batches or tables) with binary JSON text cast to strings, which checks
+    that it is UTF-8: the JSON parsers skip what they do not decode, unchecked."""
+    schema = arrow_schema(spec)
+    try:
+        return [c if c.schema == schema else c.cast(schema) for c in chunks]
+    except pa.ArrowInvalid as exc:
+        raise WarehouseLoadError(
+            f"{spec.schema}.{spec.name}: the API sent text that is not UTF-8 ({exc}); "
+            "nothing was loaded"
+        ) from None
 
 
 def _from_raw(

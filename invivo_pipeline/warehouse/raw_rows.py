@@ -20,10 +20,12 @@ from typing import Any
 import msgspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from invivo_pipeline.warehouse.schema import Column, Source, SqlType, TableSpec
 
 _NULL = msgspec.Raw(b"null")
+_NULL_TEXT = pa.scalar(b"null", pa.binary())
 
 
 class _RefTwin(msgspec.Struct, forbid_unknown_fields=False, gc=False):
@@ -71,7 +73,11 @@ def _plan(spec: TableSpec) -> _Plan | None:
             if wanted.setdefault(key, kind) != kind:
                 return None
     attribute = {key: f"f{i}" for i, key in enumerate(wanted)}
-    fields = [(attribute[key], kind, None) for key, kind in wanted.items()]
+    # A missing JSON value reads as a JSON null, so a JSON column is all Raw (see _json_array).
+    fields = [
+        (attribute[key], kind, _NULL if kind is msgspec.Raw else None)
+        for key, kind in wanted.items()
+    ]
     row = msgspec.defstruct(
         f"Row_{spec.schema}_{spec.name}",
         fields,
@@ -169,18 +175,23 @@ def _with_context(values: list[Any], fallback: str | None) -> list[Any]:
 
 
 def _json_array(values: list[Any]) -> pa.Array:
-    """JSON text as sent; a JSON ``null`` (or a missing key) is SQL NULL, as in the slow path."""
-    valid = [v is not None and not (len(v) == 4 and v == _NULL) for v in values]
-    if all(valid):
-        return _text_array(values)
-    return _text_array([v if ok else b"" for v, ok in zip(values, valid, strict=True)], valid)
+    """JSON text as sent; a JSON ``null`` (or a missing key) is SQL NULL, as in the slow path.
+
+    The nulls are found by Arrow over the whole column, not by a Python test per value.
+    """
+    array = _text_array(values)
+    nulls = pc.equal(array, _NULL_TEXT)
+    if not pc.any(nulls).as_py():
+        return array
+    return pc.if_else(nulls, pa.scalar(None, pa.binary()), array)
 
 
-def _text_array(values: Sequence[Any], valid: list[bool] | None = None) -> pa.Array:
-    """Byte strings as one string array, built from one buffer (no Python object per value);
-    the cast checks that the text is UTF-8."""
+def _text_array(values: Sequence[Any]) -> pa.Array:
+    """Byte strings as one binary array, built from one buffer (no Python object per value).
+
+    Binary, not string: the caller checks the UTF-8 (``flatten``), possibly on another thread.
+    """
     offsets = np.zeros(len(values) + 1, dtype=np.int32)
     np.cumsum(np.fromiter(map(len, values), dtype=np.int32, count=len(values)), out=offsets[1:])
-    bitmap = None if valid is None else pa.array(valid, type=pa.bool_()).buffers()[1]
-    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
-    return pa.Array.from_buffers(pa.binary(), len(values), buffers).cast(pa.string())
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
+    return pa.Array.from_buffers(pa.binary(), len(values), buffers)

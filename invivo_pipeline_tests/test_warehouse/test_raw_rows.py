@@ -114,7 +114,22 @@ def test_json_nulls_among_values_stay_null_row_by_row():
     columns = _columns(spec)
     arrays = raw_rows.arrays(spec, columns, sent, {})
     options = arrays[[c.name for c in columns].index("options")].to_pylist()
-    assert options == ['["a"]', None, None, '{"k": 1}']
+    assert options == [b'["a"]', None, None, b'{"k": 1}']  # bytes until flatten checks UTF-8
     rows = flatten(spec, [ClientBatch("metadata_glossary", {}, raw=sent)]).to_pylist()
-    assert [r["options"] for r in rows] == options
+    assert [r["options"] for r in rows] == ['["a"]', None, None, '{"k": 1}']
     assert [r["_record"] for r in rows] == [s.decode() for s in sent]
+
+
+def test_text_that_is_not_utf8_is_a_clear_error_before_anything_is_written():
+    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.warehouse import WarehouseLoadError
+    from invivo_pipeline.warehouse.partition import PartitionBuilder
+
+    spec = table_spec(resource_table.get("species"))
+    sent = [b'{"id":"spc_1","extra":"\xff\xfe"}']
+    with pytest.raises(WarehouseLoadError, match="not UTF-8"):
+        flatten(spec, [ClientBatch("species", {}, raw=sent)])
+    builder = PartitionBuilder(spec, None)
+    builder.add(ClientBatch("species", {}, raw=sent))  # checked off the page-reading thread
+    with pytest.raises(WarehouseLoadError, match=r"invivo_raw\.species: .*not UTF-8"):
+        builder.table()
