@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
@@ -38,9 +38,6 @@ _ARROW_TYPES: dict[SqlType, pa.DataType] = {
 _STRINGS = frozenset({SqlType.VARCHAR, SqlType.DATE, SqlType.TIMESTAMPTZ})
 _TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
-
-
-ChunkT = TypeVar("ChunkT", pa.RecordBatch, pa.Table)
 
 
 class BatchLike(Protocol):
@@ -79,17 +76,9 @@ def bytes_schema(spec: TableSpec) -> pa.Schema:
 
 
 def flatten(
-    spec: TableSpec,
-    batches: Iterable[BatchLike],
-    *,
-    study_id: str | None = None,
-    check_text: bool = True,
+    spec: TableSpec, batches: Iterable[BatchLike], *, study_id: str | None = None
 ) -> pa.Table:
-    """One Arrow table for all ``batches``; ``study_id`` is the partition every row must belong to.
-
-    With ``check_text=False`` text read from JSON bytes may stay binary (``bytes_schema``), for a
-    caller that checks it is UTF-8 later, off the thread that reads pages (``PartitionBuilder``).
-    """
+    """One Arrow table for all ``batches``; ``study_id`` is the partition every row must belong to."""
     schema = arrow_schema(spec)
     columns = [c for c in spec.columns if c.source is not Source.LOADED_AT]
     chunks: list[pa.RecordBatch] = []
@@ -108,15 +97,13 @@ def flatten(
             chunk = _checked_records(spec, records[start : start + CHUNK_ROWS])
             arrays = [_array(spec, c, chunk, context) for c in columns]
             chunks.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-    unchecked = bytes_schema(spec)
-    if not check_text and chunks and all(c.schema == unchecked for c in chunks):
-        return pa.Table.from_batches(chunks, schema=unchecked)
     return pa.Table.from_batches(checked_text(spec, chunks), schema=schema)
 
 
-def checked_text(spec: TableSpec, chunks: Sequence[ChunkT]) -> list[ChunkT]:
-    """``chunks`` (record batches or tables) with binary JSON text cast to strings, which checks
-    that it is UTF-8: the JSON parsers skip what they do not decode, unchecked."""
+def checked_text(spec: TableSpec, chunks: Sequence[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """``chunks`` with binary JSON text cast to strings, which checks that it is UTF-8: the JSON
+    parsers skip what they do not decode, unchecked. (Per page, on the thread that reads them: a
+    writer thread waits for the GIL at every Arrow call, and was much slower at it.)"""
     schema = arrow_schema(spec)
     try:
         return [c if c.schema == schema else c.cast(schema) for c in chunks]

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from invivo_pipeline.warehouse.flatten import BatchLike, arrow_schema, checked_text, flatten
+from invivo_pipeline.warehouse.flatten import BatchLike, arrow_schema, flatten
 from invivo_pipeline.warehouse.schema import RECORD_COLUMN, TableSpec
 
 
@@ -61,42 +61,30 @@ class PartitionBuilder:
     """Collects one partition (a study's rows of one table, or a global table) page by page.
 
     ``add`` flattens and checks the page at once, so a bad value fails the run before anything is
-    written, naming table, column and record as before. What needs no Python objects (the JSON
-    text's UTF-8 check, the fingerprint's hashing) waits for ``table`` and ``fingerprint``, which
-    the writer calls on its own thread, where they run beside the reading of later pages (both
-    release the GIL).
+    written, naming table, column and record as before.
     """
 
     def __init__(self, spec: TableSpec, study_id: str | None) -> None:
         self.spec = spec
         self.study_id = study_id
         self._chunks: list[pa.Table] = []
-        self._table: pa.Table | None = None
-        self._fingerprint: str | None = None
+        self._fingerprint = Fingerprint(spec)
         self.rows = 0
         self.flatten_seconds = 0.0
 
     def add(self, batch: BatchLike) -> None:
         started = time.perf_counter()
-        table = flatten(self.spec, [batch], study_id=self.study_id, check_text=False)
+        table = flatten(self.spec, [batch], study_id=self.study_id)
         if table.num_rows:
             self._chunks.append(table)
-            self._table = self._fingerprint = None
+            self._fingerprint.update(table)
             self.rows += table.num_rows
         self.flatten_seconds += time.perf_counter() - started
 
     def table(self) -> pa.Table:
-        """The rows, their JSON text checked to be UTF-8 (a ``WarehouseLoadError`` if not)."""
-        if self._table is None:
-            chunks = checked_text(self.spec, self._chunks)
-            self._table = (
-                pa.concat_tables(chunks) if chunks else arrow_schema(self.spec).empty_table()
-            )
-        return self._table
+        if not self._chunks:
+            return arrow_schema(self.spec).empty_table()
+        return pa.concat_tables(self._chunks)
 
     def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            fingerprint = Fingerprint(self.spec)
-            fingerprint.update(self.table())
-            self._fingerprint = fingerprint.hexdigest()
-        return self._fingerprint
+        return self._fingerprint.hexdigest()

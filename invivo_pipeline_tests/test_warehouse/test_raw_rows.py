@@ -129,7 +129,5 @@ def test_text_that_is_not_utf8_is_a_clear_error_before_anything_is_written():
     sent = [b'{"id":"spc_1","extra":"\xff\xfe"}']
     with pytest.raises(WarehouseLoadError, match="not UTF-8"):
         flatten(spec, [ClientBatch("species", {}, raw=sent)])
-    builder = PartitionBuilder(spec, None)
-    builder.add(ClientBatch("species", {}, raw=sent))  # checked off the page-reading thread
     with pytest.raises(WarehouseLoadError, match=r"invivo_raw\.species: .*not UTF-8"):
-        builder.table()
+        PartitionBuilder(spec, None).add(ClientBatch("species", {}, raw=sent))
