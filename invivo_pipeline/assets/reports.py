@@ -1,17 +1,20 @@
 """The reports as Dagster assets (group ``reports``): three plot assets whose materializations carry
 each study's figure, and the HTML pages.
 
-One step computes all four (a subsettable multi-asset): it reads the marts once, renders each
-figure once and reuses it for the pages, and costs one process start under the multiprocess
-executor instead of four. Each asset depends on exactly the marts its output is drawn from, so it
+One step computes all four (a subsettable multi-asset): it goes through the studies once, one at
+a time (memory does not grow with their number), renders each figure once and reuses it for the
+pages, and costs one process start under the multiprocess executor instead of four. Each asset depends on exactly the marts its output is drawn from, so it
 follows them in the lineage graph and in the automation (``follow_upstream``).
 
 The figures are attached as Markdown images with ``data:`` URIs (``MetadataValue.md``), which the
 Dagster UI renders in the materialization's metadata ("Show Markdown"); keys are the study's
-title, ``"<code> · <name>"``.
+title, ``"<code> · <name>"``. The first ``FIGURES_IN_METADATA`` studies are shown so; every study's
+PNG file is listed.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -22,15 +25,16 @@ from invivo_pipeline.reports.build import (
     PLOT_TITLES,
     body_weight_limits,
     load_dbt_vars,
-    plot_renderers,
-    read_studies,
     write_reports,
 )
+from invivo_pipeline.reports.data import StudyData
 from invivo_pipeline.reports.files import reports_dir, slug, write_atomic
 from invivo_pipeline.reports.html import png_data_uri
 from invivo_pipeline.warehouse import writer_lock
 
 GROUP = "reports"
+FIGURES_IN_METADATA = 24
+"""Studies whose figure each plot asset shows in the UI; the PNG files cover every study."""
 KINDS = {"python", "matplotlib"}
 
 
@@ -116,34 +120,23 @@ def invivo_reports(
     # a writer has it: queue on the pipeline's writer lock like every load and dbt build, for the
     # few seconds this step reads.
     with writer_lock(db_path, timeout=warehouse.lock_timeout_s):
-        rendered: dict[str, dict[str, bytes | None]] = {}
-        if plot_kinds:
-            studies = read_studies(db_path)
-            renderers = plot_renderers(limits)
-            for kind in plot_kinds:
-                metadata: dict[str, dg.RawMetadataValue] = {}
-                files: list[str] = []
-                skipped: list[str] = []
-                for study in studies:
-                    png = rendered.setdefault(study.study_id, {})[kind] = renderers[kind](study)
-                    if png is None:
-                        skipped.append(study.code)
-                        continue
-                    what = f"{PLOT_TITLES[kind]} — {study.title}"
-                    metadata[study.title] = dg.MetadataValue.md(image_markdown(what, png))
-                    path = write_atomic(out_dir / "png" / f"{slug(study.code)}-{kind}.png", png)
-                    files.append(str(path))
-                yield dg.MaterializeResult(
-                    asset_key=PLOT_ASSETS[kind],
-                    metadata={
-                        "studies_plotted": len(files),
-                        "studies_without_data": dg.MetadataValue.json(skipped),
-                        "png_files": dg.MetadataValue.json(files),
-                        **metadata,
-                    },
-                )
+        shown = {kind: _Shown() for kind in plot_kinds}
+
+        def on_plots(study: StudyData, plots: Mapping[str, bytes | None]) -> None:
+            for kind, plot in shown.items():
+                plot.add(study, kind, plots.get(kind), out_dir)
+
+        written = write_reports(
+            db_path,
+            out_dir,
+            limits=limits,
+            pages=STUDY_REPORTS in selected,
+            kinds=plot_kinds,
+            on_plots=on_plots if plot_kinds else None,
+        )
+        for kind, plot in shown.items():
+            yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())
         if STUDY_REPORTS in selected:
-            written = write_reports(db_path, out_dir, limits=limits, rendered=rendered)
             yield dg.MaterializeResult(
                 asset_key=STUDY_REPORTS,
                 metadata={
@@ -156,3 +149,33 @@ def invivo_reports(
                     ),
                 },
             )
+
+
+class _Shown:
+    """One plot asset's figures: each written to a PNG file, the first ``FIGURES_IN_METADATA``
+    also shown in the UI (a tenant's hundreds of inlined images would bloat the event log and
+    the step's memory; the rest are listed as files)."""
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.skipped: list[str] = []
+        self.figures: dict[str, Any] = {}
+
+    def add(self, study: StudyData, kind: str, png: bytes | None, out_dir: Path) -> None:
+        if png is None:
+            self.skipped.append(study.code)
+            return
+        path = write_atomic(out_dir / "png" / f"{slug(study.code)}-{kind}.png", png)
+        self.files.append(str(path))
+        if len(self.figures) < FIGURES_IN_METADATA:
+            what = f"{PLOT_TITLES[kind]} — {study.title}"
+            self.figures[study.title] = dg.MetadataValue.md(image_markdown(what, png))
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "studies_plotted": len(self.files),
+            "studies_without_data": dg.MetadataValue.json(self.skipped),
+            "png_files": dg.MetadataValue.json(self.files),
+            "figures_shown_here": len(self.figures),
+            **self.figures,
+        }

@@ -6,14 +6,14 @@ Dagster.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from invivo_pipeline.reports.data import StudyData, load_studies
+from invivo_pipeline.reports.data import StudyData, load_studies, load_study, study_ids
 from invivo_pipeline.reports.files import slug, write_atomic
 from invivo_pipeline.reports.html import (
     SECTIONS,
@@ -86,16 +86,22 @@ class WrittenReports:
     """study_id → the plot kinds its page shows."""
 
 
-def _file_names(studies: Sequence[StudyData]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    taken: set[str] = set()
-    for study in studies:
+class _FileNames:
+    """``<code>.html`` per study, in study order; a code seen before also gets the study id."""
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+
+    def __call__(self, study: StudyData) -> str:
         name = slug(study.code)
-        if name.lower() in taken:  # two studies with one code: the id keeps them apart
+        if name.lower() in self._taken:  # two studies with one code: the id keeps them apart
             name = f"{name}-{slug(study.study_id)}"
-        taken.add(name.lower())
-        names[study.study_id] = f"{name}.html"
-    return names
+        self._taken.add(name.lower())
+        return f"{name}.html"
+
+
+OnPlots = Callable[[StudyData, Mapping[str, bytes | None]], None]
+"""Receives each study (its summary only) with its figures (kind → PNG, or None if no data)."""
 
 
 def write_reports(
@@ -104,35 +110,41 @@ def write_reports(
     *,
     limits: BodyWeightLimits = DEFAULT_LIMITS,
     sections: Sequence[Section] = SECTIONS,
-    rendered: Mapping[str, Mapping[str, bytes | None]] | None = None,
+    pages: bool = True,
+    kinds: Collection[str] | None = None,
+    on_plots: OnPlots | None = None,
 ) -> WrittenReports:
     """One HTML page per study plus ``index.html`` in ``out_dir``, each written atomically.
 
-    The read-only connection stays open while pages are built, so a section may query more than
-    ``StudyData`` holds (flow cytometry tables, for one). ``rendered`` (study_id → kind → PNG)
-    reuses figures already drawn for this data; the others are drawn here.
+    Studies are read, drawn and written one at a time, and only their summaries are kept for the
+    index, so memory does not grow with the number of studies. ``on_plots`` sees each study's
+    figures as they are drawn (the plot assets write and show them); with ``pages=False`` only
+    that happens, for the plot ``kinds`` (default: all). The read-only connection stays open
+    while pages are built, so a section may query more than ``StudyData`` holds (flow cytometry
+    tables, for one).
     """
-    rendered = rendered or {}
+    renderers = plot_renderers(limits)
+    if not pages and kinds is not None:  # a page shows every kind; plots alone only those asked
+        renderers = {k: r for k, r in renderers.items() if k in kinds}
+    names = _FileNames()
+    written: dict[str, Path] = {}
+    shown: dict[str, list[str]] = {}
+    entries: list[IndexEntry] = []
     with open_reader(db_path) as con:
-        studies = load_studies(con)
-        names = _file_names(studies)
-        pages: dict[str, Path] = {}
-        shown: dict[str, list[str]] = {}
-        entries: list[IndexEntry] = []
-        for study in studies:
-            plots = {
-                kind: rendered[study.study_id][kind]
-                if kind in rendered.get(study.study_id, {})
-                else render(study)
-                for kind, render in plot_renderers(limits).items()
-            }
+        for study_id in study_ids(con):
+            study = load_study(con, study_id)
+            plots = {kind: render(study) for kind, render in renderers.items()}
+            summary = study.summary()
+            if on_plots is not None:
+                on_plots(summary, plots)
+            if not pages:
+                continue
+            name = names(study)
             page = study_page(ReportContext(study, plots, con), sections)
-            pages[study.study_id] = write_atomic(out_dir / names[study.study_id], page)
-            shown[study.study_id] = [k for k, png in plots.items() if png is not None]
-            entries.append(
-                IndexEntry(
-                    study, names[study.study_id], [PLOT_TITLES[k] for k in shown[study.study_id]]
-                )
-            )
-    index = write_atomic(out_dir / "index.html", index_page(entries))
-    return WrittenReports(out_dir, index, pages, shown)
+            written[study_id] = write_atomic(out_dir / name, page)
+            shown[study_id] = [k for k, png in plots.items() if png is not None]
+            entries.append(IndexEntry(summary, name, [PLOT_TITLES[k] for k in shown[study_id]]))
+    index = out_dir / "index.html"
+    if pages:
+        write_atomic(index, index_page(entries))
+    return WrittenReports(out_dir, index, written, shown)

@@ -56,6 +56,11 @@ class StudyData:
         """ "ONC-26-001 · MC38 syngeneic efficacy of NWB-5231": how the plots and pages name it."""
         return f"{self.code} · {self.name}" if self.code != self.name else self.name
 
+    def summary(self) -> StudyData:
+        """The study without its frames: what an index or a caption needs, kept per study by
+        callers that go through many studies."""
+        return StudyData(self.study_id, dict(self.overview), self.groups.iloc[0:0])
+
     @property
     def tgi_at_eval_day(self) -> pd.DataFrame:
         """The TGI rows of the evaluation day, one per treated group, in group order."""

@@ -86,3 +86,22 @@ def test_the_study_reports_asset_points_at_the_pages(materialized):
     pages = metadata["pages"].value
     assert metadata["studies"].value == len(pages) == 5
     assert all(Path(p).is_file() for p in pages.values())
+
+
+def test_a_plot_asset_shows_a_bounded_number_of_figures_but_lists_every_file(tmp_path, monkeypatch):
+    """Hundreds of studies would otherwise put hundreds of inlined PNGs in one event."""
+    from invivo_pipeline.assets import reports
+    from invivo_pipeline.reports.data import StudyData
+
+    monkeypatch.setattr(reports, "FIGURES_IN_METADATA", 2)
+    shown = reports._Shown()
+    for n in range(5):
+        study = StudyData(f"sdy_{n}", {"study_code": f"S-{n}", "study_name": f"n{n}"}, None)
+        shown.add(study, "survival", PNG_MAGIC + bytes([n]), tmp_path)
+    shown.add(StudyData("sdy_x", {"study_code": "S-X"}, None), "survival", None, tmp_path)
+    metadata = shown.metadata()
+    assert metadata["studies_plotted"] == 5 and metadata["figures_shown_here"] == 2
+    assert [k for k in metadata if k.startswith("S-")] == ["S-0 · n0", "S-1 · n1"]
+    assert len(metadata["png_files"].data) == 5
+    assert all(Path(f).read_bytes().startswith(PNG_MAGIC) for f in metadata["png_files"].data)
+    assert metadata["studies_without_data"].data == ["S-X"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
@@ -21,17 +22,35 @@ def test_the_sync_wrote_one_page_per_study_and_an_index(materialized):
     assert f"reports: {materialized.reports / 'index.html'}" in materialized.stdout
 
 
-def test_writing_again_elsewhere_reuses_given_figures(materialized, tmp_path):
-    sentinel = b"\x89PNG\r\n\x1a\nnot really"
-    with open_reader(materialized.db) as con:
-        first = con.execute("select study_id from marts.rpt_study_overview limit 1").fetchone()[0]
-    written = write_reports(materialized.db, tmp_path, rendered={first: {"body_weight": sentinel}})
-    assert set(written.pages) >= {first} and written.index == tmp_path / "index.html"
-    page = written.pages[first].read_text()
-    assert "data:image/png;base64,iVBORw0KGgpub3QgcmVhbGx5" in page  # the given figure, inlined
+def test_writing_again_elsewhere_goes_study_by_study_and_inlines_each_figure(
+    materialized, tmp_path
+):
+    seen: list[tuple[str, dict]] = []
+    written = write_reports(
+        materialized.db, tmp_path, on_plots=lambda study, plots: seen.append((study, plots))
+    )
+    assert [s.study_id for s, _ in seen] == list(written.pages)  # each study once, in order
+    assert all(s.growth.empty and s.groups.empty and s.overview for s, _ in seen)  # summaries
+    assert written.index == tmp_path / "index.html"
+    study, plots = next((s, p) for s, p in seen if p["tumour_growth"] is not None)
+    page = written.pages[study.study_id].read_text()
+    inlined = base64.b64encode(plots["tumour_growth"]).decode()
+    assert f"data:image/png;base64,{inlined}" in page  # the very figure drawn, inlined
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["index.html", *(p.name for p in written.pages.values())]
     )
+
+    only_plots = tmp_path / "plots-only"
+    kinds: list[set[str]] = []
+    again = write_reports(
+        materialized.db,
+        only_plots,
+        pages=False,
+        kinds=["survival"],
+        on_plots=lambda study, plots: kinds.append(set(plots)),
+    )
+    assert kinds == [{"survival"}] * len(seen) and not again.pages
+    assert not only_plots.exists() or not any(only_plots.iterdir())
 
 
 def test_the_plots_draw_the_thresholds_dbt_uses():
