@@ -29,7 +29,7 @@ DEFAULT_BUSY_TIMEOUT = 15.0
 """Seconds a connection is retried while another program holds the DuckDB file."""
 
 MEMORY_LIMIT_ENV = "INVIVO_DUCKDB_MEMORY_LIMIT"
-DEFAULT_WRITER_MEMORY_LIMIT = "128MB"
+DEFAULT_WRITER_MEMORY_LIMIT = "64MB"
 """What a writer's DuckDB may hold in memory. A run is one transaction, and DuckDB keeps a
 transaction's new rows in memory until COMMIT unless a limit makes it spill them to
 ``<db>.tmp/``: without one, memory grows with the size of the tenant (7 GB at 200 studies)."""
@@ -45,7 +45,7 @@ def default_duckdb_path(env: Mapping[str, str] = os.environ) -> Path:
 
 
 def writer_memory_limit(env: Mapping[str, str] = os.environ) -> str:
-    """``INVIVO_DUCKDB_MEMORY_LIMIT`` (a DuckDB size such as ``1GB``), else 128 MB."""
+    """``INVIVO_DUCKDB_MEMORY_LIMIT`` (a DuckDB size such as ``1GB``), else 64 MB."""
     limit = (env.get(MEMORY_LIMIT_ENV) or DEFAULT_WRITER_MEMORY_LIMIT).strip()
     if not _SIZE.fullmatch(limit):
         raise WarehouseError(f"{MEMORY_LIMIT_ENV}={limit!r} is not a size such as 512MB or 2GB")

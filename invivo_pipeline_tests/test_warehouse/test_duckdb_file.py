@@ -14,9 +14,9 @@ def _limit(db_path) -> str:
         return con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
 
 
-def test_a_writer_is_limited_to_128mb_unless_told_otherwise(db_path, monkeypatch):
+def test_a_writer_is_limited_to_64mb_unless_told_otherwise(db_path, monkeypatch):
     monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
-    assert _limit(db_path).replace(" ", "") in ("122.0MiB", "128.0MiB")
+    assert _limit(db_path).replace(" ", "") in ("61.0MiB", "64.0MiB")
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "1GB")
     assert _limit(db_path).replace(" ", "") in ("953.6MiB", "1.0GiB")
 
