@@ -48,8 +48,15 @@ def twin_type(model: type[BaseModel]) -> type[msgspec.Struct]:
     """The model as a msgspec ``Struct``: its fields by API name, unknown fields ignored.
 
     Raises ``TypeError`` for a field type the twin cannot mirror without becoming laxer than the
-    model (then ``twin_decoder`` returns None and the model checks every page).
+    model, and for a model with validators of its own, which a twin without them could pass
+    (then ``twin_decoder`` returns None and the model checks every page).
     """
+    decorators = model.__pydantic_decorators__
+    if any(
+        getattr(decorators, kind)
+        for kind in ("validators", "field_validators", "root_validators", "model_validators")
+    ):
+        raise TypeError(f"{model.__name__} has validators of its own")
     fields: list[tuple[Any, ...]] = []
     for name, info in model.model_fields.items():
         api_name = info.alias or name

@@ -180,3 +180,29 @@ def test_the_twin_rejects_what_the_model_rejects_on_every_simulated_record():
                         raise AssertionError(f"{resource.name}.{key}={spoiler!r}: {exc}") from None
                     checked += 1
     assert checked > 100
+
+
+def test_a_model_with_validators_of_its_own_gets_no_twin_and_checks_pages_itself():
+    """A twin cannot mirror a validator, so it would pass what the model rejects."""
+    import orjson
+    from pydantic import BaseModel, field_validator
+
+    from invivo_pipeline.client.validation import twin_decoder, validate_page
+
+    class Even(BaseModel):
+        n: int
+
+        @field_validator("n")
+        @classmethod
+        def even(cls, value: int) -> int:
+            if value % 2:
+                raise ValueError("odd")
+            return value
+
+    class Holder(BaseModel):
+        even: Even
+
+    assert twin_decoder(Even) is None and twin_decoder(Holder) is None
+    assert [r["n"] for r in validate_page("evens", Even, b'[{"n":2}]', "http://x")] == [2]
+    with pytest.raises(RecordValidationError, match=r"record 0 .* invalid at even\.n"):
+        validate_page("holders", Holder, orjson.dumps([{"even": {"n": 3}}]), "http://x")
