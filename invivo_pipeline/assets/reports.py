@@ -3,8 +3,9 @@ each study's figure, and the HTML pages.
 
 One step computes all four (a subsettable multi-asset): it goes through the studies once, one at
 a time (memory does not grow with their number), renders each figure once and reuses it for the
-pages, and costs one process start under the multiprocess executor instead of four. Each asset depends on exactly the marts its output is drawn from, so it
-follows them in the lineage graph and in the automation (``follow_upstream``).
+pages, and costs one process start under the multiprocess executor instead of four. Each asset
+depends on exactly the marts its output is drawn from, so it follows them in the lineage graph
+and in the automation (``follow_upstream``).
 
 The figures are attached as Markdown images with ``data:`` URIs (``MetadataValue.md``), which the
 Dagster UI renders in the materialization's metadata ("Show Markdown"); keys are the study's

@@ -265,28 +265,18 @@ class Requester:
         return httpx.USE_CLIENT_DEFAULT
 
     def _parse(self, method: str, url: str, content: bytes, parse: Parse[T] | FromBytes[T]) -> T:
-        if isinstance(parse, FromBytes):
-            try:
-                return parse.parse(content)
-            except msgspec.ValidationError as exc:
-                self._malformed(method, url, f"unexpected shape ({exc})")
-            except msgspec.DecodeError as exc:
-                self._malformed(method, url, f"not JSON ({exc})" if content else "empty body")
-            except ValidationError as exc:
-                self._malformed(method, url, f"unexpected shape ({describe_validation_error(exc)})")
-            except (TypeError, ValueError) as exc:
-                self._malformed(method, url, f"unexpected shape ({exc})")
+        read = parse.parse if isinstance(parse, FromBytes) else lambda c: parse(orjson.loads(c))
         try:
-            body = orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
+            return read(content)
+        except msgspec.ValidationError as exc:  # a DecodeError too: the shape, not the syntax
+            reason = f"unexpected shape ({exc})"
+        except (orjson.JSONDecodeError, msgspec.DecodeError) as exc:
             reason = f"not JSON ({exc})" if content else "empty body"
-            self._malformed(method, url, reason)
-        try:
-            return parse(body)
         except ValidationError as exc:
-            self._malformed(method, url, f"unexpected shape ({describe_validation_error(exc)})")
+            reason = f"unexpected shape ({describe_validation_error(exc)})"
         except (TypeError, ValueError) as exc:
-            self._malformed(method, url, f"unexpected shape ({exc})")
+            reason = f"unexpected shape ({exc})"
+        self._malformed(method, url, reason)
 
     def _malformed(self, method: str, url: str, reason: str) -> NoReturn:
         reason = self.redact(one_line(reason))
