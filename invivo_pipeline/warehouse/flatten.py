@@ -55,24 +55,20 @@ class BatchLike(Protocol):
 
 @cache
 def arrow_schema(spec: TableSpec) -> pa.Schema:
-    """Every column but ``_loaded_at``, which the INSERT sets once per load."""
+    """Every column but ``_loaded_at``, which the INSERT sets once per load.
+
+    ``_record`` is a string *view*: read from a page, it points into the bytes the API sent
+    rather than copying them (see ``raw_rows``).
+    """
     return pa.schema(
-        [
-            pa.field(c.name, _ARROW_TYPES.get(c.type, pa.string()))
-            for c in spec.columns
-            if c.source is not Source.LOADED_AT
-        ]
+        [pa.field(c.name, _arrow_type(c)) for c in spec.columns if c.source is not Source.LOADED_AT]
     )
 
 
-@cache
-def bytes_schema(spec: TableSpec) -> pa.Schema:
-    """``arrow_schema`` with the JSON columns as binary: JSON text as read from the API's bytes,
-    before its UTF-8 check."""
-    json_columns = {c.name for c in spec.columns if c.type is SqlType.JSON}
-    return pa.schema(
-        [pa.field(f.name, pa.binary()) if f.name in json_columns else f for f in arrow_schema(spec)]
-    )
+def _arrow_type(column: Column) -> pa.DataType:
+    if column.source is Source.RECORD:
+        return pa.string_view()
+    return _ARROW_TYPES.get(column.type, pa.string())
 
 
 def flatten(
@@ -88,7 +84,7 @@ def flatten(
                 f"a {batch.resource!r} batch was passed to the {spec.name!r} load"
             )
         context = _context(spec, batch, study_id)
-        fast = _from_raw(spec, columns, bytes_schema(spec), batch, context)
+        fast = _from_raw(spec, columns, batch, context)
         if fast is not None:
             chunks.extend(fast)
             continue
@@ -96,17 +92,17 @@ def flatten(
         for start in range(0, len(records), CHUNK_ROWS):
             chunk = _checked_records(spec, records[start : start + CHUNK_ROWS])
             arrays = [_array(spec, c, chunk, context) for c in columns]
-            chunks.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            chunks.append(pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns]))
     return pa.Table.from_batches(checked_text(spec, chunks), schema=schema)
 
 
 def checked_text(spec: TableSpec, chunks: Sequence[pa.RecordBatch]) -> list[pa.RecordBatch]:
-    """``chunks`` with binary JSON text cast to strings, which checks that it is UTF-8: the JSON
-    parsers skip what they do not decode, unchecked. (Per page, on the thread that reads them: a
-    writer thread waits for the GIL at every Arrow call, and was much slower at it.)"""
+    """``chunks`` in ``arrow_schema``: text still binary is cast to strings, which checks that it
+    is UTF-8 (the JSON parsers skip what they do not decode, unchecked). Per page, on the thread
+    that reads them: a writer thread waits for the GIL at every Arrow call."""
     schema = arrow_schema(spec)
     try:
-        return [c if c.schema == schema else c.cast(schema) for c in chunks]
+        return [c if c.schema == schema else _cast(c, schema) for c in chunks]
     except pa.ArrowInvalid as exc:
         raise WarehouseLoadError(
             f"{spec.schema}.{spec.name}: the API sent text that is not UTF-8 ({exc}); "
@@ -114,10 +110,18 @@ def checked_text(spec: TableSpec, chunks: Sequence[pa.RecordBatch]) -> list[pa.R
         ) from None
 
 
+def _cast(chunk: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    arrays = []
+    for array, field in zip(chunk.columns, schema, strict=True):
+        if array.type == pa.binary():
+            array = array.cast(pa.string())
+        arrays.append(array if array.type == field.type else array.cast(field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
 def _from_raw(
     spec: TableSpec,
     columns: Sequence[Column],
-    schema: pa.Schema,
     batch: BatchLike,
     context: Mapping[str, str],
 ) -> list[pa.RecordBatch] | None:
@@ -133,7 +137,7 @@ def _from_raw(
             arrays = raw_rows.arrays(spec, columns, part, context, data=data)
         except raw_rows.GiveUp:
             return None  # the record-by-record path converts, or names what is wrong
-        chunks.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        chunks.append(pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns]))
     return chunks
 
 

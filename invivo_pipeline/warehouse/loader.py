@@ -224,19 +224,6 @@ class Warehouse:
             raise WarehouseError(
                 f"{spec.schema}.{spec.name}: {written} rows inserted of {item.table.num_rows}"
             )
-        # One statement for all the partitions (``executemany`` costs a statement per row).
-        con.execute(
-            f"INSERT OR REPLACE INTO {spec.schema}.{LOAD_STATE_TABLE} "
-            "SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]), "
-            "CAST(? AS TIMESTAMPTZ)",
-            [
-                spec.name,
-                [b.study_id or "" for b, _ in item.partitions],
-                [fp for _, fp in item.partitions],
-                [b.rows for b, _ in item.partitions],
-                loaded_at,
-            ],
-        ).fetchall()
         seconds = time.perf_counter() - started
         return [
             TableLoadResult(
@@ -391,6 +378,11 @@ class LoadSession:
                 )
                 results.update(zip(indexes, ([r] for r in written), strict=True))
                 current = None
+            _record_load_state(
+                con,
+                [(builders[i], fingerprints[i]) for indexes in changed.values() for i in indexes],
+                self.loaded_at,
+            )
         except duckdb.Error as exc:
             # DuckDB answers nothing in an aborted transaction; a failed write ends the session.
             _rollback(con)
@@ -470,6 +462,30 @@ class LoadSession:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Read inside the transaction: checks see what is about to be committed."""
         return self._con.execute(sql, list(params)).fetchall()
+
+
+def _record_load_state(
+    con: duckdb.DuckDBPyConnection,
+    written: Sequence[tuple[PartitionBuilder, str]],
+    loaded_at: datetime,
+) -> None:
+    """The fingerprints of the partitions just written, in one statement for all of them: an
+    ``INSERT OR REPLACE`` costs milliseconds however few its rows, and a flush writes dozens of
+    tables."""
+    if not written:
+        return
+    con.execute(
+        f"INSERT OR REPLACE INTO {written[0][0].spec.schema}.{LOAD_STATE_TABLE} "
+        "SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+        "unnest(?::BIGINT[]), CAST(? AS TIMESTAMPTZ)",
+        [
+            [b.spec.name for b, _ in written],
+            [b.study_id or "" for b, _ in written],
+            [fp for _, fp in written],
+            [b.rows for b, _ in written],
+            loaded_at,
+        ],
+    ).fetchall()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

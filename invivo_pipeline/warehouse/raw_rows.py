@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 from invivo_pipeline.warehouse.schema import Column, Source, SqlType, TableSpec
 
 _NULL = msgspec.Raw(b"null")
-_NULL_TEXT = pa.scalar(b"null", pa.binary())
 
 
 class _RefTwin(msgspec.Struct, forbid_unknown_fields=False, gc=False):
@@ -109,7 +108,9 @@ def arrays(
     """One Arrow array per column of ``columns`` for the records in ``raw`` (their JSON bytes);
     ``data`` is the JSON array of exactly those records, if at hand.
 
-    Raises ``GiveUp`` when a value needs converting or is wrong.
+    Text columns come out as strings when ``data`` was checked to be UTF-8 (once for the page),
+    else as binary for ``flatten`` to check. Raises ``GiveUp`` when a value needs converting or
+    is wrong.
     """
     plan = _plan(spec)
     if plan is None:
@@ -121,20 +122,81 @@ def arrays(
             rows = plan.decoder.decode_lines(b"\n".join(raw))
     except msgspec.ValidationError:
         raise GiveUp from None
+    page = _PageText.of(raw, data)
     out = []
     for column in columns:
-        array = _array(plan, column, rows, raw, context)
+        array = _array(plan, column, rows, raw, context, page)
         if array.null_count and column.name in spec.primary_key:
             raise GiveUp
         out.append(array)
     return out
 
 
+@dataclass(frozen=True)
+class _PageText:
+    """What is known of a page's text: whether it is UTF-8 (checked once for the whole page, so
+    every slice of it is too), and its buffer when the records lie in it one comma apart."""
+
+    text_type: pa.DataType
+    """``string`` for a page checked to be UTF-8, ``binary`` for text still to be checked."""
+    buffer: pa.Buffer | None = None
+    lengths: Any = None
+
+    @classmethod
+    def of(cls, raw: Sequence[Any], data: Any) -> _PageText:
+        if data is None:
+            return cls(pa.binary())
+        buffer = pa.py_buffer(data)
+        try:
+            _one_value(buffer).cast(pa.string())
+        except pa.ArrowInvalid:
+            return cls(pa.binary())  # flatten names the problem
+        lengths = np.fromiter(map(len, raw), dtype=np.int32, count=len(raw))
+        # "[" + the records + a comma between each two + "]": no byte is left for whitespace,
+        # so record i starts one byte after record i-1 ends.
+        compact = len(raw) > 0 and len(buffer) == 1 + int(lengths.sum(dtype=np.int64)) + len(raw)
+        return cls(pa.string(), buffer if compact else None, lengths)
+
+    def records(self, raw: Sequence[Any]) -> pa.Array:
+        """``_record``: views into the page's own buffer when its records lie one comma apart
+        (no copy of a page's bytes), else the records copied into one buffer."""
+        if self.buffer is None or int(self.lengths.min()) <= _INLINE:
+            return _text_array(raw, self.text_type)
+        lengths = self.lengths
+        starts = np.empty(len(lengths), dtype=np.int32)
+        starts[0] = 1
+        np.cumsum(lengths[:-1] + 1, out=starts[1:])
+        starts[1:] += 1
+        # A view of a value longer than 12 bytes: length, its first 4 bytes, buffer 0, offset.
+        views = np.zeros((len(lengths), 4), dtype=np.int32)
+        views[:, 0] = lengths
+        page = np.frombuffer(self.buffer, dtype=np.uint8)
+        views.view(np.uint8)[:, 4:8] = page[starts[:, None] + np.arange(4)]
+        views[:, 3] = starts
+        return pa.Array.from_buffers(
+            pa.string_view(), len(lengths), [None, pa.py_buffer(views), self.buffer]
+        )
+
+
+_INLINE = 12
+"""A string view holds a value of at most this many bytes itself, not as an offset."""
+
+
+def _one_value(buffer: pa.Buffer) -> pa.Array:
+    offsets = np.array([0, len(buffer)], dtype=np.int32)
+    return pa.Array.from_buffers(pa.binary(), 1, [None, pa.py_buffer(offsets), buffer])
+
+
 def _array(
-    plan: _Plan, column: Column, rows: list[Any], raw: Sequence[Any], context: Mapping[str, str]
+    plan: _Plan,
+    column: Column,
+    rows: list[Any],
+    raw: Sequence[Any],
+    context: Mapping[str, str],
+    page: _PageText,
 ) -> pa.Array:
     if column.source is Source.RECORD:
-        return _text_array(raw)
+        return page.records(raw)
     if column.source is Source.CONTEXT:
         values: list[Any] = [None] * len(rows)
     elif column.source is Source.REF:
@@ -144,7 +206,7 @@ def _array(
     if column.context_key:
         values = _with_context(values, context.get(column.name))
     if column.type is SqlType.JSON:
-        return _json_array(values)
+        return _json_array(values, page.text_type)
     return pa.array(values, type=_ARROW_TYPES.get(column.type, pa.string()))
 
 
@@ -168,30 +230,29 @@ def _with_context(values: list[Any], fallback: str | None) -> list[Any]:
         if None in values:
             raise GiveUp
         return values
-    for value in values:
-        if value is not None and value != fallback:
-            raise GiveUp
+    if set(values) - {None, fallback}:
+        raise GiveUp
     return [fallback] * len(values)
 
 
-def _json_array(values: list[Any]) -> pa.Array:
+def _json_array(values: list[Any], text_type: pa.DataType) -> pa.Array:
     """JSON text as sent; a JSON ``null`` (or a missing key) is SQL NULL, as in the slow path.
 
     The nulls are found by Arrow over the whole column, not by a Python test per value.
     """
-    array = _text_array(values)
-    nulls = pc.equal(array, _NULL_TEXT)
+    array = _text_array(values, text_type)
+    nulls = pc.equal(array, pa.scalar(b"null" if text_type == pa.binary() else "null", text_type))
     if not pc.any(nulls).as_py():
         return array
-    return pc.if_else(nulls, pa.scalar(None, pa.binary()), array)
+    return pc.if_else(nulls, pa.scalar(None, text_type), array)
 
 
-def _text_array(values: Sequence[Any]) -> pa.Array:
-    """Byte strings as one binary array, built from one buffer (no Python object per value).
+def _text_array(values: Sequence[Any], text_type: pa.DataType) -> pa.Array:
+    """Byte strings as one array, built from one buffer (no Python object per value).
 
-    Binary, not string: the caller checks the UTF-8 (``flatten``), possibly on another thread.
+    ``binary`` unless the page was checked to be UTF-8: ``flatten`` checks the rest.
     """
     offsets = np.zeros(len(values) + 1, dtype=np.int32)
     np.cumsum(np.fromiter(map(len, values), dtype=np.int32, count=len(values)), out=offsets[1:])
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
-    return pa.Array.from_buffers(pa.binary(), len(values), buffers)
+    return pa.Array.from_buffers(text_type, len(values), buffers)

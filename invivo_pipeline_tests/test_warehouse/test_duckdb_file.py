@@ -1,11 +1,11 @@
-"""The writer's DuckDB memory limit: on by default, set from the environment, checked."""
+"""The writer's DuckDB memory limit and threads: set by default, from the environment, checked."""
 
 from __future__ import annotations
 
 import pytest
 
 from invivo_pipeline.warehouse import Warehouse, WarehouseError
-from invivo_pipeline.warehouse.duckdb_file import MEMORY_LIMIT_ENV, open_writer
+from invivo_pipeline.warehouse.duckdb_file import MEMORY_LIMIT_ENV, THREADS_ENV, open_writer
 from invivo_pipeline_tests.test_warehouse.helpers import measurements
 
 
@@ -26,3 +26,22 @@ def test_a_bad_limit_fails_in_one_line_before_anything_is_written(db_path, monke
     with pytest.raises(WarehouseError, match=f"^{MEMORY_LIMIT_ENV}=.* is not a size"):
         Warehouse(db_path).load("measurements", [measurements("sdy_1", 3)], study_id="sdy_1")
     assert not db_path.exists() or Warehouse(db_path).row_counts()["measurements"] == 0
+
+
+def _threads(db_path) -> int:
+    with open_writer(db_path) as con:
+        return int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+
+def test_a_writer_runs_one_duckdb_thread_unless_told_otherwise(db_path, monkeypatch):
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert _threads(db_path) == 1
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert _threads(db_path) == 2
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_thread_count_fails_in_one_line(db_path, monkeypatch, value):
+    monkeypatch.setenv(THREADS_ENV, value)
+    with pytest.raises(WarehouseError, match=f"^{THREADS_ENV}=.* is not a whole number"):
+        Warehouse(db_path).load("measurements", [measurements("sdy_1", 3)], study_id="sdy_1")

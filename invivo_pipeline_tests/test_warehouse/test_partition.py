@@ -61,3 +61,48 @@ def test_a_session_writing_many_partitions_does_not_keep_their_arrow_rows(db_pat
     # Twelve studies written, at most about one study's Arrow rows alive at any time.
     assert peak < 2 * one_study
     assert Warehouse(db_path).row_counts()["measurements"] == 12 * per_study
+
+
+def _pages_as_sent(batch: Batch, size: int, separator: bytes = b",") -> list:
+    """The client's batches for ``batch``'s records paged by ``size``: each record's bytes and
+    the page's JSON array they were split from."""
+    import orjson
+
+    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.client.pagination import parse_envelope
+
+    pages = []
+    for page in _paged(batch, size):
+        data = b"[" + separator.join(orjson.dumps(r) for r in page.records) + b"]"
+        meta = b'{"current_page":1,"per_page":1,"last_page":1,"total":1}'
+        _, parsed = parse_envelope(b'{"data":' + data + b',"meta":' + meta + b"}")
+        pages.append(ClientBatch("measurements", {}, raw=parsed.records, data=parsed.data))
+    return pages
+
+
+def test_records_read_from_a_page_are_views_of_its_bytes_and_hash_alike_however_paged():
+    whole = measurements("sdy_1", 250)
+    built = _built(_pages_as_sent(whole, 100))
+    records = built.table().column("_record")
+    assert records.type == pa.string_view()
+    page_bytes = _pages_as_sent(whole, 100)[0].data
+    assert records.chunks[0].buffers()[2].size == len(page_bytes)  # the page itself, not a copy
+    assert records.to_pylist() == [
+        bytes(r).decode() for p in _pages_as_sent(whole, 250) for r in p.raw
+    ]
+
+    assert _built(_pages_as_sent(whole, 7)).fingerprint() == built.fingerprint()
+    # Pages with spaces between records are copied out instead; the rows are the same.
+    spaced = _built(_pages_as_sent(whole, 100, b", "))
+    assert spaced.table().column("_record").to_pylist() == records.to_pylist()
+
+    changed = measurements("sdy_1", 250)
+    changed.records[123]["measured_at"] = "2020-01-02"
+    assert _built(_pages_as_sent(changed, 100)).fingerprint() != built.fingerprint()
+    shifted = measurements("sdy_1", 2)
+    shifted.records[0]["id"] += "x"
+    shifted.records[1]["id"] = shifted.records[1]["id"][:-1]
+    assert (
+        _built(_pages_as_sent(shifted, 2)).fingerprint()
+        != _built(_pages_as_sent(measurements("sdy_1", 2), 2)).fingerprint()
+    )
