@@ -151,7 +151,7 @@ class _PageText:
             _one_value(buffer).cast(pa.string())
         except pa.ArrowInvalid:
             return cls(pa.binary())  # flatten names the problem
-        lengths = np.fromiter(map(len, raw), dtype=np.int32, count=len(raw))
+        lengths = _lengths(raw)
         # "[" + the records + a comma between each two + "]": no byte is left for whitespace,
         # so record i starts one byte after record i-1 ends.
         compact = len(raw) > 0 and len(buffer) == 1 + int(lengths.sum(dtype=np.int64)) + len(raw)
@@ -240,19 +240,24 @@ def _json_array(values: list[Any], text_type: pa.DataType) -> pa.Array:
 
     The nulls are found by Arrow over the whole column, not by a Python test per value.
     """
-    array = _text_array(values, text_type)
-    nulls = pc.equal(array, pa.scalar(b"null" if text_type == pa.binary() else "null", text_type))
-    if not pc.any(nulls).as_py():
+    lengths = _lengths(values)
+    array = _text_array(values, text_type, lengths)
+    if not (lengths == len(_NULL)).any():  # no value is as short as a null: none is one
         return array
+    nulls = pc.equal(array, pa.scalar(b"null" if text_type == pa.binary() else "null", text_type))
     return pc.if_else(nulls, pa.scalar(None, text_type), array)
 
 
-def _text_array(values: Sequence[Any], text_type: pa.DataType) -> pa.Array:
+def _lengths(values: Sequence[Any]) -> Any:
+    return np.fromiter(map(len, values), dtype=np.int32, count=len(values))
+
+
+def _text_array(values: Sequence[Any], text_type: pa.DataType, lengths: Any = None) -> pa.Array:
     """Byte strings as one array, built from one buffer (no Python object per value).
 
     ``binary`` unless the page was checked to be UTF-8: ``flatten`` checks the rest.
     """
     offsets = np.zeros(len(values) + 1, dtype=np.int32)
-    np.cumsum(np.fromiter(map(len, values), dtype=np.int32, count=len(values)), out=offsets[1:])
+    np.cumsum(_lengths(values) if lengths is None else lengths, out=offsets[1:])
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
     return pa.Array.from_buffers(text_type, len(values), buffers)
