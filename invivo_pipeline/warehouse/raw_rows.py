@@ -213,6 +213,8 @@ def _array(
 def _ref_ids(plan: _Plan, column: Column, rows: list[Any]) -> list[Any]:
     refs = list(map(attrgetter(plan.attribute[column.key or column.name]), rows))
     flats = list(map(attrgetter(plan.attribute[column.name]), rows))
+    if flats.count(None) == len(flats):  # the usual page: no record also has a flat ``x_id``
+        return [None if ref is None else ref.id for ref in refs]
     ids = []
     for ref, flat in zip(refs, flats, strict=True):
         if ref is None:
