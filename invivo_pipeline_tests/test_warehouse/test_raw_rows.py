@@ -126,6 +126,14 @@ def test_json_nulls_among_values_stay_null_row_by_row():
     rows = flatten(spec, [ClientBatch("metadata_glossary", {}, raw=sent)]).to_pylist()
     assert [r["options"] for r in rows] == ['["a"]', None, None, '{"k": 1}']
     assert [r["_record"] for r in rows] == [s.decode() for s in sent]
+    # With the page they came in, its text is checked once: strings straight away, same rows.
+    page = b"[" + b",".join(sent) + b"]"
+    arrays = raw_rows.arrays(spec, columns, sent, {}, data=page)
+    assert arrays[[c.name for c in columns].index("options")].to_pylist() == [
+        '["a"]', None, None, '{"k": 1}'
+    ]
+    batch = ClientBatch("metadata_glossary", {}, raw=sent, data=page)
+    assert flatten(spec, [batch]).to_pylist() == rows
 
 
 def test_text_that_is_not_utf8_is_a_clear_error_before_anything_is_written():
@@ -139,3 +147,7 @@ def test_text_that_is_not_utf8_is_a_clear_error_before_anything_is_written():
         flatten(spec, [ClientBatch("species", {}, raw=sent)])
     with pytest.raises(WarehouseLoadError, match=r"invivo_raw\.species: .*not UTF-8"):
         PartitionBuilder(spec, None).add(ClientBatch("species", {}, raw=sent))
+    # Read with its page (the page-wide check fails): the same error.
+    page = ClientBatch("species", {}, raw=sent, data=b"[" + sent[0] + b"]")
+    with pytest.raises(WarehouseLoadError, match=r"invivo_raw\.species: .*not UTF-8"):
+        PartitionBuilder(spec, None).add(page)
