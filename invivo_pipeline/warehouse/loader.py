@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 
 ARROW_SCAN_NAME = "invivo_load_rows"
 """The local variable an INSERT reads its Arrow rows from (see ``Warehouse._write_table``)."""
-_CAST_TYPES = frozenset({SqlType.DATE, SqlType.TIMESTAMPTZ, SqlType.JSON})
+_CAST_TYPES = frozenset({SqlType.DATE, SqlType.TIMESTAMPTZ})
+"""Columns that reach DuckDB as strings and are typed in the INSERT. JSON arrives typed (Arrow's
+JSON extension type), as text already known to be JSON, so it is not parsed a second time."""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ class Fingerprint:
     def _update(self, column: str, chunk: pa.Array) -> None:
         if len(chunk) == 0:
             return
+        if isinstance(chunk, pa.ExtensionArray):  # JSON: its text
+            chunk = chunk.storage
         if chunk.type == pa.string_view():
             if _update_from_page(self._lengths[column], self._bytes[column], chunk):
                 return

@@ -130,7 +130,10 @@ def test_json_nulls_among_values_stay_null_row_by_row():
     page = b"[" + b",".join(sent) + b"]"
     arrays = raw_rows.arrays(spec, columns, sent, {}, data=page)
     assert arrays[[c.name for c in columns].index("options")].to_pylist() == [
-        '["a"]', None, None, '{"k": 1}'
+        '["a"]',
+        None,
+        None,
+        '{"k": 1}',
     ]
     batch = ClientBatch("metadata_glossary", {}, raw=sent, data=page)
     assert flatten(spec, [batch]).to_pylist() == rows
