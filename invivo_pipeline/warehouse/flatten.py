@@ -20,6 +20,7 @@ from datetime import date
 from functools import cache
 from typing import Any, Protocol
 
+import msgspec
 import orjson
 import pyarrow as pa
 
@@ -149,6 +150,10 @@ def _from_raw(
             arrays = raw_rows.arrays(spec, columns, part, context, data=data)
         except raw_rows.GiveUp:
             return None  # the record-by-record path converts, or names what is wrong
+        except msgspec.DecodeError as exc:  # not JSON at all (the API client never passes it on)
+            raise WarehouseLoadError(
+                f"{spec.schema}.{spec.name}: a record is not valid JSON ({exc}); nothing was loaded"
+            ) from None
         chunks.append(pa.RecordBatch.from_arrays(arrays, names=[c.name for c in columns]))
     return chunks
 

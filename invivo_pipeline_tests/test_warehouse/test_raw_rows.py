@@ -154,3 +154,16 @@ def test_text_that_is_not_utf8_is_a_clear_error_before_anything_is_written():
     page = ClientBatch("species", {}, raw=sent, data=b"[" + sent[0] + b"]")
     with pytest.raises(WarehouseLoadError, match=r"invivo_raw\.species: .*not UTF-8"):
         PartitionBuilder(spec, None).add(page)
+
+
+@pytest.mark.parametrize("sent", [b'{"id":"spc_1","extra":"\\q"}', b'{"id":"spc_1","extra":[1,]}'])
+def test_bytes_that_are_not_json_never_reach_duckdb(sent):
+    """DuckDB takes JSON columns without parsing them again: what is not JSON must stop here."""
+    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.warehouse import WarehouseLoadError
+
+    spec = table_spec(resource_table.get("species"))
+    with pytest.raises(
+        WarehouseLoadError, match=r"invivo_raw\.species: a record is not valid JSON"
+    ):
+        flatten(spec, [ClientBatch("species", {}, raw=[sent])])
