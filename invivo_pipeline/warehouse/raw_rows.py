@@ -160,7 +160,7 @@ class _PageText:
     def records(self, raw: Sequence[Any]) -> pa.Array:
         """``_record``: views into the page's own buffer when its records lie one comma apart
         (no copy of a page's bytes), else the records copied into one buffer."""
-        if self.buffer is None or int(self.lengths.min()) <= _INLINE:
+        if self.buffer is None or int(self.lengths.min()) <= VIEW_INLINE_BYTES:
             return _text_array(raw, self.text_type)
         lengths = self.lengths
         starts = np.empty(len(lengths), dtype=np.int32)
@@ -178,7 +178,7 @@ class _PageText:
         )
 
 
-_INLINE = 12
+VIEW_INLINE_BYTES = 12
 """A string view holds a value of at most this many bytes itself, not as an offset."""
 
 
