@@ -46,6 +46,19 @@ def test_filters_are_sent_on_every_page(stub):
     assert sum(len(b.records) for b in batches) == 90
 
 
+def test_filters_with_characters_a_url_must_escape_reach_the_server_intact(stub):
+    """The client encodes the query itself (one URL parse per request): what the server decodes
+    must be exactly the filter given."""
+    awkward = "in progress & a/b=c+ü%"
+    stub.state.lists[ANIMALS] = records("aml", 3, sex=awkward) + records("x", 2, sex="male")
+
+    batches, _ = run_client(stub, lambda c: _pages(c, filters={"sex": awkward}))
+
+    seen = stub.state.requests_to("/api/public/v1" + ANIMALS)
+    assert [s.params for s in seen] == [{"sex": awkward, "page": "1", "perPage": "500"}]
+    assert sum(len(b.records) for b in batches) == 3
+
+
 @pytest.mark.parametrize(
     ("total", "cap", "expected"),
     [(0, 50, 1), (1, 50, 1), (50, 50, 1), (51, 50, 2), (100, 50, 2), (101, 50, 3)],
