@@ -317,17 +317,17 @@ def replay_mode(args: argparse.Namespace) -> dict:
         gc.collect()
         replay = sync(base_url, ReplayTransport(recorder.answers), study_ids, work / "r.duckdb")
         profiler = _profiler(args.profile)
-        started, cpu_started = time.perf_counter(), _process_cpu()
+        started, cpu_started = time.perf_counter(), _cpu_seconds(os.getpid())
         run = run_sync(replay)
         pipeline_seconds = time.perf_counter() - started
-        pipeline_cpu = _process_cpu() - cpu_started
+        pipeline_cpu = _cpu_seconds(os.getpid()) - cpu_started
         if profiler is not None:
             profiler.stop()
             Path(args.profile).write_text(profiler.output_text(unicode=False))
         loaded = sum(r.rows_written for r in run.loads)
-        cpu_started = _process_cpu()
+        cpu_started = _cpu_seconds(os.getpid())
         native_seconds = native_load_seconds(paths, work / "native.duckdb")
-        native_cpu = _process_cpu() - cpu_started
+        native_cpu = _cpu_seconds(os.getpid()) - cpu_started
         return {
             "mode": "replay",
             "scale": [args.studies, args.animals, args.days],
@@ -346,11 +346,6 @@ def replay_mode(args: argparse.Namespace) -> dict:
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _process_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _profiler(path: str | None):

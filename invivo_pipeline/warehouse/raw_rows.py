@@ -161,7 +161,7 @@ class _PageText:
         """``_record``: views into the page's own buffer when its records lie one comma apart
         (no copy of a page's bytes), else the records copied into one buffer."""
         if self.buffer is None or int(self.lengths.min()) <= VIEW_INLINE_BYTES:
-            return _text_array(raw, self.text_type)
+            return _text_array(raw, self.text_type, self.lengths)
         lengths = self.lengths
         starts = np.empty(len(lengths), dtype=np.int32)
         starts[0] = 1
