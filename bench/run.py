@@ -119,18 +119,24 @@ def _run(args: list[str], env: dict[str, str], simulator_pid: int) -> dict:
     }
 
 
-def _steps(dagster_home: Path) -> tuple[dict[str, tuple[float, float]], dict[str, int]]:
-    """(start, end) of each step of the latest Dagster run recorded in ``dagster_home``, and the
+Span = tuple[float, float]
+
+
+def _steps(dagster_home: Path) -> tuple[dict[str, Span], dict[str, int], dict[str, Span]]:
+    """(start, end) of each step of the latest Dagster run recorded in ``dagster_home``; the
     sums of the ingestion assets' ``requests`` and ``minimum_requests`` metadata (what
     ``invivo sync`` prints, without its token and discovery requests: it prints nothing when
-    a later step fails)."""
+    a later step fails); and the phases of the run that are Dagster's own bookkeeping rather than
+    the pipeline's work: ``planning`` (recording the planned materializations, before the run
+    starts), and within the ingestion step ``fetch_load`` (until the step yields its first
+    materialization) then ``recording`` (Dagster storing one materialization per partition)."""
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
         runs = instance.get_runs(limit=1)
         if not runs:
-            return {}, {}
+            return {}, {}, {}
         stats = instance.get_run_step_stats(runs[0].run_id)
         # Every partition's materialization of an asset carries the run's figures for its
         # resource: one value per asset, summed over the assets.
@@ -146,9 +152,32 @@ def _steps(dagster_home: Path) -> tuple[dict[str, tuple[float, float]], dict[str
             key: sum(v for (k, _), v in per_asset.items() if k == key)
             for key in ("requests", "minimum_requests")
         }
-        return {
+        steps = {
             s.step_key: (s.start_time, s.end_time) for s in stats if s.start_time and s.end_time
-        }, sums
+        }
+        return steps, sums, _phases(instance, runs[0].run_id, steps)
+
+
+def _phases(instance, run_id: str, steps: dict[str, Span]) -> dict[str, Span]:
+    from dagster import DagsterEventType as Type
+
+    logs = instance.all_logs(
+        run_id,
+        of_type={Type.ASSET_MATERIALIZATION_PLANNED, Type.RUN_START, Type.ASSET_MATERIALIZATION},
+    )
+    first = {}
+    for log in logs:
+        key = (log.dagster_event.event_type, log.step_key)
+        first.setdefault(key, log.timestamp)
+    phases = {}
+    planned = [t for (kind, _), t in first.items() if kind == Type.ASSET_MATERIALIZATION_PLANNED]
+    if planned and (Type.RUN_START, None) in first:
+        phases["planning"] = (min(planned), first[(Type.RUN_START, None)])
+    ingest_step = next((k for k in steps if "dbt" not in k), None)
+    if ingest_step and (done := first.get((Type.ASSET_MATERIALIZATION, ingest_step))):
+        phases["fetch_load"] = (steps[ingest_step][0], done)
+        phases["recording"] = (done, steps[ingest_step][1])
+    return phases
 
 
 def _start_simulator(args: argparse.Namespace, env: dict[str, str], port: int):
@@ -190,7 +219,7 @@ def http_mode(args: argparse.Namespace) -> dict:
     try:
         full = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, server.pid)
         found = SUMMARY.search(full["stdout"].replace("\n", " "))
-        steps, api = _steps(work / "dagster_home")
+        steps, api, phases = _steps(work / "dagster_home")
         if found:
             made, minimum = (int(g.replace(",", "")) for g in found.groups())
         else:  # the run failed after ingesting: the assets' metadata, plus the one token
@@ -216,6 +245,13 @@ def http_mode(args: argparse.Namespace) -> dict:
             figures["ingest_client_cpu_seconds"] = round(client_cpu, 1)
             figures["ingest_simulator_cpu_seconds"] = round(sim_cpu, 1)
             figures["client_cpu_share"] = round(client_cpu / max(1e-9, client_cpu + sim_cpu), 3)
+        figures["phase_seconds"] = {k: round(end - start, 2) for k, (start, end) in phases.items()}
+        if "fetch_load" in phases:
+            # The same share without Dagster's recording of the step's materializations.
+            client_cpu, sim_cpu = full["sampler"].cpu_between(*phases["fetch_load"])
+            figures["fetch_load_client_cpu_share"] = round(
+                client_cpu / max(1e-9, client_cpu + sim_cpu), 3
+            )
         if database.exists():
             figures["duckdb_mb"] = round(database.stat().st_size / 2**20, 1)
             records = _record_count(database)

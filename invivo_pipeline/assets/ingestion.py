@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from invivo_pipeline.assets.event_log import event_log_kept_open
 from invivo_pipeline.assets.partitions import study_partitions
 from invivo_pipeline.assets.raw_tables import (
     OWNERS,
@@ -112,4 +113,6 @@ def invivo_ingestion(
             )
 
     ingested, counts = load_in_one_transaction(wh, selected, checks, fetch)
-    yield from asset_results(RESOURCES, ingested, counts)
+    # Dagster records one materialization per table and study partition as these are yielded.
+    with event_log_kept_open(context.instance, context.run_id):
+        yield from asset_results(RESOURCES, ingested, counts)

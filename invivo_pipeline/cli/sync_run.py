@@ -13,6 +13,7 @@ import io
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from invivo_pipeline.assets.event_log import event_log_kept_open
 from invivo_pipeline.assets.ingestion import asset_key
 from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.cli.cytobank_sync import CytobankSyncSummary, sync_cytobank
@@ -185,8 +187,14 @@ def sync_everything(
             *invivo_dbt.keys,
             *invivo_reports.keys,
         ]
-    with observers.observing(collector), _quiet_integration_logs():
+    run_id = str(uuid.uuid4())
+    with (
+        observers.observing(collector),
+        _quiet_integration_logs(),
+        event_log_kept_open(inst, run_id),
+    ):
         result = job.execute_in_process(
+            run_id=run_id,
             instance=inst,
             tags=tags,
             asset_selection=selection,

@@ -1,0 +1,44 @@
+"""Keeping the Dagster instance's SQLite event log open while a run records thousands of events.
+
+Dagster's SQLite event storage opens a new engine and connection for every event it stores and
+closes it afterwards. Closing the last connection to a WAL database checkpoints the log into the
+database and deletes it, so each event of a full sync (a planned and a materialized event per
+table and study partition: 4,424 at 200 studies) paid for a checkpoint, twice: in the run's shard
+and in the cross-run index. One idle connection held on each of the two for the run's length
+makes every such close an ordinary one; SQLite still checkpoints as the log grows, and when the
+held connection closes. At 200 studies this took Dagster's recording of the run from 32 s to 20 s.
+
+Any other storage (the ephemeral instance, Postgres) is left as it is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
+
+import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+)
+
+
+@contextmanager
+def event_log_kept_open(instance: dg.DagsterInstance, run_id: str) -> Iterator[None]:
+    """Hold the index and the shard of run ``run_id`` (which need not exist yet) open."""
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqliteEventLogStorage):
+        yield
+        return
+    # Dagster creates either shard, in WAL mode, if nothing has written to it yet.
+    with storage.index_connection():
+        pass
+    with storage.run_connection(run_id):
+        pass
+    with ExitStack() as held:
+        for shard in (INDEX_SHARD_NAME, run_id):
+            conn = held.enter_context(closing(sqlite3.connect(storage.path_for_shard(shard))))
+            # A first read maps the WAL index; holding it is what keeps the other closes ordinary.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        yield
