@@ -6,7 +6,7 @@ database and deletes it, so each event of a full sync (a planned and a materiali
 table and study partition: 4,424 at 200 studies) paid for a checkpoint, twice: in the run's shard
 and in the cross-run index. One idle connection held on each of the two for the run's length
 makes every such close an ordinary one; SQLite still checkpoints as the log grows, and when the
-held connection closes. At 200 studies this took Dagster's recording of the run from 32 s to 20 s.
+held connection closes. At 200 studies this took Dagster's recording of the run from 31 s to 18 s.
 
 Any other storage (the ephemeral instance, Postgres) is left as it is.
 """

@@ -29,6 +29,7 @@ from invivo_pipeline.reports.build import (
     write_reports,
 )
 from invivo_pipeline.reports.data import StudyData
+from invivo_pipeline.reports.drawing import report_workers
 from invivo_pipeline.reports.files import reports_dir, slug, write_atomic
 from invivo_pipeline.reports.html import png_data_uri
 from invivo_pipeline.warehouse import writer_lock
@@ -134,6 +135,7 @@ def invivo_reports(
             pages=STUDY_REPORTS in selected,
             kinds=plot_kinds,
             on_plots=on_plots if plot_kinds else None,
+            max_workers=report_workers(),
         )
         for kind, plot in shown.items():
             yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())

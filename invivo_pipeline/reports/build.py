@@ -7,6 +7,7 @@ Dagster.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from invivo_pipeline.reports.data import StudyData, load_studies, load_study, study_ids
+from invivo_pipeline.reports.drawing import drawn_in_order, workers_for
 from invivo_pipeline.reports.files import slug, write_atomic
 from invivo_pipeline.reports.html import (
     SECTIONS,
@@ -23,13 +25,7 @@ from invivo_pipeline.reports.html import (
     index_page,
     study_page,
 )
-from invivo_pipeline.reports.plots import (
-    DEFAULT_LIMITS,
-    BodyWeightLimits,
-    body_weight_png,
-    survival_png,
-    tumour_growth_png,
-)
+from invivo_pipeline.reports.plots import DEFAULT_LIMITS, BodyWeightLimits
 from invivo_pipeline.warehouse.duckdb_file import open_reader
 
 PLOT_TITLES = {
@@ -54,26 +50,10 @@ def body_weight_limits(dbt_vars: Mapping[str, Any]) -> BodyWeightLimits:
     )
 
 
-def plot_renderers(
-    limits: BodyWeightLimits = DEFAULT_LIMITS,
-) -> dict[str, Callable[[StudyData], bytes | None]]:
-    return {
-        "tumour_growth": tumour_growth_png,
-        "survival": survival_png,
-        "body_weight": lambda study: body_weight_png(study, limits),
-    }
-
-
 def read_studies(db_path: Path) -> list[StudyData]:
     """Every study's report inputs, in one short read-only session."""
     with open_reader(db_path) as con:
         return load_studies(con)
-
-
-def render_plots(
-    study: StudyData, limits: BodyWeightLimits = DEFAULT_LIMITS
-) -> dict[str, bytes | None]:
-    return {kind: render(study) for kind, render in plot_renderers(limits).items()}
 
 
 @dataclass(frozen=True)
@@ -113,6 +93,7 @@ def write_reports(
     pages: bool = True,
     kinds: Collection[str] | None = None,
     on_plots: OnPlots | None = None,
+    max_workers: int = 1,
 ) -> WrittenReports:
     """One HTML page per study plus ``index.html`` in ``out_dir``, each written atomically.
 
@@ -122,28 +103,39 @@ def write_reports(
     that happens, for the plot ``kinds`` (default: all). The read-only connection stays open
     while pages are built, so a section may query more than ``StudyData`` holds (flow cytometry
     tables, for one).
+
+    With ``max_workers`` above 1 the figures are drawn by up to that many worker processes (as
+    many as the number of studies makes worth starting). They are started with ``spawn``, which
+    imports the caller's main module again: a script must keep its work under
+    ``if __name__ == "__main__":``, as with any use of ``multiprocessing``.
     """
-    renderers = plot_renderers(limits)
-    if not pages and kinds is not None:  # a page shows every kind; plots alone only those asked
-        renderers = {k: r for k, r in renderers.items() if k in kinds}
+    # A page shows every kind; plots alone only those asked for.
+    drawn_kinds = kinds if not pages else None
     names = _FileNames()
     written: dict[str, Path] = {}
     shown: dict[str, list[str]] = {}
     entries: list[IndexEntry] = []
     with open_reader(db_path) as con:
-        for study_id in study_ids(con):
-            study = load_study(con, study_id)
-            plots = {kind: render(study) for kind, render in renderers.items()}
-            summary = study.summary()
-            if on_plots is not None:
-                on_plots(summary, plots)
-            if not pages:
-                continue
-            name = names(study)
-            page = study_page(ReportContext(study, plots, con), sections)
-            written[study_id] = write_atomic(out_dir / name, page)
-            shown[study_id] = [k for k, png in plots.items() if png is not None]
-            entries.append(IndexEntry(summary, name, [PLOT_TITLES[k] for k in shown[study_id]]))
+        ids = study_ids(con)
+        drawing = drawn_in_order(
+            (load_study(con, study_id) for study_id in ids),
+            workers=workers_for(len(ids), max_workers),
+            limits=limits,
+            kinds=drawn_kinds,
+        )
+        with closing(drawing):  # a failure below stops the workers at once
+            for study, plots in drawing:
+                summary = study.summary()
+                if on_plots is not None:
+                    on_plots(summary, plots)
+                if not pages:
+                    continue
+                name = names(study)
+                page = study_page(ReportContext(study, plots, con), sections)
+                written[study.study_id] = write_atomic(out_dir / name, page)
+                shown[study.study_id] = [k for k, png in plots.items() if png is not None]
+                titles = [PLOT_TITLES[k] for k in shown[study.study_id]]
+                entries.append(IndexEntry(summary, name, titles))
     index = out_dir / "index.html"
     if pages:
         write_atomic(index, index_page(entries))

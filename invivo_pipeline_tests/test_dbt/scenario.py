@@ -161,3 +161,23 @@ def window_study() -> StudyBuilder:
     for day, hour in ((0, 10), (1, 10), (3, 10), (3, 16)):
         s.dose("w1", "tmt_w", day, weight=20, dose=10, dose_volume=10, stock=1, hour=hour)
     return s
+
+
+def weighing_study() -> StudyBuilder:
+    """One QD animal weighed on days 0 (20 g), 3 (23 g), 10 (30 g) and 12 (32 g) only, dosed on
+    days 0, 1, 2, 4, 5, 7, 10 and 11, so that each dose's nearest weighing is on the same day,
+    before, after, too far either way (7: 4 and 3 days) or as near before as after (11)."""
+    s = StudyBuilder("weighing", DAY0)
+    s.study(started_on=DAY0)
+    s.group("grp_nc", "G1 Vehicle", control=True)
+    s.group("grp_nt", "G2 Drug 10 mg/kg QD", control=False)
+    s.treatment("tmt_n", "grp_nt", dose=10, dose_volume=10, stock=1)
+    s.cage("KN")
+    s.animal("n1", "grp_nt", "KN")
+    s.animal("nc", "grp_nc", "KN")
+    for day, weight in ((0, 20), (3, 23), (10, 30), (12, 32)):
+        s.measure("n1", day, volume=100, weight=weight)
+        s.measure("nc", day, volume=100, weight=20)
+    for day in (0, 1, 2, 4, 5, 7, 10, 11):
+        s.dose("n1", "tmt_n", day, weight=20, dose=10, dose_volume=10, stock=1)
+    return s

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -325,7 +326,7 @@ class DbtRun:
         return {r["unique_id"].split(".")[-1]: r["status"] for r in self.results.get("results", [])}
 
 
-def dbt_build(db: Path, work: Path, *args: str) -> DbtRun:
+def dbt_build(db: Path, work: Path, *args: str, env: Mapping[str, str] | None = None) -> DbtRun:
     """A real ``dbt build`` of the project against ``db``, artifacts kept under ``work``."""
     dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     target = work / "dbt_target"
@@ -335,6 +336,7 @@ def dbt_build(db: Path, work: Path, *args: str) -> DbtRun:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(work / "dbt_logs"),
+        **(env or {}),
     }
     project = str(DBT_PROJECT_DIR)
     completed = subprocess.run(

@@ -9,7 +9,7 @@ import pytest
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
 from invivo_pipeline.simulator import vocab
-from invivo_pipeline_tests.test_dbt.scenario import window_study
+from invivo_pipeline_tests.test_dbt.scenario import weighing_study, window_study
 from invivo_pipeline_tests.test_dbt.support import dbt_build, load, one, query
 
 
@@ -61,3 +61,35 @@ def test_interpolated_time_to_the_tumour_endpoint(window_db):
     assert row["time_days"] == pytest.approx(2 + (math.log(2000) - math.log(1000)) / math.log(4))
     assert row["time_days"] == pytest.approx(2.5)
     assert row["time_days_first_obs"] == 3
+
+
+@pytest.fixture(scope="module")
+def weighing_db(tmp_path_factory):
+    work = tmp_path_factory.mktemp("weighing")
+    db = work / "invivo.duckdb"
+    load(db, [weighing_study()])
+    run = dbt_build(db, work, "--vars", "{weight_stale_days: 2}")
+    assert run.returncode == 0, run.output[-4000:]
+    return db
+
+
+def test_each_dose_is_checked_against_the_nearest_weighing_within_the_stale_days(weighing_db):
+    rows = query(
+        weighing_db,
+        "select dose_date, nearest_bw_g, wt_dev_pct from marts.rpt_dosing_compliance "
+        "where dosage_id is not null order by dose_date",
+    )
+    # Weighed on days 0, 3, 10 and 12; with weight_stale_days 2, day 7 has none near enough
+    # (4 days before, 3 after), and day 11 is as near day 10 as day 12: the earlier counts.
+    nearest = {r["dose_date"].day - 10: r["nearest_bw_g"] for r in rows}
+    assert nearest == {0: 20, 1: 20, 2: 23, 4: 23, 5: 23, 7: None, 10: 30, 11: 30}
+    day2 = next(r for r in rows if r["dose_date"].day == 12)
+    assert day2["wt_dev_pct"] == pytest.approx(100 * (20 - 23) / 23)  # dosed at 20 g
+
+
+def test_dbt_s_duckdb_memory_limit_comes_from_the_environment(tmp_path):
+    db = tmp_path / "invivo.duckdb"
+    load(db, [weighing_study()])
+    run = dbt_build(db, tmp_path, "--select", "stg_animals", env={"INVIVO_DBT_MEMORY_LIMIT": "1KB"})
+    assert run.returncode != 0
+    assert "Out of Memory" in run.output, run.output[-2000:]

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from invivo_pipeline.reports.build import render_plots
 from invivo_pipeline.reports.data import load_studies
+from invivo_pipeline.reports.drawing import draw
 from invivo_pipeline.reports.flow_tables import DEFAULT_POPULATION
 from invivo_pipeline.reports.html import (
     SECTIONS,
@@ -54,7 +54,7 @@ def pages(materialized):
     with open_reader(materialized.db) as con:
         kinds = by_kind(load_studies(con))
         return {
-            kind: study_page(ReportContext(study, render_plots(study), con))
+            kind: study_page(ReportContext(study, draw(study), con))
             for kind, study in kinds.items()
         }
 

@@ -8,8 +8,8 @@ import io
 import matplotlib.image
 import pytest
 
-from invivo_pipeline.reports.build import render_plots
 from invivo_pipeline.reports.data import load_studies
+from invivo_pipeline.reports.drawing import draw
 from invivo_pipeline.reports.plots import (
     DPI,
     FIGSIZE,
@@ -43,7 +43,7 @@ def test_an_oncology_study_gets_every_figure_as_a_real_png(kinds, render):
 def test_studies_without_the_data_skip_the_figure(kinds):
     assert tumour_growth_png(kinds["tox"]) is None
     assert body_weight_png(kinds["tox"]) is not None
-    assert render_plots(kinds["draft"]) == {
+    assert draw(kinds["draft"]) == {
         "tumour_growth": None,
         "survival": None,
         "body_weight": None,

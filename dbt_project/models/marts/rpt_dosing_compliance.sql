@@ -165,16 +165,43 @@ detailed as (
         on e.animal_id = day_bw.animal_id and e.planned_date = day_bw.measured_on
 ),
 
-with_nearest_weight as (
+-- The nearest weighing within weight_stale_days, before or after (the earlier on a tie): two
+-- ASOF joins, which sort rather than pair every dose with every weighing of its animal, so the
+-- build stays within DuckDB's memory limit at any number of studies.
+with_weighings_around as (
     select
         d.*,
-        (
-            select arg_min(w.body_weight_g, abs(w.measured_on - d.dose_date))
-            from weights as w
-            where w.animal_id = d.animal_id
-                and abs(w.measured_on - d.dose_date) <= {{ var('weight_stale_days') }}
-        ) as nearest_bw_g
+        before.measured_on as weighed_before_on,
+        before.body_weight_g as weight_before_g
     from detailed as d
+    asof left join weights as before
+        on d.animal_id = before.animal_id and d.dose_date >= before.measured_on
+),
+
+with_weighings_after as (
+    select
+        d.*,
+        after.measured_on as weighed_after_on,
+        after.body_weight_g as weight_after_g
+    from with_weighings_around as d
+    asof left join weights as after
+        on d.animal_id = after.animal_id and d.dose_date <= after.measured_on
+),
+
+with_nearest_weight as (
+    select
+        * exclude (weighed_before_on, weight_before_g, weighed_after_on, weight_after_g),
+        case
+            when dose_date - weighed_before_on <= {{ var('weight_stale_days') }}
+                and (
+                    weighed_after_on is null
+                    or dose_date - weighed_before_on <= weighed_after_on - dose_date
+                )
+                then weight_before_g
+            when weighed_after_on - dose_date <= {{ var('weight_stale_days') }}
+                then weight_after_g
+        end as nearest_bw_g
+    from with_weighings_after
 ),
 
 arithmetic as (
