@@ -144,17 +144,24 @@ def two_control_study() -> StudyBuilder:
     return s
 
 
+def _qd_and_control(code: str, x: str) -> StudyBuilder:
+    """Study ``code`` with a control animal ``<x>c`` and one treated QD animal ``<x>1``
+    (treatment ``tmt_<x>``: 10 mg/kg, 10 ml/kg, 1 mg/ml), in one cage."""
+    s = StudyBuilder(code, DAY0)
+    s.study(started_on=DAY0)
+    s.group(f"grp_{x}c", "G1 Vehicle", control=True)
+    s.group(f"grp_{x}t", "G2 Drug 10 mg/kg QD", control=False)
+    s.treatment(f"tmt_{x}", f"grp_{x}t", dose=10, dose_volume=10, stock=1)
+    s.cage(f"K{x.upper()}")
+    s.animal(f"{x}1", f"grp_{x}t", f"K{x.upper()}")
+    s.animal(f"{x}c", f"grp_{x}c", f"K{x.upper()}")
+    return s
+
+
 def window_study() -> StudyBuilder:
     """One QD animal dosed on days 0, 1 and twice on day 3 (none on day 2), and a control tumour
     that crosses 2000 mm³ between day 2 (1000) and day 3 (4000)."""
-    s = StudyBuilder("window", DAY0)
-    s.study(started_on=DAY0)
-    s.group("grp_wc", "G1 Vehicle", control=True)
-    s.group("grp_wt", "G2 Drug 10 mg/kg QD", control=False)
-    s.treatment("tmt_w", "grp_wt", dose=10, dose_volume=10, stock=1)
-    s.cage("KW")
-    s.animal("w1", "grp_wt", "KW")
-    s.animal("wc", "grp_wc", "KW")
+    s = _qd_and_control("window", "w")
     for day, volume in enumerate((100, 500, 1000, 4000)):
         s.measure("w1", day, volume=100, weight=20)
         s.measure("wc", day, volume=volume, weight=20)
@@ -167,14 +174,7 @@ def weighing_study() -> StudyBuilder:
     """One QD animal weighed on days 0 (20 g), 3 (23 g), 10 (30 g) and 12 (32 g) only, dosed on
     days 0, 1, 2, 4, 5, 7, 10 and 11, so that each dose's nearest weighing is on the same day,
     before, after, too far either way (7: 4 and 3 days) or as near before as after (11)."""
-    s = StudyBuilder("weighing", DAY0)
-    s.study(started_on=DAY0)
-    s.group("grp_nc", "G1 Vehicle", control=True)
-    s.group("grp_nt", "G2 Drug 10 mg/kg QD", control=False)
-    s.treatment("tmt_n", "grp_nt", dose=10, dose_volume=10, stock=1)
-    s.cage("KN")
-    s.animal("n1", "grp_nt", "KN")
-    s.animal("nc", "grp_nc", "KN")
+    s = _qd_and_control("weighing", "n")
     for day, weight in ((0, 20), (3, 23), (10, 30), (12, 32)):
         s.measure("n1", day, volume=100, weight=weight)
         s.measure("nc", day, volume=100, weight=20)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import pytest
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
 from invivo_pipeline.simulator import vocab
 from invivo_pipeline_tests.test_dbt.scenario import weighing_study, window_study
-from invivo_pipeline_tests.test_dbt.support import dbt_build, load, one, query
+from invivo_pipeline_tests.test_dbt.support import StudyBuilder, dbt_build, load, one, query
 
 
 def test_every_termination_reason_of_the_simulator_is_mapped_in_the_seed():
@@ -22,14 +23,22 @@ def test_every_termination_reason_of_the_simulator_is_mapped_in_the_seed():
     assert mapped["Tumour volume endpoint"] == mapped["Found dead"] == "event"
 
 
-@pytest.fixture(scope="module")
-def window_db(tmp_path_factory):
-    work = tmp_path_factory.mktemp("window")
+def built(work: Path, study: StudyBuilder, dbt_vars: str) -> Path:
+    """The study loaded into a new warehouse under ``work``, and dbt built with ``dbt_vars``."""
     db = work / "invivo.duckdb"
-    load(db, [window_study()])
-    run = dbt_build(db, work, "--vars", "{dose_window_days: 1, tte_method: interp}")
+    load(db, [study])
+    run = dbt_build(db, work, "--vars", dbt_vars)
     assert run.returncode == 0, run.output[-4000:]
     return db
+
+
+@pytest.fixture(scope="module")
+def window_db(tmp_path_factory):
+    return built(
+        tmp_path_factory.mktemp("window"),
+        window_study(),
+        "{dose_window_days: 1, tte_method: interp}",
+    )
 
 
 def test_a_dose_window_matches_a_late_dose_to_the_missed_day(window_db):
@@ -65,12 +74,7 @@ def test_interpolated_time_to_the_tumour_endpoint(window_db):
 
 @pytest.fixture(scope="module")
 def weighing_db(tmp_path_factory):
-    work = tmp_path_factory.mktemp("weighing")
-    db = work / "invivo.duckdb"
-    load(db, [weighing_study()])
-    run = dbt_build(db, work, "--vars", "{weight_stale_days: 2}")
-    assert run.returncode == 0, run.output[-4000:]
-    return db
+    return built(tmp_path_factory.mktemp("weighing"), weighing_study(), "{weight_stale_days: 2}")
 
 
 def test_each_dose_is_checked_against_the_nearest_weighing_within_the_stale_days(weighing_db):
