@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 
+from invivo_pipeline.env_settings import positive_int
 from invivo_pipeline.reports.data import StudyData
 from invivo_pipeline.reports.plots import (
     DEFAULT_LIMITS,
@@ -44,10 +45,7 @@ class ReportSettingError(ValueError):
 
 def report_workers(env: Mapping[str, str] = os.environ) -> int:
     """``INVIVO_REPORT_WORKERS`` (a whole number of at least 1), else the number of cores."""
-    value = (env.get(WORKERS_ENV) or str(os.cpu_count() or 1)).strip()
-    if not value.isdigit() or int(value) < 1:
-        raise ReportSettingError(f"{WORKERS_ENV}={value!r} is not a whole number of at least 1")
-    return int(value)
+    return positive_int(env, WORKERS_ENV, os.cpu_count() or 1, ReportSettingError)
 
 
 def workers_for(studies: int, max_workers: int) -> int:

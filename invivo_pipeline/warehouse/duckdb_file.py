@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
+from invivo_pipeline.env_settings import positive_int
 from invivo_pipeline.warehouse.errors import WarehouseError, WarehouseLockedError
 
 DUCKDB_PATH_ENV = "INVIVO_DUCKDB_PATH"
@@ -60,10 +61,7 @@ def writer_memory_limit(env: Mapping[str, str] = os.environ) -> str:
 
 def writer_threads(env: Mapping[str, str] = os.environ) -> int:
     """``INVIVO_DUCKDB_WRITER_THREADS`` (a whole number of at least 1), else 1."""
-    value = (env.get(THREADS_ENV) or str(DEFAULT_WRITER_THREADS)).strip()
-    if not value.isdigit() or int(value) < 1:
-        raise WarehouseError(f"{THREADS_ENV}={value!r} is not a whole number of at least 1")
-    return int(value)
+    return positive_int(env, THREADS_ENV, DEFAULT_WRITER_THREADS, WarehouseError)
 
 
 def lock_path(db_path: Path) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 import uvicorn
 
 from invivo_pipeline.background_server import BackgroundServer
+from invivo_pipeline.env_settings import positive_int
 from invivo_pipeline.webhooks.app import MAX_BODY_BYTES, WEBHOOK_PATH, create_app
 from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
 
@@ -30,15 +31,6 @@ class ReceiverConfigError(Exception):
     """The receiver cannot start; the message is the one line to show."""
 
 
-def _max_bytes(env: Mapping[str, str]) -> int:
-    raw = env.get(MAX_BYTES_ENV)
-    if not raw:
-        return MAX_BODY_BYTES
-    if not raw.isdigit() or int(raw) < 1:
-        raise ReceiverConfigError(f"{MAX_BYTES_ENV} must be a positive number of bytes")
-    return int(raw)
-
-
 def serve_from_env(
     *, host: str, port: int, db: Path | None = None, env: Mapping[str, str] = os.environ
 ) -> None:
@@ -48,7 +40,11 @@ def serve_from_env(
             f"{SECRET_ENV} is not set: the receiver only accepts senders that know the secret"
         )
     store = EventStore(db or webhook_db_path(env))
-    app = create_app(store, secret, max_body_bytes=_max_bytes(env))
+    app = create_app(
+        store,
+        secret,
+        max_body_bytes=positive_int(env, MAX_BYTES_ENV, MAX_BODY_BYTES, ReceiverConfigError),
+    )
     log = logging.getLogger("invivo_pipeline.webhooks")
     log.setLevel(logging.INFO)
     if not logging.getLogger().handlers:
