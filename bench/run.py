@@ -158,6 +158,11 @@ def _steps(dagster_home: Path) -> tuple[dict[str, Span], dict[str, int], dict[st
         return steps, sums, _phases(instance, runs[0].run_id, steps)
 
 
+def _ingest_step(steps: dict[str, Span]) -> str | None:
+    """The run's first step that is not dbt's: the ingestion (the reports come after dbt)."""
+    return next((k for k in steps if "dbt" not in k), None)
+
+
 def _phases(instance, run_id: str, steps: dict[str, Span]) -> dict[str, Span]:
     from dagster import DagsterEventType as Type
 
@@ -173,7 +178,7 @@ def _phases(instance, run_id: str, steps: dict[str, Span]) -> dict[str, Span]:
     planned = [t for (kind, _), t in first.items() if kind == Type.ASSET_MATERIALIZATION_PLANNED]
     if planned and (Type.RUN_START, None) in first:
         phases["planning"] = (min(planned), first[(Type.RUN_START, None)])
-    ingest_step = next((k for k in steps if "dbt" not in k), None)
+    ingest_step = _ingest_step(steps)
     if ingest_step and (done := first.get((Type.ASSET_MATERIALIZATION, ingest_step))):
         phases["fetch_load"] = (steps[ingest_step][0], done)
         phases["recording"] = (done, steps[ingest_step][1])
@@ -239,7 +244,7 @@ def http_mode(args: argparse.Namespace) -> dict:
             "peak_rss_with_dbt_mb": round(full["peak_rss_mb"]),
             "sync_cpu_seconds": round(full["cpu_seconds"], 1),
         }
-        ingest_step = next((k for k in steps if "dbt" not in k), None)
+        ingest_step = _ingest_step(steps)
         if ingest_step:
             client_cpu, sim_cpu = full["sampler"].cpu_between(*steps[ingest_step])
             figures["ingest_client_cpu_seconds"] = round(client_cpu, 1)
