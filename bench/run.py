@@ -12,6 +12,11 @@ Modes:
   as a ratio to DuckDB's native ``read_json`` of the same records, timed in the same run (absolute
   figures drift on shared machines; the ratio does not). ``--profile`` writes a pyinstrument
   profile of the replayed run.
+- ``paced``: ``invivo sync`` of ``--paced-studies`` studies against a simulator that enforces a real
+  API's rate limit (``PACED_LIMIT``), the client configured to it: how long the API requests took
+  against the least time the limit allows, and how busy the client was meanwhile. The unpaced
+  simulator answers a page for a fraction of what it costs any client to load it, so ``http``'s
+  CPU share says what the client costs, and this mode says whether that cost limits a sync.
 
 The default scale, 200 studies x 50 animals x 40 days, is the issue's; the simulated studies start
 at different dates and some are drafts, so it yields about 290k measurements, not 400k (the JSON
@@ -185,12 +190,14 @@ def _phases(instance, run_id: str, steps: dict[str, Span]) -> dict[str, Span]:
     return phases
 
 
-def _start_simulator(args: argparse.Namespace, env: dict[str, str], port: int):
+def _start_simulator(
+    args: argparse.Namespace, env: dict[str, str], port: int, extra: tuple[str, ...] = ()
+):
     server = subprocess.Popen(
         [
             sys.executable, "-m", "bench.simulator", "--port", str(port),
             "--studies", str(args.studies), "--animals", str(args.animals),
-            "--days", str(args.days),
+            "--days", str(args.days), *extra,
         ],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -205,21 +212,27 @@ def _start_simulator(args: argparse.Namespace, env: dict[str, str], port: int):
             time.sleep(0.5)
 
 
+def _sync_env(base: str, work: Path) -> dict[str, str]:
+    """What ``invivo sync`` is run with: the simulator's URL and demo credentials, and a fresh
+    DuckDB file and Dagster home in ``work``."""
+    (work / "dagster_home").mkdir()
+    return {
+        **os.environ,
+        "INVIVO_BASE_URL": base,
+        "INVIVO_CLIENT_ID": "invivo-demo-client",
+        "INVIVO_CLIENT_SECRET": "invivo-demo-secret",
+        "INVIVO_DUCKDB_PATH": str(work / "invivo.duckdb"),
+        "DAGSTER_HOME": str(work / "dagster_home"),
+    }
+
+
 def http_mode(args: argparse.Namespace) -> dict:
 
     work = Path(tempfile.mkdtemp(prefix="invivo-bench-"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     database = work / "invivo.duckdb"
-    env = {
-        **os.environ,
-        "INVIVO_BASE_URL": base,
-        "INVIVO_CLIENT_ID": "invivo-demo-client",
-        "INVIVO_CLIENT_SECRET": "invivo-demo-secret",
-        "INVIVO_DUCKDB_PATH": str(database),
-        "DAGSTER_HOME": str(work / "dagster_home"),
-    }
-    (work / "dagster_home").mkdir()
+    env = _sync_env(base, work)
     server, world_seconds = _start_simulator(args, env, port)
     try:
         full = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, server.pid)
@@ -257,6 +270,10 @@ def http_mode(args: argparse.Namespace) -> dict:
             figures["fetch_load_client_cpu_share"] = round(
                 client_cpu / max(1e-9, client_cpu + sim_cpu), 3
             )
+            # What each side spends on one page: the client's figure is what bounds the pages per
+            # second it can take in, whatever the server (see the ``paced`` mode).
+            figures["client_cpu_ms_per_request"] = round(1000 * client_cpu / max(1, made), 2)
+            figures["simulator_cpu_ms_per_request"] = round(1000 * sim_cpu / max(1, made), 2)
         if database.exists():
             figures["duckdb_mb"] = round(database.stat().st_size / 2**20, 1)
             records = _record_count(database)
@@ -302,6 +319,59 @@ def _incremental(base: str, env: dict[str, str], simulator_pid: int, work: Path)
         "process_seconds": round(refresh["seconds"], 2),
         "peak_rss_mb": round(refresh["peak_rss_mb"]),
     }
+
+
+PACED_LIMIT = (600, 60.0)
+"""Requests per window in ``paced`` mode: Benchling documents 300 requests per 30 s for an app's
+client-credentials key (the In Vivo reference states no figure); the client's budget is set per
+minute, so the same rate is enforced as 600 per 60 s on both sides."""
+
+
+def paced_mode(args: argparse.Namespace) -> dict:
+    """``invivo sync`` against a simulator that enforces a real API's rate limit, with the client
+    configured to that limit as a deployment would be: is the client or the server the limit?
+
+    If the client keeps up, the API requests span about the least time the limit allows (each
+    window's requests go out at its start, and the client then waits for the next) and the client
+    is busy for a small share of that span."""
+    limit, window = PACED_LIMIT
+    work = Path(tempfile.mkdtemp(prefix="invivo-paced-"))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**_sync_env(base, work), "INVIVO_REQUESTS_PER_MINUTE": str(limit * 60 / window)}
+    scaled = argparse.Namespace(**{**vars(args), "studies": args.paced_studies})
+    extra = ("--rate-limit", str(limit), "--rate-window", str(window))
+    server, _ = _start_simulator(scaled, env, port, extra)
+    try:
+        sync = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, server.pid)
+        stats = httpx.get(f"{base}/_simulator/stats", timeout=30).json()
+        from bench.simulator import REQUEST_SPAN_PATH
+
+        span = httpx.get(base + REQUEST_SPAN_PATH, timeout=30).json()
+        admitted = stats["requests"] - stats["faults"]["rate_limited"]
+        least = ((admitted - 1) // limit) * window
+        seconds = span["last"] - span["first"]
+        client_cpu, sim_cpu = sync["sampler"].cpu_between(span["first"], span["last"])
+        return {
+            "mode": "paced",
+            "scale": [args.paced_studies, args.animals, args.days],
+            "rate_limit": f"{limit} requests / {window:g} s",
+            "sync_ok": sync["ok"],
+            "sync_error": sync["error"] or None,
+            "api_requests": admitted,
+            "rate_limited_429": stats["faults"]["rate_limited"],
+            "request_span_seconds": round(seconds, 1),
+            "least_seconds_the_limit_allows": least,
+            "span_over_least": round(seconds / least, 3) if least else None,
+            "client_cpu_seconds_in_span": round(client_cpu, 1),
+            "simulator_cpu_seconds_in_span": round(sim_cpu, 1),
+            "client_busy_share_of_span": round(client_cpu / max(1e-9, seconds), 3),
+            "client_cpu_share": round(client_cpu / max(1e-9, client_cpu + sim_cpu), 3),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _record_count(database: Path, table: str | None = None) -> int:
@@ -402,7 +472,7 @@ def _profiler(path: str | None):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["http", "replay", "all"], default="all")
+    parser.add_argument("--mode", choices=["http", "replay", "paced", "all"], default="all")
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--animals", type=int, default=50, help="animals per study")
     parser.add_argument("--days", type=int, default=40)
@@ -411,10 +481,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--resync", action="store_true", help="http: time a second invivo sync")
     parser.add_argument("--profile", metavar="FILE", help="replay: write a pyinstrument profile")
+    parser.add_argument(
+        "--paced-studies", type=int, default=20, help="paced: studies (the limit makes it slow)"
+    )
     args = parser.parse_args(argv)
     args.studies = max(1, round(args.studies * args.scale))
-    modes = ["http", "replay"] if args.mode == "all" else [args.mode]
+    modes = ["http", "replay", "paced"] if args.mode == "all" else [args.mode]
+    run = {"http": http_mode, "replay": replay_mode, "paced": paced_mode}
     for mode in modes:
-        figures = http_mode(args) if mode == "http" else replay_mode(args)
-        print(json.dumps(figures), flush=True)
+        print(json.dumps(run[mode](args)), flush=True)
     return 0

@@ -1,8 +1,13 @@
-"""``python -m bench.simulator``: the product's simulator, plus one route the benchmark needs.
+"""``python -m bench.simulator``: the product's simulator, plus what the benchmark needs of it.
 
 ``POST /_bench/change-one-study`` lives one more day in exactly one in-progress study (the first),
 so the incremental refresh that follows has one changed study to find, as the issue asks; the
 product's ``/_simulator/advance`` lives a day in every in-progress study at once.
+
+``--rate-limit N --rate-window S`` makes the simulator enforce a real API's rate limit (429 with
+``Retry-After`` past N requests in any S seconds), and ``GET /_bench/request-span`` then says when
+the first and the last API request arrived, so the benchmark can compare the time the client took
+with the least time that limit allows.
 """
 
 from __future__ import annotations
@@ -14,12 +19,32 @@ import time
 import uvicorn
 from fastapi import Request, Response
 
+from invivo_pipeline.resource_table import API_PREFIX
 from invivo_pipeline.simulator.advance import advance
 from invivo_pipeline.simulator.app import create_app, json_response
 from invivo_pipeline.simulator.settings import SimulatorSettings
 from invivo_pipeline.simulator.world import World, WorldConfig, build_world
 
 CHANGE_ONE_PATH = "/_bench/change-one-study"
+REQUEST_SPAN_PATH = "/_bench/request-span"
+
+
+class RequestSpan:
+    """An ASGI wrapper that notes when the first and the last API request arrived (wall clock).
+
+    Pure ASGI rather than a FastAPI middleware, so that it adds next to nothing per request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.first: float | None = None
+        self.last: float | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            now = time.time()
+            self.first = self.first or now
+            self.last = now
+        await self.app(scope, receive, send)
 
 
 def change_one_study(world: World) -> dict[str, object]:
@@ -41,19 +66,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--studies", type=int, required=True)
     parser.add_argument("--animals", type=int, required=True)
     parser.add_argument("--days", type=int, required=True)
+    parser.add_argument("--rate-limit", type=int, help="API requests allowed per --rate-window")
+    parser.add_argument("--rate-window", type=float, default=60.0, help="seconds")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     world = build_world(
         WorldConfig(studies=args.studies, animals_per_study=args.animals, days=args.days)
     )
     print(f"world built in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
-    app = create_app(world, SimulatorSettings())
+    settings = SimulatorSettings(
+        rate_limit_per_minute=args.rate_limit, rate_limit_window_s=args.rate_window
+    )
+    app = create_app(world, settings)
+    span = RequestSpan(app)
 
     async def change_one(request: Request) -> Response:
         return json_response(200, change_one_study(world))
 
+    async def request_span(request: Request) -> Response:
+        return json_response(200, {"first": span.first, "last": span.last})
+
     app.add_api_route(CHANGE_ONE_PATH, change_one, methods=["POST"], include_in_schema=False)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    app.add_api_route(REQUEST_SPAN_PATH, request_span, methods=["GET"], include_in_schema=False)
+    served = span if args.rate_limit else app  # the unpaced figures stay as they were measured
+    uvicorn.run(served, host="127.0.0.1", port=args.port, log_level="warning")
     return 0
 
 
