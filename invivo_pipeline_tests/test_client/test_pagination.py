@@ -80,7 +80,9 @@ def test_request_count_is_exactly_the_minimum(stub, total, cap, expected):
 def test_in_flight_requests_never_exceed_concurrency(stub):
     stub.state.lists[ANIMALS] = records("aml", 400)
     stub.state.per_page_cap = 10
-    stub.state.delay_s = 0.02
+    # Long enough that a client starved of CPU (the suite beside a benchmark) still has its three
+    # requests in flight together: at 0.02 s a slow client sometimes only ever had two.
+    stub.state.delay_s = 0.1
 
     batches, _ = run_client(stub, _pages, concurrency=3)
 
