@@ -28,7 +28,7 @@ from invivo_pipeline.reports.build import (
     load_dbt_vars,
     write_reports,
 )
-from invivo_pipeline.reports.data import StudyData
+from invivo_pipeline.reports.data import TABLES_READ, StudyData
 from invivo_pipeline.reports.drawing import report_workers
 from invivo_pipeline.reports.files import reports_dir, slug, write_atomic
 from invivo_pipeline.reports.html import png_data_uri
@@ -73,7 +73,7 @@ _PLOT_DESCRIPTIONS = {
 def _spec(key: dg.AssetKey, deps: list[dg.AssetKey], description: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=key,
-        deps=[*deps, OVERVIEW, GROUPS_MODEL],
+        deps=list(dict.fromkeys([*deps, OVERVIEW, GROUPS_MODEL])),
         description=description,
         group_name=GROUP,
         kinds=KINDS,
@@ -86,15 +86,8 @@ SPECS = [
     *(_spec(PLOT_ASSETS[k], _PLOT_DEPS[k], _PLOT_DESCRIPTIONS[k]) for k in PLOT_ASSETS),
     _spec(
         STUDY_REPORTS,
-        [
-            _mart("rpt_group_day_summary"),
-            _mart("rpt_tgi_by_day"),
-            _mart("rpt_km_curve"),
-            _mart("rpt_survival_summary"),
-            _mart("rpt_bw_tolerability"),
-            _mart("fct_flow_sample"),
-            _mart("rpt_flow_population_stats"),
-        ],
+        # The pages read every table the reports read (the Cytobank section the flow marts).
+        [dg.AssetKey([schema, name]) for schema, name in TABLES_READ],
         "One self-contained HTML report per study (overview, how to read it, growth curves, TGI "
         "table, survival, body weight, and the Cytobank FCS files with a population by group "
         "when that source is on; images inlined) and an index.html, in INVIVO_REPORTS_DIR or "
