@@ -32,7 +32,7 @@ from invivo_pipeline.reports.data import TABLES_READ, StudyData
 from invivo_pipeline.reports.drawing import report_workers
 from invivo_pipeline.reports.files import reports_dir, slug, write_atomic
 from invivo_pipeline.reports.html import png_data_uri
-from invivo_pipeline.warehouse import writer_lock
+from invivo_pipeline.reports.snapshot import report_snapshot
 
 GROUP = "reports"
 FIGURES_IN_METADATA = 24
@@ -112,17 +112,18 @@ def invivo_reports(
     selected = context.selected_asset_keys
     plot_kinds = [kind for kind, key in PLOT_ASSETS.items() if key in selected]
     # DuckDB lets no other process write while a reader has the file open, and no reader in while
-    # a writer has it: queue on the pipeline's writer lock like every load and dbt build, for the
-    # few seconds this step reads.
-    with writer_lock(db_path, timeout=warehouse.lock_timeout_s):
-        shown = {kind: _Shown() for kind in plot_kinds}
+    # a writer has it, so this step queues on the pipeline's writer lock like every load and dbt
+    # build, but holds it only while it copies the tables it reads into a snapshot of its own
+    # (seconds); it draws, for minutes on a large tenant, from the snapshot with the lock released.
+    shown = {kind: _Shown() for kind in plot_kinds}
 
-        def on_plots(study: StudyData, plots: Mapping[str, bytes | None]) -> None:
-            for kind, plot in shown.items():
-                plot.add(study, kind, plots.get(kind), out_dir)
+    def on_plots(study: StudyData, plots: Mapping[str, bytes | None]) -> None:
+        for kind, plot in shown.items():
+            plot.add(study, kind, plots.get(kind), out_dir)
 
+    with report_snapshot(db_path, lock_timeout=warehouse.lock_timeout_s) as snapshot:
         written = write_reports(
-            db_path,
+            snapshot,
             out_dir,
             limits=limits,
             pages=STUDY_REPORTS in selected,
@@ -130,21 +131,21 @@ def invivo_reports(
             on_plots=on_plots if plot_kinds else None,
             max_workers=report_workers(),
         )
-        for kind, plot in shown.items():
-            yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())
-        if STUDY_REPORTS in selected:
-            yield dg.MaterializeResult(
-                asset_key=STUDY_REPORTS,
-                metadata={
-                    "index": dg.MetadataValue.path(str(written.index)),
-                    "open": dg.MetadataValue.url(written.index.as_uri()),
-                    "directory": dg.MetadataValue.path(str(written.directory)),
-                    "studies": len(written.pages),
-                    "pages": dg.MetadataValue.json(
-                        {study_id: str(page) for study_id, page in written.pages.items()}
-                    ),
-                },
-            )
+    for kind, plot in shown.items():
+        yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())
+    if STUDY_REPORTS in selected:
+        yield dg.MaterializeResult(
+            asset_key=STUDY_REPORTS,
+            metadata={
+                "index": dg.MetadataValue.path(str(written.index)),
+                "open": dg.MetadataValue.url(written.index.as_uri()),
+                "directory": dg.MetadataValue.path(str(written.directory)),
+                "studies": len(written.pages),
+                "pages": dg.MetadataValue.json(
+                    {study_id: str(page) for study_id, page in written.pages.items()}
+                ),
+            },
+        )
 
 
 class _Shown:
