@@ -28,11 +28,11 @@ from invivo_pipeline.reports.build import (
     load_dbt_vars,
     write_reports,
 )
-from invivo_pipeline.reports.data import StudyData
+from invivo_pipeline.reports.data import TABLES_READ, StudyData
 from invivo_pipeline.reports.drawing import report_workers
 from invivo_pipeline.reports.files import reports_dir, slug, write_atomic
 from invivo_pipeline.reports.html import png_data_uri
-from invivo_pipeline.warehouse import writer_lock
+from invivo_pipeline.reports.snapshot import report_snapshot
 
 GROUP = "reports"
 FIGURES_IN_METADATA = 24
@@ -73,7 +73,7 @@ _PLOT_DESCRIPTIONS = {
 def _spec(key: dg.AssetKey, deps: list[dg.AssetKey], description: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=key,
-        deps=[*deps, OVERVIEW, GROUPS_MODEL],
+        deps=list(dict.fromkeys([*deps, OVERVIEW, GROUPS_MODEL])),
         description=description,
         group_name=GROUP,
         kinds=KINDS,
@@ -86,15 +86,8 @@ SPECS = [
     *(_spec(PLOT_ASSETS[k], _PLOT_DEPS[k], _PLOT_DESCRIPTIONS[k]) for k in PLOT_ASSETS),
     _spec(
         STUDY_REPORTS,
-        [
-            _mart("rpt_group_day_summary"),
-            _mart("rpt_tgi_by_day"),
-            _mart("rpt_km_curve"),
-            _mart("rpt_survival_summary"),
-            _mart("rpt_bw_tolerability"),
-            _mart("fct_flow_sample"),
-            _mart("rpt_flow_population_stats"),
-        ],
+        # The pages read every table the reports read (the Cytobank section the flow marts).
+        [dg.AssetKey([schema, name]) for schema, name in TABLES_READ],
         "One self-contained HTML report per study (overview, how to read it, growth curves, TGI "
         "table, survival, body weight, and the Cytobank FCS files with a population by group "
         "when that source is on; images inlined) and an index.html, in INVIVO_REPORTS_DIR or "
@@ -119,17 +112,18 @@ def invivo_reports(
     selected = context.selected_asset_keys
     plot_kinds = [kind for kind, key in PLOT_ASSETS.items() if key in selected]
     # DuckDB lets no other process write while a reader has the file open, and no reader in while
-    # a writer has it: queue on the pipeline's writer lock like every load and dbt build, for the
-    # few seconds this step reads.
-    with writer_lock(db_path, timeout=warehouse.lock_timeout_s):
-        shown = {kind: _Shown() for kind in plot_kinds}
+    # a writer has it, so this step queues on the pipeline's writer lock like every load and dbt
+    # build, but holds it only while it copies the tables it reads into a snapshot of its own
+    # (seconds); it draws, for minutes on a large tenant, from the snapshot with the lock released.
+    shown = {kind: _Shown() for kind in plot_kinds}
 
-        def on_plots(study: StudyData, plots: Mapping[str, bytes | None]) -> None:
-            for kind, plot in shown.items():
-                plot.add(study, kind, plots.get(kind), out_dir)
+    def on_plots(study: StudyData, plots: Mapping[str, bytes | None]) -> None:
+        for kind, plot in shown.items():
+            plot.add(study, kind, plots.get(kind), out_dir)
 
+    with report_snapshot(db_path, lock_timeout=warehouse.lock_timeout_s) as snapshot:
         written = write_reports(
-            db_path,
+            snapshot,
             out_dir,
             limits=limits,
             pages=STUDY_REPORTS in selected,
@@ -137,21 +131,21 @@ def invivo_reports(
             on_plots=on_plots if plot_kinds else None,
             max_workers=report_workers(),
         )
-        for kind, plot in shown.items():
-            yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())
-        if STUDY_REPORTS in selected:
-            yield dg.MaterializeResult(
-                asset_key=STUDY_REPORTS,
-                metadata={
-                    "index": dg.MetadataValue.path(str(written.index)),
-                    "open": dg.MetadataValue.url(written.index.as_uri()),
-                    "directory": dg.MetadataValue.path(str(written.directory)),
-                    "studies": len(written.pages),
-                    "pages": dg.MetadataValue.json(
-                        {study_id: str(page) for study_id, page in written.pages.items()}
-                    ),
-                },
-            )
+    for kind, plot in shown.items():
+        yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())
+    if STUDY_REPORTS in selected:
+        yield dg.MaterializeResult(
+            asset_key=STUDY_REPORTS,
+            metadata={
+                "index": dg.MetadataValue.path(str(written.index)),
+                "open": dg.MetadataValue.url(written.index.as_uri()),
+                "directory": dg.MetadataValue.path(str(written.directory)),
+                "studies": len(written.pages),
+                "pages": dg.MetadataValue.json(
+                    {study_id: str(page) for study_id, page in written.pages.items()}
+                ),
+            },
+        )
 
 
 class _Shown:

@@ -97,6 +97,10 @@ def write_reports(
 ) -> WrittenReports:
     """One HTML page per study plus ``index.html`` in ``out_dir``, each written atomically.
 
+    ``db_path`` is held open until every study is drawn, and no other process can write a DuckDB
+    file while it is open: give a copy from ``snapshot.report_snapshot`` rather than the
+    warehouse itself when a sync may need to write meanwhile (the Dagster asset does).
+
     Studies are read, drawn and written one at a time, and only their summaries are kept for the
     index, so memory does not grow with the number of studies. ``on_plots`` sees each study's
     figures as they are drawn (the plot assets write and show them); with ``pages=False`` only

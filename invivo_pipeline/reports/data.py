@@ -1,9 +1,10 @@
 """What the reports read: the dbt marts of one study, fetched once into pandas.
 
-Everything a study's plots and tables need is read in one short read-only session and then the
-connection is let go, so that rendering (the slow part) never holds the DuckDB file while a sync
-waits to write it. The reports only read the marts (and the staging group list, for the group order
-and the control flag that every plot shares); no report recomputes a statistic dbt already made.
+The reports only read the marts (and the staging group list, for the group order and the control
+flag that every plot shares); no report recomputes a statistic dbt already made. ``TABLES_READ``
+names every table they read: the reports step copies exactly these into a snapshot of its own
+(``snapshot.report_snapshot``) and draws from it, so that rendering (the slow part) never holds
+the warehouse while a sync waits to write it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+
+from invivo_pipeline.reports.flow_tables import FLOW_MARTS_READ
 
 GROWTH_METRIC = "tumor_volume_mm3"
 
@@ -24,8 +27,16 @@ MARTS_READ = (
     "rpt_survival_summary",
     "rpt_bw_tolerability",
 )
-"""The marts these reports read: the report assets depend on exactly these."""
+"""The marts a study's ``StudyData`` is read from."""
 STAGING_READ = ("stg_study_groups",)
+TABLES_READ: tuple[tuple[str, str], ...] = (
+    *(("marts", name) for name in MARTS_READ),
+    *(("marts", name) for name in FLOW_MARTS_READ),
+    *(("staging", name) for name in STAGING_READ),
+)
+"""(schema, table) of every table the reports read, pages and figures: what a report snapshot
+copies, and what the study pages asset depends on. A query on any other table fails on the
+snapshot, so a new one must be added here."""
 
 
 @dataclass(frozen=True)

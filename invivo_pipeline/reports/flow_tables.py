@@ -14,6 +14,9 @@ MATCHED_FILES = "matched files"
 POPULATION_BY_GROUP = "population by group"
 DEFAULT_POPULATION = "CD8+ T cells"
 
+FLOW_MARTS_READ = ("fct_flow_sample", "rpt_flow_population_stats")
+"""The marts ``flow_tables`` reads (built by dbt; empty when the Cytobank source is off)."""
+
 
 def flow_tables(
     con: duckdb.DuckDBPyConnection, study_id: str, population: str = DEFAULT_POPULATION

@@ -9,11 +9,19 @@ from pathlib import Path
 
 import dagster as dg
 
+from invivo_pipeline.assets import reports
 from invivo_pipeline.assets.reports import PLOT_ASSETS, STUDY_REPORTS, invivo_reports
+from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.automation.reports import FOLLOW_UPSTREAM
 from invivo_pipeline.definitions import defs
+from invivo_pipeline.reports.snapshot import snapshot_prefix
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import PNG_MAGIC, png_size
+from invivo_pipeline_tests.test_reports.support import (
+    PNG_MAGIC,
+    copy_of,
+    png_size,
+    write_from_another_process,
+)
 
 IMAGE = re.compile(r"^!\[(?P<alt>[^\]]+)\]\(data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)\)$")
 
@@ -86,6 +94,38 @@ def test_the_study_reports_asset_points_at_the_pages(materialized):
     pages = metadata["pages"].value
     assert metadata["studies"].value == len(pages) == 5
     assert all(Path(p).is_file() for p in pages.values())
+    db = materialized.db
+    assert list(db.parent.glob(snapshot_prefix(db) + "*")) == [], "the snapshot was deleted"
+
+
+def test_a_writer_gets_in_while_the_reports_draw(materialized, tmp_path, monkeypatch):
+    """The step holds the writer lock only to copy what it reads: an ingestion run in another
+    process gets the lock and the file within 2 s while the figures are drawn."""
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    monkeypatch.delenv("INVIVO_REPORTS_DIR", raising=False)
+    writes = []
+    add = reports._Shown.add
+
+    def write_then_add(self, study, kind, png, out_dir):
+        if not writes:  # the first study's figures are drawn, the others not yet
+            writes.append(write_from_another_process(db, "create table main.written as select 1"))
+        add(self, study, kind, png, out_dir)
+
+    monkeypatch.setattr(reports._Shown, "add", write_then_add)
+    result = dg.materialize(
+        [invivo_reports], resources={"warehouse": WarehouseResource(path=str(db), lock_timeout_s=5)}
+    )
+    assert result.success
+    assert len(writes) == 1 and writes[0].returncode == 0, writes[0].stderr
+    with open_reader(db) as con:
+        assert con.execute("from main.written").fetchall() == [(1,)]
+    (pages,) = [
+        e.materialization.metadata["studies"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == STUDY_REPORTS
+    ]
+    assert pages == 5
+    assert list(db.parent.glob(snapshot_prefix(db) + "*")) == []
 
 
 def test_a_plot_asset_shows_a_bounded_number_of_figures_but_lists_every_file(tmp_path, monkeypatch):

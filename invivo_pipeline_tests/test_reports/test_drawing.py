@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import multiprocessing
-import re
 from contextlib import closing
 
 import pandas as pd
@@ -22,6 +21,7 @@ from invivo_pipeline.reports.drawing import (
     report_workers,
     workers_for,
 )
+from invivo_pipeline_tests.test_reports.support import pages_in
 
 
 def test_workers_draw_the_same_figures_and_pages_in_the_same_order(
@@ -47,17 +47,10 @@ def test_workers_draw_the_same_figures_and_pages_in_the_same_order(
     assert children == {1: {0}, 2: {2}}, "drawn here, then by two workers"
     assert len(seen[1]) >= 2 and seen[2] == seen[1]  # every PNG byte for byte, in study order
     assert any(png for _, plots in seen[1] for png in plots.values())
-    pages = {
-        w: {p.name: _undated(p.read_text()) for p in (tmp_path / str(w)).iterdir()} for w in (1, 2)
-    }
+    pages = {w: pages_in(tmp_path / str(w)) for w in (1, 2)}
     assert pages[2] == pages[1] and "index.html" in pages[1]
     assert list(written[2].pages) == list(written[1].pages)
     assert multiprocessing.active_children() == []
-
-
-def _undated(page: str) -> str:
-    """The page without its "generated <minute>" stamp (the two runs may straddle a minute)."""
-    return re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "generated", page)
 
 
 def test_a_failure_in_a_worker_reaches_the_caller(materialized):
