@@ -18,6 +18,7 @@ import dagster as dg
 import duckdb
 
 from invivo_pipeline.warehouse.duckdb_file import open_reader
+from invivo_pipeline.warehouse.schema import quote
 
 Relation = tuple[str, str]
 Event = TypeVar("Event")
@@ -45,15 +46,11 @@ def relation_stats(
     if not present:
         return {}
     counts = " union all ".join(
-        f"select {i} as i, count(*) as n from {_quote(s)}.{_quote(t)}"
+        f"select {i} as i, count(*) as n from {quote(s)}.{quote(t)}"
         for i, (s, t) in enumerate(present)
     )
     rows = dict(con.execute(counts).fetchall())
     return {r: (int(rows[i]), columns[r]) for i, r in enumerate(present)}
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _relation(node: Mapping[str, Any]) -> Relation:

@@ -29,6 +29,7 @@ from invivo_pipeline.warehouse.duckdb_file import (
     writer_lock,
     writer_memory_limit,
 )
+from invivo_pipeline.warehouse.schema import quote
 
 SNAPSHOT_FILE = "snapshot.duckdb"
 
@@ -83,19 +84,15 @@ def copy_tables_read(con: duckdb.DuckDBPyConnection, target: Path, *, spill_dir:
     copied = [(schema, table) for schema, table in TABLES_READ if (schema, table) in present]
     alias = "report_snapshot" if source != "report_snapshot" else "report_snapshot_copy"
     # A read-only connection attaches read-only unless told otherwise.
-    con.execute(f"ATTACH {_literal(str(target))} AS {_ident(alias)} (READ_WRITE)")
+    con.execute(f"ATTACH {_literal(str(target))} AS {quote(alias)} (READ_WRITE)")
     try:
         for schema in dict.fromkeys(schema for schema, _ in copied):
-            con.execute(f"CREATE SCHEMA {_ident(alias)}.{_ident(schema)}")
+            con.execute(f"CREATE SCHEMA {quote(alias)}.{quote(schema)}")
         for schema, table in copied:
-            name = f"{_ident(schema)}.{_ident(table)}"
-            con.execute(f"CREATE TABLE {_ident(alias)}.{name} AS FROM {_ident(source)}.{name}")
+            name = f"{quote(schema)}.{quote(table)}"
+            con.execute(f"CREATE TABLE {quote(alias)}.{name} AS FROM {quote(source)}.{name}")
     finally:
-        con.execute(f"DETACH {_ident(alias)}")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+        con.execute(f"DETACH {quote(alias)}")
 
 
 def _literal(text: str) -> str:
