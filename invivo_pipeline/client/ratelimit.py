@@ -1,10 +1,15 @@
 """Client-side request budget, so a study fan-out stays under the API's limit instead of meeting it.
 
-``SlidingWindowLimiter`` keeps the start times of the last ``max_requests`` requests and lets a new
-one start only when the oldest of them is at least ``period_s`` old. That is an exact guarantee: in
-ANY interval of length ``period_s`` at most ``max_requests`` requests start. A leaky or token bucket
-(aiolimiter) only bounds the average and lets nearly twice the budget through in some windows, which
-is exactly what trips a server counting a rolling minute. The log is ``max_requests`` floats.
+``SlidingWindowLimiter`` gives each of the last ``max_requests`` requests a place that it holds from
+its start until ``period_s`` after its answer came back, and lets a new request start only into a
+free place. A server counts a request when it arrives, which is after its start and before its
+answer, so this is an exact guarantee on the server's side too: in ANY interval of length
+``period_s`` at most ``max_requests`` requests arrive, however much the network or the server's
+queue delays each one. (Counting from the start alone let a quick request follow a slow one by less
+than the period at the server: a 200-study sync paced at exactly the server's limit met 65 429s.)
+A leaky or token bucket (aiolimiter) only bounds the average and lets nearly twice the budget
+through in some windows, which is exactly what trips a server counting a rolling minute. The log
+is at most ``max_requests`` floats.
 
 ``PauseGate`` holds every request back after a 429 with ``Retry-After``: once the server has said
 "not before T", none of the other concurrent requests should spend a request learning it again.
@@ -25,14 +30,24 @@ class RateLimiter(Protocol):
         """Return when one more request may start now."""
         ...
 
+    def release(self) -> None:
+        """The request ``acquire`` let start has its answer, or failed: it reached the server, if
+        at all, by now."""
+        ...
+
 
 class Unlimited:
     async def acquire(self) -> None:
         return None
 
+    def release(self) -> None:
+        return None
+
 
 class SlidingWindowLimiter:
-    """At most ``max_requests`` acquisitions in any window of ``period_s`` seconds, served FIFO."""
+    """At most ``max_requests`` requests in any window of ``period_s`` seconds, counted from their
+    start and from their arrival alike; served FIFO. Each ``acquire`` is paired with a ``release``
+    once the request is over."""
 
     def __init__(
         self,
@@ -48,8 +63,11 @@ class SlidingWindowLimiter:
         self.period_s = period_s
         self._clock = clock
         self._sleep = sleep
-        self._starts: deque[float] = deque()
+        self._in_flight = 0
+        self._answered: deque[float] = deque()
+        """When each request of the last ``period_s`` was over, oldest first."""
         self._lock = asyncio.Lock()
+        self._released = asyncio.Event()
 
     @classmethod
     def per_minute(cls, requests_per_minute: float) -> SlidingWindowLimiter:
@@ -63,12 +81,21 @@ class SlidingWindowLimiter:
         async with self._lock:
             while True:
                 now = self._clock()
-                while self._starts and self._starts[0] <= now - self.period_s:
-                    self._starts.popleft()
-                if len(self._starts) < self.max_requests:
-                    self._starts.append(now)
+                while self._answered and self._answered[0] <= now - self.period_s:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self.max_requests:
+                    self._in_flight += 1
                     return
-                await self._sleep(self._starts[0] + self.period_s - now)
+                if self._answered:
+                    await self._sleep(self._answered[0] + self.period_s - now)
+                else:  # every place is held by a request in flight: its period starts at its end
+                    self._released.clear()
+                    await self._released.wait()
+
+    def release(self) -> None:
+        self._in_flight -= 1
+        self._answered.append(self._clock())
+        self._released.set()
 
 
 class PauseGate:

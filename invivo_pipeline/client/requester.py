@@ -2,9 +2,10 @@
 
 Everything above this module thinks in resources and pages; everything here thinks in requests.
 Order of gates for each attempt: token (may itself be a request), concurrency slot, ``Retry-After``
-pause, rate limiter, send. The limiter is passed last so that the moment it records is the moment the
-request actually leaves; waiting for a slot after the limiter would let recorded and real start
-times drift apart and break the rolling-window promise.
+pause, rate limiter, send, and the limiter is told when the answer is back. The limiter is passed last
+so that the moment it lets a request go is the moment the request actually leaves; waiting for a
+slot after the limiter would let its accounting and the real requests drift apart and break the
+rolling-window promise.
 """
 
 from __future__ import annotations
@@ -249,6 +250,7 @@ class Requester:
             except httpx.TransportError as exc:
                 self._raise_transport(method, shown, exc)
             finally:
+                self._limiter.release()
                 elapsed = time.monotonic() - started
                 stats.seconds += elapsed
         stats.bytes += len(response.content)

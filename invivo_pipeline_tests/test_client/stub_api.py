@@ -69,6 +69,10 @@ class StubState:
     in_flight: int = 0
     max_in_flight: int = 0
     before_list_page: Callable[[str, int], None] | None = None
+    received: int = 0
+    arrival_delay: Callable[[int], float] | None = None
+    """Seconds the n-th request (from 0) takes to reach the server's count: the network's and the
+    server's queue's delays, which vary from one request to the next."""
 
     def inject(self, kind: str, match: str = "", **kwargs: Any) -> Fault:
         fault = Fault(kind, match, **kwargs)
@@ -117,6 +121,9 @@ async def _answer(state: StubState, request: Request) -> Response:
     path = request.url.path
     params = dict(request.query_params)
     body = await request.body()
+    state.received += 1
+    if state.arrival_delay is not None:
+        await asyncio.sleep(state.arrival_delay(state.received - 1))
     state.seen.append(
         Seen(request.method, path, params, dict(request.headers), time.monotonic(), body)
     )

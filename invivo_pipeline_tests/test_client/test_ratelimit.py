@@ -1,4 +1,5 @@
-"""The client-side budget: at most N requests start in any rolling window, token requests included."""
+"""The client-side budget: at most N requests start in any rolling window, token requests included,
+and at most N reach the server in any such window, however late each one reaches it."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class RecordingLimiter(SlidingWindowLimiter):
 
     async def acquire(self) -> None:
         await super().acquire()
-        self.granted.append(self._starts[-1])  # appended by the call that just returned
+        self.granted.append(self._clock())
 
 
 def test_requests_are_spread_over_the_window(stub):
@@ -67,6 +68,7 @@ def test_retries_count_against_the_budget(stub):
 
 
 def test_sliding_window_exact_with_a_fake_clock():
+    """Requests of 0.5 s each: a place is free again a period after the answer, not the start."""
     now = [0.0]
     starts: list[float] = []
 
@@ -78,12 +80,51 @@ def test_sliding_window_exact_with_a_fake_clock():
         for _ in range(10):
             await limiter.acquire()
             starts.append(now[0])
-            now[0] += 1.0
+            now[0] += 0.5
+            limiter.release()
+            now[0] += 0.5
 
     asyncio.run(go())
     assert starts[:3] == [0.0, 1.0, 2.0]
-    assert starts[3] == 60.0 and starts[4] == 61.0
+    assert starts[3] == 60.5 and starts[4] == 61.5
     assert _max_in_any_window(starts, 60.0) == 3
+
+
+def test_requests_in_flight_hold_their_places_until_their_answers():
+    async def go():
+        limiter = SlidingWindowLimiter(2, 0.2)
+        await limiter.acquire()
+        await limiter.acquire()
+        third = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0.4)  # two periods: still in flight, so still counted
+        assert not third.done()
+        loop = asyncio.get_running_loop()
+        answered = loop.time()
+        limiter.release()
+        await third
+        return loop.time() - answered
+
+    assert asyncio.run(go()) >= 0.19  # a period after the first answer
+
+
+def test_no_more_than_the_budget_reaches_the_server_when_early_requests_reach_it_late(stub):
+    """The first requests of a window take 0.3 s to reach the server (a queue, a slow network),
+    the next ones none: counted from their starts, the next window's requests would reach the
+    server less than a period after the first ones did (5 in a 0.5 s window, where the server
+    allows 4, and a server would answer 429)."""
+    stub.state.lists[ANIMALS] = records("aml", 110)
+    stub.state.per_page_cap = 10
+    stub.state.arrival_delay = lambda n: 0.3 if n < 4 else 0.0
+    limiter = SlidingWindowLimiter(4, 0.5)
+
+    async def pages(client):
+        return [b async for b in client.iter_pages("animals", {"study_id": "sdy_1"})]
+
+    batches, _ = run_client(stub, pages, client_kwargs={"rate_limiter": limiter}, concurrency=8)
+
+    assert len(batches) == 11 and len(stub.state.seen) == 12
+    arrivals = [s.at for s in stub.state.seen]
+    assert _max_in_any_window(arrivals, 0.5) == 4
 
 
 @pytest.mark.parametrize(
