@@ -32,7 +32,8 @@ class RateLimiter(Protocol):
 
     def release(self) -> None:
         """The request ``acquire`` let start has its answer, or failed: it reached the server, if
-        at all, by now."""
+        at all, by now (bar one that timed out while still queued on the way, which the server may
+        count later: rare enough, and its 429 is handled as any other)."""
         ...
 
 
