@@ -25,6 +25,7 @@ from invivo_pipeline.reports.data import TABLES_READ
 from invivo_pipeline.warehouse.duckdb_file import (
     DEFAULT_BUSY_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
+    existing_tables,
     open_reader,
     writer_lock,
     writer_memory_limit,
@@ -75,12 +76,7 @@ def copy_tables_read(con: duckdb.DuckDBPyConnection, target: Path, *, spill_dir:
     con.execute(f"SET memory_limit = '{writer_memory_limit()}'")
     con.execute(f"SET temp_directory = {_literal(str(spill_dir))}")
     (source,) = con.execute("select current_database()").fetchall()[0]
-    present = set(
-        con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database()"
-        ).fetchall()
-    )
+    present = existing_tables(con, {schema for schema, _ in TABLES_READ})
     copied = [(schema, table) for schema, table in TABLES_READ if (schema, table) in present]
     alias = "report_snapshot" if source != "report_snapshot" else "report_snapshot_copy"
     # A read-only connection attaches read-only unless told otherwise.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -133,6 +133,16 @@ def connect(
                 raise WarehouseLockedError(_locked_message(db_path, exc, busy_timeout)) from None
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 1.0)
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> set[tuple[str, str]]:
+    """(schema, table) of the tables and views in ``schemas`` of the connection's database."""
+    rows = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND list_contains(?, table_schema)",
+        [sorted(schemas)],
+    ).fetchall()
+    return {(r[0], r[1]) for r in rows}
 
 
 def _session(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

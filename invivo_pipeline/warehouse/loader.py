@@ -29,6 +29,7 @@ from invivo_pipeline.warehouse.duckdb_file import (
     DEFAULT_BUSY_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
     default_duckdb_path,
+    existing_tables,
     open_reader,
     open_writer,
 )
@@ -37,7 +38,6 @@ from invivo_pipeline.warehouse.flatten import BatchLike
 from invivo_pipeline.warehouse.partition import PartitionBuilder
 from invivo_pipeline.warehouse.schema import (
     LOAD_STATE_TABLE,
-    SCHEMA,
     Source,
     SqlType,
     TableSpec,
@@ -267,7 +267,7 @@ class Warehouse:
         if not self.path.exists():
             return counts
         with self.reader() as con:
-            existing = _existing_tables(con, {s.schema for s in self.specs.values()})
+            existing = existing_tables(con, {s.schema for s in self.specs.values()})
             present = [s for s in self.specs.values() if (s.schema, s.name) in existing]
             if present:
                 query = " UNION ALL ".join(
@@ -501,18 +501,6 @@ def _count(cursor: duckdb.DuckDBPyConnection) -> int:
     # fetchall, not fetchone: DuckDB 2 refuses other work on a connection with an unfinished result.
     rows = cursor.fetchall()
     return int(rows[0][0]) if rows else 0
-
-
-def _existing_tables(
-    con: duckdb.DuckDBPyConnection, schemas: Iterable[str] = (SCHEMA,)
-) -> set[tuple[str, str]]:
-    wanted = sorted(schemas)
-    rows = con.execute(
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_catalog = current_database() AND list_contains(?, table_schema)",
-        [wanted],
-    ).fetchall()
-    return {(r[0], r[1]) for r in rows}
 
 
 def _insert_sql(spec: TableSpec, view: str) -> str:
