@@ -30,6 +30,7 @@ from invivo_pipeline.assets.dbt_metadata import with_table_metadata
 from invivo_pipeline.assets.ingestion import asset_key
 from invivo_pipeline.assets.raw_tables import OWNERS
 from invivo_pipeline.assets.resources import WarehouseResource
+from invivo_pipeline.dbt_guard import PARENT_PID_ENV
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect
 
@@ -199,7 +200,8 @@ def invivo_dbt(
         # Another program (a notebook, a SQL client) may hold the file: wait for it a little,
         # then fail naming it, as the ingestion does, instead of letting every model error.
         connect(path, read_only=False, busy_timeout=wh.busy_timeout).close()
-        with _environment(**{DUCKDB_PATH_ENV: str(path)}):
+        # The child dies with this process (dbt_guard), so it never writes without the lock.
+        with _environment(**{DUCKDB_PATH_ENV: str(path), PARENT_PID_ENV: str(os.getpid())}):
             invocation = dbt.cli(
                 ["build"], context=context, raise_on_error=False, target_path=build_target(path)
             )
