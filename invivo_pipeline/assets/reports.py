@@ -13,6 +13,7 @@ title, ``"<code> · <name>"``. The first ``FIGURES_IN_METADATA`` studies are sho
 PNG file is listed.
 """
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,9 +97,20 @@ SPECS = [
 ]
 
 
+def markdown_text(text: str) -> str:
+    """The tenant's text as Markdown alt text that shows it literally: the characters that could
+    close the alt text, open a link, image, code span or raw HTML are backslash-escaped and line
+    breaks folded, so a study title cannot add a link or an image fetched from another host when
+    the UI renders the metadata. Ordinary titles ("ONC-26-001 · MC38") come through unchanged."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\g<0>", " ".join(text.split()))
+
+
+_MARKDOWN_SPECIAL = re.compile(r"[\\\[\]()<>!`]")
+
+
 def image_markdown(title: str, png: bytes) -> str:
     """How a figure shows in the UI: a Markdown image whose source is the PNG itself."""
-    return f"![{title}]({png_data_uri(png)})"
+    return f"![{markdown_text(title)}]({png_data_uri(png)})"
 
 
 @dg.multi_asset(name="invivo_reports", specs=SPECS, can_subset=True, pool="duckdb_writer")

@@ -66,11 +66,20 @@ class WrittenReports:
     """study_id → the plot kinds its page shows."""
 
 
+RESERVED_NAMES = frozenset(
+    {"index", "con", "prn", "aux", "nul"}
+    | {f"{device}{n}" for device in ("com", "lpt") for n in range(1, 10)}
+)
+"""Page names a study may not take: the index, and the device names Windows will not open as files
+(reports are often read from a file share)."""
+
+
 class _FileNames:
-    """``<code>.html`` per study, in study order; a code seen before also gets the study id."""
+    """``<code>.html`` per study, in study order; a code seen before, or a reserved name (a study
+    coded ``index`` would overwrite the index), also gets the study id."""
 
     def __init__(self) -> None:
-        self._taken: set[str] = set()
+        self._taken: set[str] = set(RESERVED_NAMES)
 
     def __call__(self, study: StudyData) -> str:
         name = slug(study.code)

@@ -49,6 +49,9 @@ RC = {
     "grid.alpha": 0.25,
     "legend.frameon": False,
     "legend.fontsize": 9,
+    # Study and group names are the tenant's text, drawn as written: "$5 vs $10" is money, not
+    # TeX (mathtext would render it as math, or fail the whole report on an unbalanced "$").
+    "text.parse_math": False,
 }
 
 

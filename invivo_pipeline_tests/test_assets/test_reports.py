@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import re
+from html import unescape
 from pathlib import Path
 
 import dagster as dg
+import pytest
+from markdown_it import MarkdownIt
 
 from invivo_pipeline.assets import reports
 from invivo_pipeline.assets.reports import PLOT_ASSETS, STUDY_REPORTS, invivo_reports
@@ -145,3 +148,29 @@ def test_a_plot_asset_shows_a_bounded_number_of_figures_but_lists_every_file(tmp
     assert len(metadata["png_files"].data) == 5
     assert all(Path(f).read_bytes().startswith(PNG_MAGIC) for f in metadata["png_files"].data)
     assert metadata["studies_without_data"].data == ["S-X"]
+
+
+HOSTILE_TITLES = [
+    "ONC-1 · x](https://evil.example/a.png) ![y",
+    "ONC-2 · <img src=https://evil.example/b.png> and [a link](https://evil.example)",
+    "ONC-3 · \\](https://evil.example/c.png) `code](https://evil.example/d)` \n![z](https://evil.example/e.png)",
+]
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_a_study_title_shows_as_text_in_the_ui_never_as_a_link_or_a_remote_image(title):
+    """The figures' Markdown, rendered as a CommonMark renderer (the UI's) renders it: exactly one
+    image, the inlined PNG, whose alt text is the title as written; nothing from another host."""
+    png = PNG_MAGIC + b"not really a png"
+    html = (
+        MarkdownIt("commonmark", {"html": True})
+        .enable("linkify")
+        .render(reports.image_markdown(f"tumour growth curves — {title}", png))
+    )
+    images = re.findall(r"<img [^>]*>", html)
+    assert len(images) == 1, html
+    assert re.search(r'src="data:image/png;base64,', images[0])
+    assert "evil.example" not in "".join(re.findall(r'(?:src|href)="([^"]*)"', html)), html
+    assert "<a " not in html
+    alt = re.search(r'alt="([^"]*)"', images[0])[1]
+    assert unescape(alt) == f"tumour growth curves — {' '.join(title.split())}"

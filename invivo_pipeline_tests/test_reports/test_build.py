@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import re
 
+import duckdb
+
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
 from invivo_pipeline.reports.build import body_weight_limits, load_dbt_vars, write_reports
 from invivo_pipeline.warehouse.duckdb_file import open_reader
+from invivo_pipeline_tests.test_reports.support import copy_of
 
 
 def test_the_sync_wrote_one_page_per_study_and_an_index(materialized):
@@ -57,3 +60,27 @@ def test_the_plots_draw_the_thresholds_dbt_uses():
     limits = body_weight_limits(load_dbt_vars(DBT_PROJECT_DIR))
     assert (limits.alert_pct, limits.endpoint_pct) == (15.0, 20.0)
     assert body_weight_limits({"bw_alert_pct": 12}).alert_pct == 12.0
+
+
+def test_tenant_text_cannot_overwrite_the_index_or_break_a_figure(materialized, tmp_path):
+    """A study coded ``index`` gets a page of its own, not the index's file; names with ``$`` signs
+    (money, or one stray sign) are drawn as written instead of failing the report as mathtext."""
+    db = copy_of(materialized.db, tmp_path / "db")
+    with duckdb.connect(str(db)) as con:
+        study_id = con.execute(
+            "select study_id from marts.rpt_study_overview order by study_id limit 1"
+        ).fetchall()[0][0]
+        con.execute(
+            "update marts.rpt_study_overview set study_code = 'index', "
+            "study_name = 'Costs $x^$ and $5 vs $10 a dose' where study_id = ?",
+            [study_id],
+        )
+    written = write_reports(db, tmp_path / "out")
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert written.index.name == "index.html"
+    assert written.pages[study_id].name == f"index-{study_id}.html"
+    links = set(re.findall(r'href="([^"]+)"', index))
+    assert {p.name for p in written.pages.values()} == links
+    page = written.pages[study_id].read_text()
+    assert "Costs $x^$ and $5 vs $10 a dose" in page
+    assert "data:image/png;base64," in page  # its figures were drawn
