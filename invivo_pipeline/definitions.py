@@ -7,11 +7,10 @@ load ``defs`` from here.
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from invivo_pipeline.assets.cytobank import JOB as CYTOBANK_JOB
 from invivo_pipeline.assets.cytobank import CytobankApiResource, cytobank_ingestion
-from invivo_pipeline.assets.dbt import dbt_project, invivo_dbt
+from invivo_pipeline.assets.dbt import dbt_cli, dbt_project, invivo_dbt
 from invivo_pipeline.assets.ingestion import invivo_ingestion
 from invivo_pipeline.assets.reports import invivo_reports
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
@@ -64,7 +63,7 @@ defs = dg.Definitions(
         ),
         "cytobank_api": CytobankApiResource(**_cytobank_secrets()),
         "warehouse": WarehouseResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt_cli(dbt_project),
     },
 )
 
