@@ -15,6 +15,7 @@ from invivo_pipeline.assets.ingestion import invivo_ingestion
 from invivo_pipeline.assets.reports import invivo_reports
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
 from invivo_pipeline.automation import JOBS, SCHEDULES, SENSORS, follow_upstream
+from invivo_pipeline.automation.freshness import with_freshness
 
 ingest_everything = dg.define_asset_job(
     "invivo_ingest",
@@ -50,8 +51,14 @@ def _cytobank_secrets() -> dict[str, dg.EnvVar]:
     return {field: dg.EnvVar(var) for field, var in fields.items() if os.environ.get(var)}
 
 
+# Sensors and schedules keep raw fresh; the dbt models (groups staging, marts) and the reports
+# follow their inputs, and the freshness policies make a stall visible: both set on the specs.
+ASSETS = with_freshness(
+    follow_upstream([invivo_ingestion, invivo_dbt, invivo_reports, cytobank_ingestion])
+)
+
 defs = dg.Definitions(
-    assets=[invivo_ingestion, invivo_dbt, invivo_reports, cytobank_ingestion],
+    assets=ASSETS,
     jobs=[ingest_everything, sync_everything, cytobank_sync, *JOBS],
     schedules=SCHEDULES,
     sensors=SENSORS,
@@ -66,7 +73,3 @@ defs = dg.Definitions(
         "dbt": dbt_cli(dbt_project),
     },
 )
-
-# Sensors and schedules keep raw fresh; dbt models (groups staging, marts) and the reports follow
-# their inputs.
-defs = follow_upstream(defs)
