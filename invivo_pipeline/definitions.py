@@ -1,7 +1,7 @@
 """The Dagster code location: every asset, resource, job, schedule and sensor, in one place.
 
-``dagster dev`` (from the repository root, through ``workspace.yaml``) and ``invivo sync`` both
-load ``defs`` from here.
+``dg dev`` (from the repository root, through ``[tool.dg]`` in pyproject.toml), ``dagster dev -w
+workspace.yaml`` and ``invivo sync`` all load ``defs`` from here.
 """
 
 import os
