@@ -1,21 +1,21 @@
 """The Dagster code location: every asset, resource, job, schedule and sensor, in one place.
 
-``dagster dev`` (from the repository root, through ``workspace.yaml``) and ``invivo sync`` both
-load ``defs`` from here.
+``dg dev`` (from the repository root, through ``[tool.dg]`` in pyproject.toml), ``dagster dev -w
+workspace.yaml`` and ``invivo sync`` all load ``defs`` from here.
 """
 
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from invivo_pipeline.assets.cytobank import JOB as CYTOBANK_JOB
 from invivo_pipeline.assets.cytobank import CytobankApiResource, cytobank_ingestion
-from invivo_pipeline.assets.dbt import dbt_project, invivo_dbt
+from invivo_pipeline.assets.dbt import dbt_cli, dbt_project, invivo_dbt
 from invivo_pipeline.assets.ingestion import invivo_ingestion
 from invivo_pipeline.assets.reports import invivo_reports
 from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
 from invivo_pipeline.automation import JOBS, SCHEDULES, SENSORS, follow_upstream
+from invivo_pipeline.automation.freshness import with_freshness
 
 ingest_everything = dg.define_asset_job(
     "invivo_ingest",
@@ -51,8 +51,14 @@ def _cytobank_secrets() -> dict[str, dg.EnvVar]:
     return {field: dg.EnvVar(var) for field, var in fields.items() if os.environ.get(var)}
 
 
+# Sensors and schedules keep raw fresh; the dbt models (groups staging, marts) and the reports
+# follow their inputs, and the freshness policies make a stall visible: both set on the specs.
+ASSETS = with_freshness(
+    follow_upstream([invivo_ingestion, invivo_dbt, invivo_reports, cytobank_ingestion])
+)
+
 defs = dg.Definitions(
-    assets=[invivo_ingestion, invivo_dbt, invivo_reports, cytobank_ingestion],
+    assets=ASSETS,
     jobs=[ingest_everything, sync_everything, cytobank_sync, *JOBS],
     schedules=SCHEDULES,
     sensors=SENSORS,
@@ -64,10 +70,6 @@ defs = dg.Definitions(
         ),
         "cytobank_api": CytobankApiResource(**_cytobank_secrets()),
         "warehouse": WarehouseResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt_cli(dbt_project),
     },
 )
-
-# Sensors and schedules keep raw fresh; dbt models (groups staging, marts) and the reports follow
-# their inputs.
-defs = follow_upstream(defs)

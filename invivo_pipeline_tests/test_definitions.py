@@ -1,9 +1,11 @@
-"""``dagster dev`` from the repository root loads the code location through workspace.yaml."""
+"""``dg dev`` (through ``[tool.dg]``) and ``dagster dev -w workspace.yaml`` from the repository root
+load the code location; its assets carry their automation conditions and freshness policies."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,49 @@ def test_the_workspace_validates_as_dagster_dev_loads_it(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+def test_dg_check_defs_passes_from_the_repository_root_without_warnings(tmp_path):
+    dg_cli = Path(sys.executable).parent / "dg"
+    assert dg_cli.exists(), "dagster-dg-cli is a dependency: pip install -e ."
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    result = subprocess.run(
+        [str(dg_cli), "check", "defs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={
+            "PATH": str(dg_cli.parent),
+            "DAGSTER_HOME": str(tmp_path),
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(ROOT),
+        },
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "All definitions loaded successfully" in output
+    assert "PreviewWarning" not in output and "SupersessionWarning" not in output, output
+
+
+def test_marts_reports_and_global_raw_tables_carry_a_freshness_policy():
+    import dagster as dg
+
+    from invivo_pipeline.automation.freshness import DAILY
+    from invivo_pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    policies = {key: graph.get(key).freshness_policy for key in graph.get_all_asset_keys()}
+    for key, policy in policies.items():
+        node = graph.get(key)
+        watched = node.group_name in ("marts", "reports") or (
+            node.group_name == "invivo_raw" and node.partitions_def is None
+        )
+        assert policy == (DAILY if watched else None), key
+    assert policies[dg.AssetKey(["invivo_raw", "studies"])] == DAILY
+    assert policies[dg.AssetKey(["marts", "fct_animal_day"])] == DAILY
+    assert policies[dg.AssetKey(["invivo_raw", "measurements"])] is None  # per study
 
 
 # --- The Dagster UI as a user sees it ----------------------------------------------------------

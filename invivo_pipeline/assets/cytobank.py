@@ -50,16 +50,13 @@ class CytobankApiResource(dg.ConfigurableResource):
     api_token: str | None = None
 
     def client_config(self) -> CytobankConfig:
-        env = dict(os.environ)
-        for name, value in (
-            ("CYTOBANK_BASE_URL", self.base_url),
-            ("CYTOBANK_USERNAME", self.username),
-            ("CYTOBANK_PASSWORD", self.password),
-            ("CYTOBANK_API_TOKEN", self.api_token),
-        ):
-            if value:
-                env[name] = value
-        return CytobankConfig.from_env(env)
+        given = {
+            "base_url": self.base_url,
+            "username": self.username,
+            "password": self.password,
+            "api_token": self.api_token,
+        }
+        return CytobankConfig.from_env(os.environ, **{k: v for k, v in given.items() if v})
 
 
 def cytobank_asset_key(name: str) -> dg.AssetKey:

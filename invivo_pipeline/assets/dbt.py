@@ -18,13 +18,21 @@ dbt test as an asset check, in one lineage graph with the ingestion assets.
 
 import json
 import os
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtProjectPreparer,
+    DagsterDbtTranslator,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from invivo_pipeline.assets.dbt_metadata import with_table_metadata
 from invivo_pipeline.assets.ingestion import asset_key
@@ -37,6 +45,36 @@ from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 _SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
 _SOURCE_SUFFIXES = frozenset({".sql", ".py", ".yml", ".yaml", ".csv", ".md"})
+
+
+def dbt_executable() -> str:
+    """``dbt`` on PATH, else the one installed beside this interpreter.
+
+    ``/path/to/venv/bin/invivo sync`` (cron, a container entry point, ``pipx``) runs without the
+    venv's ``bin`` on PATH; dbt-core is a dependency of this package, so its script is there.
+    """
+    if shutil.which("dbt"):
+        return "dbt"
+    beside = shutil.which("dbt", path=str(Path(sys.executable).parent))
+    return beside or "dbt"  # not installed at all: dagster-dbt's own error says so
+
+
+class InVivoDbtPreparer(DagsterDbtProjectPreparer):
+    """``dbt parse`` (and ``dbt deps``) with ``dbt_executable()``: dagster-dbt's own preparer
+    (``DbtProject.preparer``, not replaceable on the project) runs plain ``dbt``, which is not
+    found when the venv is not on PATH."""
+
+    def _prepare_packages(self, project: DbtProject) -> None:
+        dbt_cli(project).cli(["deps", "--quiet"], target_path=project.target_path).wait()
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        dbt_cli(project).cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
+
+
+def dbt_cli(project: DbtProject) -> DbtCliResource:
+    """The dbt resource of the code location (and of the manifest's preparation)."""
+    return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 
@@ -69,7 +107,7 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     another process has just written the manifest.
     """
     if manifest_is_stale(project):
-        project.preparer.prepare(project)
+        InVivoDbtPreparer().prepare(project)
     return project.manifest_path
 
 

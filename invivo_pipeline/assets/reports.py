@@ -113,7 +113,9 @@ def image_markdown(title: str, png: bytes) -> str:
     return f"![{markdown_text(title)}]({png_data_uri(png)})"
 
 
-@dg.multi_asset(name="invivo_reports", specs=SPECS, can_subset=True, pool="duckdb_writer")
+# Not in the ``duckdb_writer`` pool: it holds the writer lock only while it copies its snapshot,
+# under a second, and a pool slot for its whole drawing would hold every load back for minutes.
+@dg.multi_asset(name="invivo_reports", specs=SPECS, can_subset=True)
 def invivo_reports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:

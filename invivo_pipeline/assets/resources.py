@@ -8,44 +8,43 @@ import dagster as dg
 from pydantic import Field
 
 from invivo_pipeline.client import ClientConfig
-from invivo_pipeline.resource_table import DEFAULT_API_VERSION
 from invivo_pipeline.warehouse import Warehouse, default_duckdb_path
 
 
 class InVivoApiResource(dg.ConfigurableResource):
     """The In Vivo API. Give the secret as ``EnvVar("INVIVO_CLIENT_SECRET")`` so that Dagster shows
-    the variable's name, never its value."""
+    the variable's name, never its value.
+
+    Only what is set here overrides the environment; everything else (page size, timeouts,
+    retries, the request budget…) is read by ``ClientConfig.from_env``, the one reader every entry
+    point shares, so a run under Dagster obeys the same ``INVIVO_*`` variables as ``invivo doctor``.
+    """
 
     base_url: str = Field(description="Tenant URL, e.g. https://tenant.benchling.com")
     client_id: str
     client_secret: str
     api_version: str | None = Field(
-        default=None,
-        description=f"X-Studies-Api-Version; else INVIVO_API_VERSION or {DEFAULT_API_VERSION}",
+        default=None, description="X-Studies-Api-Version; else INVIVO_API_VERSION"
     )
     requests_per_minute: float | None = Field(
         default=None, description="Client-side limit; else INVIVO_REQUESTS_PER_MINUTE; else none"
     )
-    concurrency: int | None = Field(default=None, description="Requests in flight at most")
+    concurrency: int | None = Field(
+        default=None, description="Requests in flight at most; else INVIVO_CONCURRENCY"
+    )
 
     def client_config(self) -> ClientConfig:
-        # Optional settings fall back to the environment at run time, not at import time, so
-        # one code location serves every deployment.
-        env = os.environ
-        rpm = self.requests_per_minute
-        if rpm is None and env.get("INVIVO_REQUESTS_PER_MINUTE"):
-            rpm = float(env["INVIVO_REQUESTS_PER_MINUTE"])
-        optional = {
-            "requests_per_minute": rpm,
-            "concurrency": self.concurrency
-            or (int(env["INVIVO_CONCURRENCY"]) if env.get("INVIVO_CONCURRENCY") else None),
+        # Read at run time, not at import time, so one code location serves every deployment.
+        given = {
+            "base_url": self.base_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "api_version": self.api_version,
+            "requests_per_minute": self.requests_per_minute,
+            "concurrency": self.concurrency,
         }
-        return ClientConfig(
-            base_url=self.base_url,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            api_version=self.api_version or env.get("INVIVO_API_VERSION") or DEFAULT_API_VERSION,
-            **{k: v for k, v in optional.items() if v is not None},
+        return ClientConfig.from_env(
+            os.environ, **{name: value for name, value in given.items() if value is not None}
         )
 
 

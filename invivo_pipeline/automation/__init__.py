@@ -7,8 +7,9 @@
   Dagster layer;
 - ``settings``: intervals, crons and probe lists from ``INVIVO_*`` variables.
 
-``definitions.py`` adds ``JOBS``, ``SENSORS`` and ``SCHEDULES`` and wraps ``defs`` with
-``follow_upstream`` so dbt models follow their raw inputs.
+``definitions.py`` adds ``JOBS``, ``SENSORS`` and ``SCHEDULES``, and maps the asset specs with
+``follow_upstream`` (dbt models and reports follow their raw inputs) and ``freshness.with_freshness``
+(a stall shows as stale assets).
 """
 
 from invivo_pipeline.automation.cytobank_schedule import cytobank_refresh_daily

@@ -2,8 +2,8 @@
 ``reports`` (plots and HTML pages) is materialized again soon after any of its upstream assets is,
 so reports are never stale relative to ``invivo_raw``.
 
-Declarative automation does it: ``follow_upstream(defs)`` gives those assets ``FOLLOW_UPSTREAM``
-(unless they already have a condition), and ``report_automation`` (RUNNING by default) evaluates
+Declarative automation does it: ``follow_upstream(assets)`` puts ``FOLLOW_UPSTREAM`` on the specs
+of those assets (unless they already have a condition) before they go into ``Definitions``, and ``report_automation`` (RUNNING by default) evaluates
 it every ``INVIVO_AUTOMATION_INTERVAL_S`` seconds. ``FOLLOW_UPSTREAM`` is ``eager()`` without its
 "no upstream partition is missing" clause: with one raw partition per study, a single study never
 loaded (a run that failed on it) would otherwise freeze every report. It still waits while an
@@ -12,7 +12,7 @@ upstream run is in progress, so a burst of study runs is followed by one dbt run
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -27,17 +27,15 @@ def report_selection() -> dg.AssetSelection:
 
 
 def _follow(spec: dg.AssetSpec) -> dg.AssetSpec:
-    if spec.automation_condition is not None:
+    if spec.group_name not in REPORT_GROUPS or spec.automation_condition is not None:
         return spec
     return spec.replace_attributes(automation_condition=FOLLOW_UPSTREAM)
 
 
-def follow_upstream(defs: dg.Definitions) -> dg.Definitions:
-    """``defs`` with ``FOLLOW_UPSTREAM`` on every report asset that has no condition of its own."""
-    with warnings.catch_warnings():
-        # A preview API in Dagster 1.13; its warning would print on every code location load.
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return defs.map_resolved_asset_specs(func=_follow, selection=report_selection())
+def follow_upstream(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """``assets`` with ``FOLLOW_UPSTREAM`` on every report asset's spec that has no condition of
+    its own (``dg.map_asset_specs``, a public API, on the definitions before they are loaded)."""
+    return list(dg.map_asset_specs(_follow, assets))
 
 
 report_automation = dg.AutomationConditionSensorDefinition(

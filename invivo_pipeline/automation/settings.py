@@ -1,20 +1,9 @@
 """How often the pipeline looks for changes, and how much API it may spend looking.
 
 Read from the environment when the code location loads (Dagster needs sensor intervals and
-schedule crons at definition time), so a deployment tunes them without code changes:
-
-| variable | default | what |
-|---|---|---|
-| ``INVIVO_SENSOR_INTERVAL_S`` | 60 | study discovery (and the change probe when it is due) |
-| ``INVIVO_WEBHOOK_SENSOR_INTERVAL_S`` | 15 | reading new webhook events from the store |
-| ``INVIVO_PROBE_INTERVAL_S`` | 300 | least time between two change probes; 0 probes every tick |
-| ``INVIVO_PROBE_RESOURCES`` | measurements,dosages,observations,samples | lists counted |
-| ``INVIVO_AUTOMATION_INTERVAL_S`` | 30 | dbt models following their upstream |
-| ``INVIVO_RECONCILE_CRON`` | ``0 2 * * *`` | the daily reconcile |
-| ``INVIVO_DAILY_RECONCILE`` | ``active`` | ``active``: skip completed/canceled studies; ``all`` |
-| ``INVIVO_FINISHED_CRON`` | ``0 3 * * 0`` | the weekly refresh of completed/canceled studies |
-| ``INVIVO_SCHEDULE_TIMEZONE`` | ``UTC`` | timezone of both crons |
-| ``INVIVO_MAX_EVENTS_PER_TICK`` | 5000 | webhook events one tick consumes at most |
+schedule crons at definition time), so a deployment tunes them without code changes. Every
+variable, its default and its meaning is in ``docs/configuration.md`` (generated from
+``invivo_pipeline.env_settings``); ``AutomationSettings.from_env`` is their one reader.
 """
 
 from __future__ import annotations

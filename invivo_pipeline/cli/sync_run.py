@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from invivo_pipeline.assets.event_log import event_log_kept_open
 from invivo_pipeline.assets.ingestion import asset_key
 from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.cli.cytobank_sync import CytobankSyncSummary, sync_cytobank
+from invivo_pipeline.cli.instance import command_instance
 from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
 from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.ingest import GLOBAL_NAMES, IngestRun
@@ -90,11 +90,7 @@ class _Collector:
 
 
 def instance() -> dg.DagsterInstance:
-    return (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+    return command_instance()
 
 
 async def _discover(config: ClientConfig) -> tuple[list[str], int]:

@@ -108,21 +108,26 @@ class ClientConfig:
         return self.base_url + API_PREFIX
 
     @classmethod
+    def environment_variables(cls) -> dict[str, str]:
+        """Field → the variable that sets it: ``INVIVO_`` + the field's name in capitals, unless
+        ``_ENV_ALIASES`` names it otherwise. Every field is settable; the settings registry
+        (``invivo_pipeline.env_settings``) must list each of these variables."""
+        return {f.name: _ENV_ALIASES.get(f.name, ENV_PREFIX + f.name.upper()) for f in fields(cls)}
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: Any) -> ClientConfig:
         """Read ``INVIVO_*`` variables; keyword overrides win over the environment."""
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in overrides:
-                values[f.name] = overrides[f.name]
+        for name, var in cls.environment_variables().items():
+            if name in overrides:
+                values[name] = overrides[name]
                 continue
-            var = ENV_PREFIX + f.name.upper()
-            var = _ENV_ALIASES.get(f.name, var)
             raw = env.get(var)
             if raw is None or raw.strip() == "":
-                if f.name in _REQUIRED:
+                if name in _REQUIRED:
                     raise ConfigError(f"environment variable {var} is not set")
                 continue
-            values[f.name] = _parse(var, raw.strip(), _PARSERS.get(f.name, str))
+            values[name] = _parse(var, raw.strip(), _PARSERS.get(name, str))
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"unknown ClientConfig fields: {', '.join(sorted(unknown))}")

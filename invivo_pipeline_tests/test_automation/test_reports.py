@@ -47,7 +47,7 @@ def test_an_asset_with_its_own_condition_keeps_it():
     @dg.asset(group_name="marts", automation_condition=own)
     def hourly_mart() -> None: ...
 
-    graph = follow_upstream(dg.Definitions(assets=[hourly_mart])).resolve_asset_graph()
+    graph = dg.Definitions(assets=follow_upstream([hourly_mart])).resolve_asset_graph()
     assert graph.get(hourly_mart.key).automation_condition == own
 
 
@@ -60,7 +60,7 @@ def _toy(condition: dg.AutomationCondition | None = None) -> dg.Definitions:
     @dg.asset(deps=[raw_measurements], group_name="marts", automation_condition=condition)
     def fct_animal_day() -> None: ...
 
-    return follow_upstream(dg.Definitions(assets=[raw_measurements, fct_animal_day]))
+    return dg.Definitions(assets=follow_upstream([raw_measurements, fct_animal_day]))
 
 
 def _load_one_study_twice(toy: dg.Definitions) -> int:

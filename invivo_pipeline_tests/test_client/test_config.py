@@ -107,3 +107,23 @@ def test_secret_not_in_repr_or_errors():
     with pytest.raises(ConfigError) as info:
         ClientConfig.from_env({**ENV, "INVIVO_BASE_URL": "http://example.com"})
     assert "top-secret-value" not in str(info.value)
+
+
+def test_from_env_reads_timeouts_and_retries():
+    config = ClientConfig.from_env(
+        {**ENV, "INVIVO_TIMEOUT_S": "5", "INVIVO_MAX_RETRIES": "1", "INVIVO_BACKOFF_MAX_S": "3"}
+    )
+    assert (config.timeout_s, config.max_retries, config.backoff_max_s) == (5.0, 1, 3.0)
+
+
+def test_every_field_has_a_variable_and_from_env_reads_each():
+    variables = ClientConfig.environment_variables()
+    assert variables["requested_per_page"] == "INVIVO_PER_PAGE"
+    assert variables["timeout_s"] == "INVIVO_TIMEOUT_S"
+    numbers = {field: "7" for field in variables if field not in ("base_url", "client_id")}
+    numbers |= {"client_secret": "s", "api_version": "v"}
+    config = ClientConfig.from_env(
+        {**ENV, **{variables[field]: value for field, value in numbers.items()}}
+    )
+    for field, value in numbers.items():
+        assert str(getattr(config, field)).removesuffix(".0") == value, field

@@ -74,15 +74,20 @@ class CytobankConfig:
         return self.password or self.api_token
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> CytobankConfig:
-        if not cytobank_configured(env):
-            raise ConfigError(f"environment variable {BASE_URL_ENV} is not set")
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: str) -> CytobankConfig:
+        """Read ``CYTOBANK_*`` variables: the one reader of the CLI, doctor, resource and schedule.
+        Keyword overrides (what a Dagster resource was given) win over the environment."""
         values: dict[str, object] = {
-            "base_url": env[BASE_URL_ENV],
+            "base_url": env.get(BASE_URL_ENV, ""),
             "username": env.get("CYTOBANK_USERNAME", "").strip(),
             "password": env.get("CYTOBANK_PASSWORD", ""),
             "api_token": env.get("CYTOBANK_API_TOKEN", "").strip(),
         }
+        if unknown := set(overrides) - set(values):
+            raise ConfigError(f"unknown CytobankConfig overrides: {', '.join(sorted(unknown))}")
+        values.update(overrides)
+        if not str(values["base_url"]).strip():
+            raise ConfigError(f"environment variable {BASE_URL_ENV} is not set")
         if rpm := env.get("CYTOBANK_REQUESTS_PER_MINUTE", "").strip():
             try:
                 values["requests_per_minute"] = float(rpm)
