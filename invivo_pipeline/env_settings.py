@@ -44,6 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INVIVO_DUCKDB_PATH", "`data/invivo.duckdb`", "The warehouse file, relative to the working directory. dbt reads the same variable."),
     Setting("INVIVO_DUCKDB_MEMORY_LIMIT", "`64MB`", "DuckDB's memory cap for the writer. A run is one transaction, so beyond this it spills to disk (beside the file) instead of growing."),
     Setting("INVIVO_DUCKDB_WRITER_THREADS", "`1`", "DuckDB threads of the writer. On two cores a second thread only contended with the thread that reads the pages; raise it on a larger machine."),
+    Setting("INVIVO_DBT_PARENT_PID", "set by the pipeline", "Internal, not a setting: the pipeline names itself to its dbt child, which then dies with it (`invivo_pipeline/dbt_guard.py`). Leave it unset."),
     Setting("INVIVO_DBT_MEMORY_LIMIT", "`600MB`", "DuckDB's memory cap while dbt builds the models (`dbt_project/profiles.yml`); past it DuckDB spills to disk beside the file."),
     # Reports
     Setting("INVIVO_REPORTS_DIR", "`reports/` beside the DuckDB file", "Where the HTML reports (one page per study, an index) and their PNGs are written."),
