@@ -38,7 +38,11 @@ class BackgroundServer:
         self._socket = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            **self.uvicorn_options(),
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -55,6 +59,10 @@ class BackgroundServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.base_url = f"http://{host}:{self.port}"
         return self
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """More ``uvicorn.Config`` settings; a server that needs its own overrides this."""
+        return {"timeout_keep_alive": 30}
 
     def stop(self) -> None:
         if self._server is not None:

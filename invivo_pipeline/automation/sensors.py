@@ -23,7 +23,7 @@ from invivo_pipeline.automation.runs import build_requests, sensor_result
 from invivo_pipeline.automation.settings import AutomationSettings
 from invivo_pipeline.automation.webhook_plan import WebhookCursor, plan_events
 from invivo_pipeline.client import InVivoClient, run_sync
-from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
+from invivo_pipeline.webhooks.store import HELD, EventStore, webhook_db_path
 
 SETTINGS = AutomationSettings.from_env()
 DISCOVERY_SENSOR = "invivo_study_discovery"
@@ -95,37 +95,50 @@ def study_discovery(
     jobs=JOBS,
     description="Reads the webhook events stored by `invivo webhooks serve` (INVIVO_WEBHOOK_DB) "
     "after its cursor and refreshes only the study partitions and global tables they name. "
-    "Makes no API request.",
+    "Events naming a study discovery has not registered are held until it is (dropped after 7 "
+    "days); events it cannot read are quarantined (`invivo webhooks held`, `invivo webhooks "
+    "quarantined`). Makes no API request.",
 )
 def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     cursor = WebhookCursor.from_json(context.cursor)
     store = EventStore(webhook_db_path(), create=False)
     try:
         events = store.since(cursor.seq, SETTINGS.max_events_per_tick)
+        held = store.set_aside(HELD)
+        registered = context.instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
+        plan = plan_events(events, registered, held=held)
+        if plan is not None:
+            store.record_set_aside(
+                plan.quarantined + plan.held,
+                released=[e.seq for e in plan.released],
+                dropped=plan.dropped,
+            )
+            cursor = WebhookCursor(max(cursor.seq, plan.last_seq), store.set_aside_counts())
     finally:
         store.close()
-    registered = context.instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
-    plan = plan_events(events, registered)
     if plan is None:
         where = "" if store.exists() else f" (no event store at {store.path} yet)"
         return dg.SensorResult(
-            skip_reason=f"no events after seq {cursor.seq}{where}", cursor=cursor.to_json()
+            skip_reason=f"no events after seq {cursor.seq}{where}",
+            cursor=context.cursor or cursor.to_json(),
         )
     keys = [k for k in GLOBAL_KEYS if k.path[-1] in plan.global_tables]
     requests, skipped = build_requests(
         context.instance,
         trigger="webhook",
-        key=str(plan.last_seq),
+        key=plan.run_key_part(),
         studies=[(study_id, plan.reason(study_id)) for study_id in plan.studies],
         global_keys=keys,
     )
     summary = plan.summary() + (f"; already queued: {', '.join(skipped)}" if skipped else "")
-    context.log.info(summary)
+    if plan.quarantined or plan.dropped:
+        context.log.warning(summary)
+    else:
+        context.log.info(summary)
     return sensor_result(
         requests=requests,
-        add=plan.add_partitions,
         delete=plan.delete_partitions,
-        cursor=WebhookCursor(plan.last_seq).to_json(),
+        cursor=cursor.to_json(),
         summary=summary,
     )
 

@@ -137,6 +137,29 @@ def webhooks_serve(
         raise fail(str(exc)) from None
 
 
+@webhooks_app.command("quarantined")
+def webhooks_quarantined() -> None:
+    """List the stored events the sensor could not read, with the reason (INVIVO_WEBHOOK_DB)."""
+    _print_set_aside("quarantined")
+
+
+@webhooks_app.command("held")
+def webhooks_held() -> None:
+    """List the events waiting for discovery to register their study, and those dropped."""
+    _print_set_aside("held")
+    _print_set_aside("dropped")
+
+
+def _print_set_aside(state: str) -> None:
+    from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
+
+    store = EventStore(webhook_db_path(), create=False)
+    events = store.set_aside(state)
+    console.print(f"{len(events)} {state} events in {store.path}", highlight=False)
+    for event in events:
+        console.print(event.line(), highlight=False, markup=False, soft_wrap=True)
+
+
 @app.command()
 def sync(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

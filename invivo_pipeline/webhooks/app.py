@@ -10,7 +10,10 @@ Answers, in the order they are decided:
 - 401 if the secret is missing or wrong (before the body is read);
 - 413 if the body is larger than the limit (1 MiB by default), decided from ``Content-Length`` or
   while streaming, so an oversized body is never read whole;
-- 422 if the body is not JSON or not an envelope (field paths only, never the values);
+- 408 if the body has not arrived whole within the body timeout (20 s by default), so a sender
+  that trickles its body cannot hold a connection (``connections`` bounds the headers' time);
+- 422 if the body is not JSON or not an envelope, or outside ``limits`` (field lengths, nesting
+  depth): field paths and the bound, never the values;
 - 200 ``{"id", "stored": true}`` for a new event, ``{"id", "stored": false}`` for a redelivery:
   both mean "you can stop sending it";
 - 503 if the store cannot be written, so that the sender retries.
@@ -21,6 +24,7 @@ That keeps the answer fast (a sender times out) and the receiver independent of 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
@@ -34,12 +38,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from invivo_pipeline.models.invivo import WebhookEvent
+from invivo_pipeline.webhooks.limits import MAX_DEPTH, field_problems, nests_deeper_than
+from invivo_pipeline.webhooks.log_text import loggable
 from invivo_pipeline.webhooks.store import EventStore
 
 WEBHOOK_PATH = "/webhooks/invivo"
 SECRET_HEADER = "X-Invivo-Webhook-Secret"
 MAX_BODY_BYTES = 1024 * 1024
-MAX_ID_LENGTH = 200
+BODY_TIMEOUT_S = 20.0
 _EVENT_NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 logger = logging.getLogger("invivo_pipeline.webhooks")
@@ -78,6 +84,10 @@ def _envelope_problems(body: bytes) -> tuple[WebhookEvent | None, list[str]]:
         return None, ["body: not valid JSON"]
     if not isinstance(data, dict):
         return None, [f"body: expected a JSON object, got {type(data).__name__}"]
+    if nests_deeper_than(data.get("payload"), MAX_DEPTH):
+        return None, [f"payload: nests deeper than {MAX_DEPTH} levels"]
+    if problems := field_problems(data):
+        return None, problems
     try:
         event = WebhookEvent.model_validate(data)
     except ValidationError as exc:
@@ -85,15 +95,18 @@ def _envelope_problems(body: bytes) -> tuple[WebhookEvent | None, list[str]]:
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['type']}" for e in exc.errors()
         ]
         return None, problems[:10]
-    problems = []
-    if not event.id or len(event.id) > MAX_ID_LENGTH:
-        problems.append(f"id: must be 1 to {MAX_ID_LENGTH} characters")
     if not _EVENT_NAME.match(event.event):
-        problems.append("event: must look like <entity>.<action>")
-    return (None, problems) if problems else (event, [])
+        return None, ["event: must look like <entity>.<action>"]
+    return event, []
 
 
-def create_app(store: EventStore, secret: str, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(
+    store: EventStore,
+    secret: str,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    body_timeout_s: float = BODY_TIMEOUT_S,
+) -> FastAPI:
     if not secret:
         raise ValueError("the webhook receiver needs a non-empty shared secret")
     expected = secret.encode()
@@ -114,7 +127,15 @@ def create_app(store: EventStore, secret: str, *, max_body_bytes: int = MAX_BODY
             logger.warning("rejected a webhook from %s: missing or wrong secret", client)
             return _json(401, {"message": "Unauthenticated."}, hang_up=True)
         try:
-            body = await _read_bounded(request, max_body_bytes)
+            async with asyncio.timeout(body_timeout_s):
+                body = await _read_bounded(request, max_body_bytes)
+        except TimeoutError:
+            client = request.client.host if request.client else "?"
+            logger.warning(
+                "rejected a webhook from %s: body not received within %gs", client, body_timeout_s
+            )
+            message = f"The body must arrive within {body_timeout_s:g} s."
+            return _json(408, {"message": message}, hang_up=True)
         except BodyTooLarge:
             logger.warning("rejected a webhook: body larger than %d bytes", max_body_bytes)
             message = f"The body must be at most {max_body_bytes} bytes."
@@ -127,12 +148,13 @@ def create_app(store: EventStore, secret: str, *, max_body_bytes: int = MAX_BODY
         try:
             stored = await run_in_threadpool(store.add, event.id, event.event, created_at, body)
         except sqlite3.Error as exc:
-            logger.error("could not store webhook %s: %s", event.id, type(exc).__name__)
+            logger.error("could not store webhook %s: %s", loggable(event.id), type(exc).__name__)
             return _json(503, {"message": "The event could not be stored; retry later."})
+        shown = (loggable(event.id), loggable(event.event))
         if stored:
-            logger.info("stored webhook %s (%s)", event.id, event.event)
+            logger.info("stored webhook %s (%s)", *shown)
         else:
-            logger.info("webhook %s (%s) was already stored", event.id, event.event)
+            logger.info("webhook %s (%s) was already stored", *shown)
         return _json(200, {"id": event.id, "stored": stored})
 
     @app.get("/healthz")

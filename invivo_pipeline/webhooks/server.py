@@ -6,7 +6,11 @@ Configuration, all from the environment so that the secret never appears on a co
   ``X-Invivo-Webhook-Secret``;
 - ``INVIVO_WEBHOOK_DB``: the SQLite event store (default ``data/webhook_events.sqlite``), which the
   Dagster sensor reads with the same variable;
-- ``INVIVO_WEBHOOK_MAX_BYTES``: the largest body accepted (default 1 MiB).
+- ``INVIVO_WEBHOOK_MAX_BYTES``: the largest body accepted (default 1 MiB);
+- ``INVIVO_WEBHOOK_HEADER_TIMEOUT_S`` (default 10), ``INVIVO_WEBHOOK_BODY_TIMEOUT_S`` (default
+  20): how long a request's headers, then its body, may take before the connection is closed;
+- ``INVIVO_WEBHOOK_MAX_CONNECTIONS`` (default 200, lowered to fit the process's file limit):
+  beyond it the oldest connection still waiting for its headers is closed (``connections``).
 """
 
 from __future__ import annotations
@@ -15,16 +19,21 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from invivo_pipeline.background_server import BackgroundServer
 from invivo_pipeline.env_settings import positive_int
-from invivo_pipeline.webhooks.app import MAX_BODY_BYTES, WEBHOOK_PATH, create_app
+from invivo_pipeline.webhooks.app import BODY_TIMEOUT_S, MAX_BODY_BYTES, WEBHOOK_PATH, create_app
+from invivo_pipeline.webhooks.connections import HEADER_TIMEOUT_S, MAX_CONNECTIONS, uvicorn_options
 from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
 
 SECRET_ENV = "INVIVO_WEBHOOK_SECRET"
 MAX_BYTES_ENV = "INVIVO_WEBHOOK_MAX_BYTES"
+HEADER_TIMEOUT_ENV = "INVIVO_WEBHOOK_HEADER_TIMEOUT_S"
+BODY_TIMEOUT_ENV = "INVIVO_WEBHOOK_BODY_TIMEOUT_S"
+MAX_CONNECTIONS_ENV = "INVIVO_WEBHOOK_MAX_CONNECTIONS"
 
 
 class ReceiverConfigError(Exception):
@@ -39,18 +48,26 @@ def serve_from_env(
         raise ReceiverConfigError(
             f"{SECRET_ENV} is not set: the receiver only accepts senders that know the secret"
         )
+
+    def setting(name: str, default: float) -> int:
+        return positive_int(env, name, int(default), ReceiverConfigError)
+
     store = EventStore(db or webhook_db_path(env))
     app = create_app(
         store,
         secret,
-        max_body_bytes=positive_int(env, MAX_BYTES_ENV, MAX_BODY_BYTES, ReceiverConfigError),
+        max_body_bytes=setting(MAX_BYTES_ENV, MAX_BODY_BYTES),
+        body_timeout_s=setting(BODY_TIMEOUT_ENV, BODY_TIMEOUT_S),
+    )
+    options = uvicorn_options(
+        setting(HEADER_TIMEOUT_ENV, HEADER_TIMEOUT_S), setting(MAX_CONNECTIONS_ENV, MAX_CONNECTIONS)
     )
     log = logging.getLogger("invivo_pipeline.webhooks")
     log.setLevel(logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.info("receiving on http://%s:%d%s into %s", host, port, WEBHOOK_PATH, store.path)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, **options)
 
 
 class ReceiverServer(BackgroundServer):
@@ -66,9 +83,19 @@ class ReceiverServer(BackgroundServer):
         host: str = "127.0.0.1",
         port: int = 0,
         max_body_bytes: int = MAX_BODY_BYTES,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
+        body_timeout_s: float = BODY_TIMEOUT_S,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.store = store
-        super().__init__(create_app(store, secret, max_body_bytes=max_body_bytes), host, port)
+        self._options = uvicorn_options(header_timeout_s, max_connections)
+        app = create_app(
+            store, secret, max_body_bytes=max_body_bytes, body_timeout_s=body_timeout_s
+        )
+        super().__init__(app, host, port)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return self._options
 
     @property
     def url(self) -> str:

@@ -18,6 +18,7 @@ from invivo_pipeline.automation import sensors
 from invivo_pipeline.automation.discovery import expected_requests, probe_totals
 from invivo_pipeline.automation.jobs import STUDY_JOB
 from invivo_pipeline.client import InVivoClient, run_sync
+from invivo_pipeline.definitions import defs
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.settings import SimulatorSettings
 from invivo_pipeline.simulator.world import WorldConfig
@@ -213,12 +214,12 @@ def test_the_webhook_sensor_refreshes_only_the_studies_the_days_events_name(
     assert all(r.run_key == f"webhook:{summary['events']}:{k}" for k, r in runs.items())
     assert "animal.measurement.created" in runs[in_progress(server)[0]].tags["invivo/reason"]
     assert global_runs(result) == [] and not result.dynamic_partitions_requests
-    assert json.loads(result.cursor) == {"seq": store.last_seq()}
+    assert json.loads(result.cursor) == {"seq": store.last_seq()}, "nothing set aside"
     assert quiet.run_requests == [] and quiet.cursor == result.cursor
     assert f"no events after seq {store.last_seq()}" in quiet.skip_reason.skip_message
 
 
-def test_study_and_global_events_add_drop_partitions_and_refresh_global_tables(
+def test_study_and_global_events_drop_partitions_and_refresh_global_tables(
     tmp_path, monkeypatch, instance
 ):
     store = EventStore(tmp_path / "events.sqlite")
@@ -238,10 +239,78 @@ def test_study_and_global_events_add_drop_partitions_and_refresh_global_tables(
 
     result = read_events(instance)
 
-    assert partitions(instance) == ["sdy_fresh"]
-    assert list(study_runs(result)) == ["sdy_fresh"]
+    assert partitions(instance) == [], "study.created waits for discovery to list the study"
+    assert study_runs(result) == {}
+    assert [(e.event_id, e.study_id) for e in store.set_aside("held")] == [("whe_a", "sdy_fresh")]
     (global_run,) = global_runs(result)
     assert {k.path[-1] for k in global_run.asset_selection} == {"studies", "strains", "species"}
+
+
+def _store_raw(store: EventStore, event_id: str, event: str, body: bytes) -> None:
+    """As an event stored before the receiver refused such bodies, or by other means."""
+    assert store.add(event_id, event, None, body)
+
+
+def _measurement(event_id: str, study_id: str) -> bytes:
+    body = EXAMPLES["animal.measurement.created"]
+    payload = {**body["payload"], "study": {"id": study_id}}
+    return json.dumps({**body, "id": event_id, "payload": payload}).encode()
+
+
+def test_a_poison_event_is_quarantined_and_later_events_are_still_acted_on(
+    tmp_path, monkeypatch, instance
+):
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b"])
+    nested = '{"animal":' * 999 + "{}" + "}" * 999
+    poison = f'{{"id":"whe_p","event":"animal.measurement.created","payload":{nested}}}'
+    _store_raw(store, "whe_1", "animal.measurement.created", _measurement("whe_1", "sdy_a"))
+    _store_raw(store, "whe_p\n2026 INFO forged", "animal.measurement.created", poison.encode())
+    _store_raw(store, "whe_3", "animal.measurement.created", _measurement("whe_3", "sdy_b"))
+
+    with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+        logged = []
+        monkeypatch.setattr(context.log, "warning", logged.append)
+        first = sensors.webhook_events(context)
+    _store_raw(store, "whe_4", "animal.measurement.created", _measurement("whe_4", "sdy_a"))
+    second = read_events(instance, first.cursor)
+
+    assert sorted(study_runs(first)) == ["sdy_a", "sdy_b"]
+    assert json.loads(first.cursor) == {"seq": 3, "quarantined": 1}
+    (line,) = logged
+    assert "1 quarantined (seq 2 'whe_p\\n2026 INFO forged': payload nests deeper" in line
+    assert "\n" not in line
+    (kept,) = store.set_aside("quarantined")
+    assert (kept.seq, kept.reason) == (2, "payload nests deeper than 32 levels")
+    assert list(study_runs(second)) == ["sdy_a"], "the sensor goes on consuming good events"
+    assert json.loads(second.cursor)["seq"] == 4
+
+
+def test_a_flood_for_unlisted_studies_makes_no_partition_or_run_until_discovery_lists_one(
+    tmp_path, monkeypatch, instance, sim, settings
+):
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    real = sim.world.studies[0].id
+    made_up = [f"sdy_fake_{n}" for n in range(2998)] + ["../../fake/0"]
+    for n, study_id in enumerate([*made_up, real]):
+        _store_raw(
+            store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study_id)
+        )
+
+    flooded = read_events(instance)
+    discover(sim, instance)  # registers the simulator's studies, the real one among them
+    released = read_events(instance, flooded.cursor)
+
+    assert flooded.run_requests == [] and partitions(instance) != []
+    assert not any(p.startswith(("sdy_fake", "..")) for p in partitions(instance))
+    assert json.loads(flooded.cursor) == {"seq": 3000, "held": 3000}
+    assert "3000 held for 3000 studies not registered yet" in flooded.skip_reason.skip_message
+    assert list(study_runs(released)) == [real]
+    assert study_runs(released)[real].run_key == "webhook:released-3000:" + real
+    assert json.loads(released.cursor) == {"seq": 3000, "held": 2999}
+    assert {e.study_id for e in store.set_aside("held")} == set(made_up)
 
 
 def test_a_big_backlog_is_consumed_a_bounded_batch_per_tick(tmp_path, monkeypatch, instance):

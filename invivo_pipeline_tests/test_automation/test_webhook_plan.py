@@ -4,9 +4,12 @@ partition changes study events imply."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from invivo_pipeline.automation.webhook_plan import WebhookCursor, plan_events
+from invivo_pipeline.automation import webhook_plan
+from invivo_pipeline.automation.webhook_plan import HOLD_LIMIT, WebhookCursor, plan_events
+from invivo_pipeline.webhooks.limits import MAX_DEPTH
 from invivo_pipeline.webhooks.store import StoredEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
@@ -32,7 +35,7 @@ def test_a_burst_of_events_is_one_refresh_per_study():
     assert list(plan.studies) == ["sdy_a", "sdy_b"]
     assert plan.reason("sdy_a") == "40 animal.measurement.created, 1 animal.dosage.created"
     assert (plan.first_seq, plan.last_seq, plan.events) == (1, 42, 42)
-    assert plan.global_tables == set() and plan.add_partitions == []
+    assert plan.global_tables == set() and plan.held == []
 
 
 def test_no_events_no_plan():
@@ -52,7 +55,7 @@ def test_global_events_name_their_tables_only():
     assert plan.studies == {}
 
 
-def test_study_events_add_refresh_and_drop_partitions():
+def test_study_events_refresh_and_drop_but_never_add_partitions():
     events = [
         stored(1, "study.created", {"id": "sdy_new"}),
         stored(2, "study.updated", {"id": "sdy_old"}),
@@ -63,8 +66,13 @@ def test_study_events_add_refresh_and_drop_partitions():
 
     plan = plan_events(events, registered=["sdy_old", "sdy_gone"])
 
-    assert list(plan.studies) == ["sdy_new", "sdy_old", "sdy_unknown", "sdy_gone"]
-    assert plan.add_partitions == ["sdy_new", "sdy_unknown"]
+    assert list(plan.studies) == ["sdy_old", "sdy_gone"]
+    assert not hasattr(plan, "add_partitions")
+    assert [(e.seq, e.study_id, e.state) for e in plan.held] == [
+        (1, "sdy_new", "held"),
+        (3, "sdy_unknown", "held"),
+    ]
+    assert plan.held[0].reason == "study sdy_new is not a registered partition yet"
     assert plan.delete_partitions == []
     assert plan.global_tables == {"studies"}
 
@@ -93,3 +101,81 @@ def test_the_cursor_round_trips_and_a_bad_one_starts_from_the_beginning():
     assert WebhookCursor.from_json(WebhookCursor(41).to_json()) == WebhookCursor(41)
     for raw in (None, "", "x", "{}", '{"seq": "abc"}'):
         assert WebhookCursor.from_json(raw) == WebhookCursor(0)
+
+
+def poison(seq: int, depth: int = 1000) -> StoredEvent:
+    """The 11 KB event that nests 1,000 levels (built as text: ``json`` cannot write it)."""
+    nested = '{"animal":' * (depth - 1) + "{}" + "}" * (depth - 1)
+    body = f'{{"id":"whe_{seq}","event":"animal.measurement.created","payload":{nested}}}'
+    return StoredEvent(seq, f"whe_{seq}", "animal.measurement.created", None, "now", body.encode())
+
+
+def test_unreadable_events_are_quarantined_with_their_reason_and_the_rest_acted_on():
+    events = [
+        measurement(1, "sdy_a"),
+        poison(2),
+        StoredEvent(3, "whe_3", "study.updated", None, "now", b"{not json"),
+        StoredEvent(4, "whe_4", "study.updated", None, "now", b"[1]"),
+        measurement(5, "sdy_b"),
+    ]
+    assert len(events[1].body) > 11_000
+
+    plan = plan_events(events, registered=["sdy_a", "sdy_b"])
+
+    assert list(plan.studies) == ["sdy_a", "sdy_b"]
+    assert [(e.seq, e.state, e.reason) for e in plan.quarantined] == [
+        (2, "quarantined", f"payload nests deeper than {MAX_DEPTH} levels"),
+        (3, "quarantined", "body is not valid JSON"),
+        (4, "quarantined", "body is a JSON list, not an object"),
+    ]
+    assert plan.last_seq == 5
+    assert "3 quarantined (seq 2 whe_2: payload nests deeper" in plan.summary()
+
+
+def test_an_event_a_reader_fails_on_is_quarantined_not_raised(monkeypatch):
+    def broken(event, payload):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(webhook_plan, "target_of", broken)
+
+    plan = plan_events([measurement(1, "sdy_a")], registered=["sdy_a"])
+
+    assert plan.studies == {}
+    assert plan.quarantined[0].reason == "RecursionError while reading it"
+
+
+def test_a_flood_naming_unknown_studies_is_held_not_made_into_partitions_or_runs():
+    ids = [f"sdy_fake_{n}" for n in range(2999)] + ["../../fake/0"]
+    events = [measurement(n + 1, study) for n, study in enumerate(ids)]
+
+    plan = plan_events(events, registered=["sdy_real"])
+
+    assert plan.studies == {} and plan.delete_partitions == []
+    assert len(plan.held) == 3000
+    assert plan.held[-1].reason == "study '../../fake/0' is not a registered partition yet"
+    assert "3000 held for 3000 studies not registered yet" in plan.summary()
+
+
+def test_held_events_are_released_once_registered_and_dropped_after_the_bound():
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    first = plan_events([measurement(1, "sdy_late"), measurement(2, "sdy_never")], [], now=t0)
+    held = first.held
+
+    nothing_yet = plan_events([], ["sdy_other"], held=held, now=t0 + timedelta(days=1))
+    later = plan_events([], ["sdy_late"], held=held, now=t0 + timedelta(days=2))
+    too_late = plan_events([], [], held=held[1:], now=t0 + HOLD_LIMIT + timedelta(seconds=1))
+
+    assert nothing_yet is None
+    assert [e.seq for e in later.released] == [1] and later.dropped == []
+    assert later.reason("sdy_late") == "1 animal.measurement.created"
+    assert later.run_key_part() == "released-1"
+    assert [(e.seq, e.state) for e in too_late.dropped] == [(2, "dropped")]
+    assert too_late.dropped[0].reason == "study sdy_never not listed by discovery within 7 days"
+    assert too_late.studies == {}
+
+
+def test_the_cursor_carries_the_set_aside_counts_for_the_ui_but_reads_only_the_seq():
+    cursor = WebhookCursor(12, {"held": 3000, "quarantined": 1})
+
+    assert json.loads(cursor.to_json()) == {"seq": 12, "held": 3000, "quarantined": 1}
+    assert WebhookCursor.from_json(cursor.to_json()) == WebhookCursor(12)

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from invivo_pipeline.webhooks.app import SECRET_HEADER
-from invivo_pipeline.webhooks.store import EventStore
+from invivo_pipeline.webhooks.store import HELD, QUARANTINED, EventStore, SetAsideEvent
 from invivo_pipeline_tests.test_automation.processes import free_port, http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,3 +63,41 @@ def test_it_receives_and_stores_and_logs_no_secret(tmp_path):
         output, _ = process.communicate(timeout=20)
     assert f"stored webhook {body['id']}" in output
     assert SECRET not in output
+
+
+def test_quarantined_and_held_events_are_listed_one_escaped_line_each(tmp_path):
+    db = tmp_path / "e.sqlite"
+    store = EventStore(db)
+    store.add("whe_1\x1b[2J", "study.updated", None, b"{}")
+    store.add("whe_2", "animal.created", None, b"{}")
+    store.record_set_aside(
+        [
+            SetAsideEvent(
+                1, "whe_1\x1b[2J", "study.updated", QUARANTINED, "body is a JSON", None, "t"
+            ),
+            SetAsideEvent(2, "whe_2", "animal.created", HELD, "study sdy_x not yet", "sdy_x", "t"),
+        ]
+    )
+
+    def run(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "invivo_pipeline", "webhooks", command],
+            cwd=ROOT,
+            env=_env(INVIVO_WEBHOOK_DB=str(db), COLUMNS="200"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+
+    quarantined, held = run("quarantined").stdout, run("held").stdout
+
+    assert quarantined.splitlines() == [
+        f"1 quarantined events in {db}",
+        "seq 1 'whe_1\\x1b[2J' study.updated quarantined since t: body is a JSON",
+    ]
+    assert held.splitlines() == [
+        f"1 held events in {db}",
+        "seq 2 whe_2 animal.created held since t: study sdy_x not yet",
+        f"0 dropped events in {db}",
+    ]

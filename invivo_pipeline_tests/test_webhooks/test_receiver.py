@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from invivo_pipeline.webhooks.app import SECRET_HEADER, WEBHOOK_PATH, create_app
+from invivo_pipeline.webhooks.limits import MAX_DEPTH
 from invivo_pipeline.webhooks.server import ReceiverServer
 from invivo_pipeline.webhooks.store import EventStore
 
@@ -194,3 +195,64 @@ def test_only_the_webhook_route_takes_posts(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get(WEBHOOK_PATH).status_code == 405
     assert client.post("/webhooks/other", headers={SECRET_HEADER: SECRET}).status_code == 404
+
+
+def _nested(depth: int) -> bytes:
+    """A payload ``depth`` levels deep, as text (``json`` itself cannot write 1,000 levels)."""
+    nested = '{"animal":' * (depth - 1) + "{}" + "}" * (depth - 1)
+    return f'{{"id":"whe_deep","event":"animal.measurement.created","payload":{nested}}}'.encode()
+
+
+def test_a_payload_nested_deeper_than_the_limit_is_422_and_not_stored(client, store):
+    poison = _nested(1000)
+    assert 11_000 < len(poison) < 12_000
+
+    deep = post(client, poison)
+    at_limit = post(client, _nested(MAX_DEPTH))
+
+    assert deep.status_code == 422
+    assert deep.json()["errors"] == [f"payload: nests deeper than {MAX_DEPTH} levels"]
+    assert at_limit.status_code == 200
+    assert [e.event_id for e in store.since(0)] == ["whe_deep"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"id": "whe_1\n2026-12-04 INFO forged line"}, "id: must be 1 to 200 printable"),
+        ({"id": "whe_\x1b[31mred"}, "id: must be 1 to 200 printable"),
+        ({"id": "whe_\x00nul"}, "id: must be 1 to 200 printable"),
+        ({"id": "w" * 201}, "id: must be 1 to 200 printable"),
+        ({"event": "animal." + "a." * 4996 + "created"}, "event: must be at most 100 characters"),
+        ({"client_id": "c" * 201}, "client_id: must be at most 200 characters"),
+        ({"version": "v" * 201}, "version: must be at most 200 characters"),
+    ],
+    ids=["newline", "ansi", "nul", "long-id", "long-type", "long-client", "long-version"],
+)
+def test_event_fields_outside_their_bounds_are_422_with_one_clear_line(
+    client, store, caplog, changes, problem
+):
+    caplog.set_level(logging.INFO, logger="invivo_pipeline.webhooks")
+
+    response = post(client, {**event(), **changes})
+
+    assert response.status_code == 422
+    assert any(problem in e for e in response.json()["errors"]), response.json()
+    assert store.count() == 0
+    (record,) = caplog.records
+    assert record.getMessage().startswith("rejected a webhook: ")
+    assert "\n" not in record.getMessage() and "\x1b" not in record.getMessage()
+    for value in changes.values():
+        assert value[:20] not in caplog.text, "the value is not echoed"
+
+
+def test_ids_and_types_are_escaped_in_the_log_lines(client, caplog):
+    caplog.set_level(logging.INFO, logger="invivo_pipeline.webhooks")
+    tricky = 'whe_1 (study.updated)" stored webhook whe_2'
+
+    response = post(client, {**event(6), "id": tricky})
+
+    assert response.status_code == 200
+    assert [r.getMessage() for r in caplog.records] == [
+        f"stored webhook {tricky!r} (animal.measurement.created)"
+    ]

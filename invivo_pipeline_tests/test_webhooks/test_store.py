@@ -6,7 +6,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
+from invivo_pipeline.webhooks.store import (
+    _SCHEMA,
+    DROPPED,
+    HELD,
+    QUARANTINED,
+    EventStore,
+    SetAsideEvent,
+    webhook_db_path,
+)
 
 
 def _add(store: EventStore, n: int, event: str = "study.updated") -> bool:
@@ -84,3 +92,40 @@ def test_a_reader_without_a_store_sees_nothing_and_creates_nothing(tmp_path):
 def test_the_path_comes_from_the_environment():
     assert str(webhook_db_path({})) == "data/webhook_events.sqlite"
     assert str(webhook_db_path({"INVIVO_WEBHOOK_DB": "/x/y.sqlite"})) == "/x/y.sqlite"
+
+
+def test_set_aside_events_are_kept_with_their_reason_and_a_retried_tick_changes_nothing(tmp_path):
+    store = EventStore(tmp_path / "e.sqlite")
+    for n in (1, 2, 3):
+        _add(store, n)
+    held = SetAsideEvent(1, "whe_1", "study.updated", HELD, "not registered", "sdy_x", "t1")
+    poison = SetAsideEvent(2, "whe_2", "study.updated", QUARANTINED, "too deep", None, "t1")
+    other = SetAsideEvent(3, "whe_3", "study.updated", HELD, "not registered", "sdy_y", "t1")
+
+    store.record_set_aside([held, poison, other])
+    store.record_set_aside([SetAsideEvent(2, "whe_2", "study.updated", HELD, "again", "s", "t2")])
+    store.record_set_aside(
+        released=[1], dropped=[SetAsideEvent(3, "whe_3", "x", DROPPED, "waited 7 days", None, "t3")]
+    )
+
+    assert store.set_aside(QUARANTINED) == [poison], "the first entry is kept"
+    assert store.set_aside(HELD) == []
+    (dropped,) = store.set_aside(DROPPED)
+    assert (dropped.seq, dropped.reason, dropped.since, dropped.study_id) == (
+        3,
+        "waited 7 days",
+        "t3",
+        "sdy_y",
+    )
+    assert store.set_aside_counts() == {"dropped": 1, "quarantined": 1}
+    assert store.count() == 3, "setting aside never deletes the event itself"
+
+
+def test_a_store_made_before_set_aside_existed_gets_the_table_on_first_use(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute(_SCHEMA)
+
+    reader = EventStore(path, create=False)
+
+    assert reader.set_aside() == [] and reader.set_aside_counts() == {}
