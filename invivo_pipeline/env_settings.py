@@ -63,6 +63,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Webhooks
     Setting("INVIVO_WEBHOOK_SECRET", "–", "The shared secret webhook senders put in `X-Invivo-Webhook-Secret`. Never logged.", "for webhooks"),
     Setting("INVIVO_WEBHOOK_DB", "`data/webhook_events.sqlite`", "The webhook event store. The receiver writes it and the sensor reads it: give both the same value."),
+    Setting("INVIVO_WEBHOOK_HEADER_TIMEOUT_S", "`10`", "A connection that has not sent its whole request head by then is closed (slow-header senders cannot hold the receiver's connections)."),
+    Setting("INVIVO_WEBHOOK_BODY_TIMEOUT_S", "`20`", "A body not received whole by then is answered 408 and the connection closed."),
+    Setting("INVIVO_WEBHOOK_MAX_CONNECTIONS", "`200`", "Open connections at most (lowered to fit the process's file limit); past it, the oldest connection still waiting for its headers is closed."),
     Setting("INVIVO_WEBHOOK_MAX_BYTES", "`1048576`", "The largest webhook body accepted (413 beyond)."),
     # Cytobank, the optional second source
     Setting("CYTOBANK_BASE_URL", "off", "Turns the Cytobank source on: the API root, e.g. `https://premium.cytobank.org/cytobank/api/v1`. HTTPS except on loopback.", "to turn it on"),
