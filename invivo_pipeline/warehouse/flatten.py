@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from invivo_pipeline.warehouse import raw_rows
 from invivo_pipeline.warehouse.errors import RecordConversionError, WarehouseLoadError
+from invivo_pipeline.warehouse.quality import numeric_paths
 from invivo_pipeline.warehouse.schema import SCHEMA, Column, Source, SqlType, TableSpec
 
 CHUNK_ROWS = 50_000
@@ -344,16 +345,23 @@ def _varchar(
     context: Mapping[str, str],
     values: list[Any],
 ) -> list[Any]:
+    numeric = {column.name, column.key} & _numeric_strings(spec)
     out = []
     for record, value in zip(records, values, strict=True):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = repr(value)  # a number where a numeric string was expected: its text
+        if numeric and isinstance(value, int | float) and not isinstance(value, bool):
+            value = repr(value)  # a number sent where the API sends a numeric string: its text
         elif value is not None and not isinstance(value, str):
             raise _fail(
                 spec, column, record, context, f"expected a string, got {type(value).__name__}"
             )
         out.append(value)
     return out
+
+
+@cache
+def _numeric_strings(spec: TableSpec) -> frozenset[str]:
+    """The model's top-level numeric-string fields, where a JSON number is tolerated."""
+    return frozenset(name for name, path in numeric_paths(spec.resource.model) if path == "")
 
 
 def _temporal(
