@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REASON_CHARS = 300
-"""A reason is one line; a huge value in it is cut (the record itself is kept whole)."""
-
 
 @dataclass(frozen=True)
 class Reject:
