@@ -40,6 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INVIVO_BACKOFF_BASE_S", "`0.5`", "Backoff before the first retry, doubled per retry (full jitter: a uniform wait up to it)."),
     Setting("INVIVO_BACKOFF_MAX_S", "`30`", "Longest backoff between two retries."),
     Setting("INVIVO_RETRY_AFTER_MAX_S", "`300`", "A 429 asking to wait longer than this fails instead of stalling the run."),
+    Setting("INVIVO_STRICT", "off", "`1`: a record that would be quarantined (`invivo_raw._rejected`) fails the run instead, before it commits, as `invivo sync --strict` does; also for runs launched from Dagster."),
     # The warehouse and dbt
     Setting("INVIVO_DUCKDB_PATH", "`data/invivo.duckdb`", "The warehouse file, relative to the working directory. dbt reads the same variable."),
     Setting("INVIVO_DUCKDB_MEMORY_LIMIT", "`64MB`", "DuckDB's memory cap for the writer. A run is one transaction, so beyond this it spills to disk (beside the file) instead of growing."),

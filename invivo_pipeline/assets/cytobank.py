@@ -125,5 +125,7 @@ def cytobank_ingestion(
                 experiment_names=names,
             )
 
-    ingested, counts = load_in_one_transaction(wh, selected, checks, fetch)
+    ingested, counts = load_in_one_transaction(
+        wh, selected, checks, fetch, run_id=context.run.run_id
+    )
     yield from asset_results(CYTOBANK_RESOURCES, ingested, counts)

@@ -112,7 +112,9 @@ def invivo_ingestion(
                 on_partition=partition_done,
             )
 
-    ingested, counts = load_in_one_transaction(wh, selected, checks, fetch)
+    ingested, counts = load_in_one_transaction(
+        wh, selected, checks, fetch, run_id=context.run.run_id
+    )
     # Dagster records one materialization per table and study partition as these are yielded.
     with event_log_kept_open(context.instance, context.run_id):
         yield from asset_results(RESOURCES, ingested, counts)

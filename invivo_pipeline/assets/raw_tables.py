@@ -4,6 +4,7 @@ materialization metadata and check results. One place, so In Vivo and Cytobank t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import dagster as dg
@@ -11,9 +12,15 @@ import dagster as dg
 from invivo_pipeline.client import run_sync
 from invivo_pipeline.resource_table import Resource
 from invivo_pipeline.sync import observers
-from invivo_pipeline.sync.ingest import IngestRun
+from invivo_pipeline.sync.ingest import (
+    IngestRun,
+    QuarantineError,
+    quarantine_line,
+    strict_from_env,
+)
 from invivo_pipeline.warehouse import LoadSession, Warehouse, table_spec
-from invivo_pipeline.warehouse.quality import Check, CheckOutcome, run_check
+from invivo_pipeline.warehouse.quality import REJECTED_CHECK, Check, CheckOutcome, run_check
+from invivo_pipeline.warehouse.schema import REJECTED_TABLE, quote
 
 OWNERS = ["team:preclinical-data"]
 
@@ -55,14 +62,21 @@ def materialization(resource: Resource, run: IngestRun, table_rows: int) -> dg.M
     )
 
 
+_SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
+
+
 def check_result(schema: str, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    check = outcome.check
+    description = check.description
+    if not outcome.passed and check.name == REJECTED_CHECK:
+        description = f"{outcome.failures} records set aside in {schema}._rejected: {description}"
     return dg.AssetCheckResult(
-        check_name=outcome.check.name,
-        asset_key=raw_asset_key(schema, outcome.check.table),
+        check_name=check.name,
+        asset_key=raw_asset_key(schema, check.table),
         passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR,
+        severity=_SEVERITY[check.severity],
         metadata={"failures": outcome.failures, "sample": dg.MetadataValue.json(outcome.sample)},
-        description=outcome.check.description,
+        description=description,
     )
 
 
@@ -86,14 +100,23 @@ def load_in_one_transaction(
     selected: set[str],
     checks: Sequence[Check],
     fetch: Callable[[LoadSession], Awaitable[IngestRun]],
+    *,
+    run_id: str | None = None,
+    strict: bool | None = None,
 ) -> tuple[IngestRun, dict[str, int]]:
     """Run ``fetch`` in one warehouse session, then the checks and row counts inside the same
-    transaction (so they judge exactly what is committed); returns the run and rows per table."""
+    transaction (so they judge exactly what is committed); returns the run and rows per table.
+
+    ``strict`` (default: ``INVIVO_STRICT``) makes any record set aside fail the run before the
+    commit, in one line naming the count and the first reason."""
     schema_of = {name: spec.schema for name, spec in wh.specs.items()}
+    strict = strict_from_env(os.environ) if strict is None else strict
 
     async def run() -> tuple[IngestRun, dict[str, int]]:
-        with wh.session() as session:
+        with wh.session(run_id) as session:
             ingested = await fetch(session)
+            if strict and (line := quarantine_line(ingested, _schema(wh))):
+                raise QuarantineError(_strict_failure(session, line, _schema(wh)))
             ingested.checks = [run_check(c, session.query) for c in checks]
             counts = {
                 name: int(session.query(f"SELECT count(*) FROM {schema_of[name]}.{name}")[0][0])
@@ -104,6 +127,23 @@ def load_in_one_transaction(
     ingested, counts = run_sync(run())
     observers.run_done(ingested)
     return ingested, counts
+
+
+def _schema(wh: Warehouse) -> str:
+    return next(iter(wh.specs.values())).schema
+
+
+def _strict_failure(session: LoadSession, line: str, schema: str) -> str:
+    table, record_id, reason = session.query(
+        f"SELECT table_name, coalesce(record_id, '(no id)'), reason "
+        f"FROM {quote(schema)}.{quote(REJECTED_TABLE)} WHERE run_id = ? "
+        "ORDER BY table_name, partition_key, record_id LIMIT 1",
+        [session.run_id],
+    )[0]
+    return (
+        f"strict mode: {line.replace('quarantined', 'would quarantine', 1)}, e.g. "
+        f"{schema}.{table} {record_id}: {reason}; nothing was loaded"
+    )
 
 
 def asset_results(

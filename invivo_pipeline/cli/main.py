@@ -163,10 +163,22 @@ def _print_set_aside(state: str) -> None:
 @app.command()
 def sync(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail (exit 1, nothing loaded) if any record would be quarantined; "
+            "also INVIVO_STRICT=1.",
+        ),
+    ] = False,
 ) -> None:
     """Fetch every In Vivo resource into DuckDB (configured by INVIVO_* environment variables)."""
     from invivo_pipeline.cli.reporting import print_sync_summary, sync_with_progress
     from invivo_pipeline.cli.sync_run import SyncFailed
+    from invivo_pipeline.sync.ingest import STRICT_ENV
+
+    if strict:  # the in-process Dagster run's assets read it
+        os.environ[STRICT_ENV] = "1"
 
     try:
         summary = sync_with_progress(console, quiet=quiet)

@@ -11,9 +11,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from invivo_pipeline.cli.sync_run import SyncSummary, sync_everything
+from invivo_pipeline.cytobank_table import CYTOBANK_SCHEMA
 from invivo_pipeline.reports.data import StudyData
 from invivo_pipeline.reports.files import reports_dir
-from invivo_pipeline.warehouse import TableLoadResult
+from invivo_pipeline.sync.ingest import quarantine_line
+from invivo_pipeline.warehouse import SCHEMA, TableLoadResult
+from invivo_pipeline.warehouse.quality import REJECTED_CHECK
 
 
 def sync_with_progress(console: Console, *, quiet: bool = False) -> SyncSummary:
@@ -73,8 +76,14 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
             f"(minimum possible {flow.minimum_requests}); links in marts.fct_flow_sample",
             highlight=False,
         )
+    runs = [(summary.run, SCHEMA)]
+    if summary.cytobank is not None:
+        runs.append((summary.cytobank.run, CYTOBANK_SCHEMA))
+    for run, schema in runs:
+        if line := quarantine_line(run, schema):  # the per-table checks would repeat it
+            console.print(f"[yellow]{line}[/]", highlight=False, soft_wrap=True)
     for outcome in summary.run.checks:
-        if not outcome.passed:
+        if not outcome.passed and outcome.check.name != REJECTED_CHECK:
             check = outcome.check
             console.print(
                 f"[yellow]check failed[/] {check.table}.{check.name}: {outcome.failures} rows, "

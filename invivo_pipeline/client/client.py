@@ -38,8 +38,9 @@ from invivo_pipeline.client.pagination import (
 )
 from invivo_pipeline.client.ratelimit import RateLimiter, SlidingWindowLimiter, Unlimited
 from invivo_pipeline.client.requester import FromBytes, Requester
-from invivo_pipeline.client.validation import validate_page, validate_records
+from invivo_pipeline.client.validation import validate_object, validate_page, validate_records
 from invivo_pipeline.models.invivo import PageMeta
+from invivo_pipeline.rejects import Reject
 from invivo_pipeline.resource_table import Resource, Scope
 
 logger = logging.getLogger("invivo_pipeline.client")
@@ -55,9 +56,11 @@ class Batch:
     A page read from the API keeps each record as the JSON bytes it arrived as (``raw``): the
     warehouse loads them from those bytes, and the dicts (``records``) are decoded only for a
     caller that asks (a parent's ids, ``list_all``). A batch made from dicts has no ``raw``.
+    ``rejects`` are the page's records that failed validation: not in ``records``, kept for the
+    warehouse's ``_rejected`` table.
     """
 
-    __slots__ = ("_data", "_raw", "_records", "context", "resource")
+    __slots__ = ("_data", "_raw", "_records", "context", "rejects", "resource")
 
     def __init__(
         self,
@@ -67,6 +70,7 @@ class Batch:
         *,
         raw: Sequence[Buffer] | None = None,
         data: Buffer | None = None,
+        rejects: Sequence[Reject] = (),
     ) -> None:
         """``data``, with ``raw``: the JSON array the records were split from, when it holds
         exactly them (a reader can then decode the page in one call, with no copy)."""
@@ -77,6 +81,7 @@ class Batch:
         self._records = records if records is not None or raw is not None else []
         self._raw = raw
         self._data = data if raw is not None else None
+        self.rejects = rejects
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -193,18 +198,27 @@ class InVivoClient:
                 resource=res.name,
                 parse=PAGE,
             )
-            checked = validate_page(res.name, res.model, page.data, page_url)
-            return FetchedPage(number, meta, page, page_url, keys.first_seen(checked))
+            checked = validate_page(res.model, page.data, page.records)
+            unique = keys.first_seen(checked.records)
+            if checked.kept is not None:
+                unique = [checked.kept[i] for i in unique]
+            return FetchedPage(number, meta, page, page_url, unique, checked.rejects)
 
         def batch(page: FetchedPage) -> Batch:
-            records, unique = page.records, page.unique
-            duplicates = len(records) - len(unique)
+            records, unique, rejects = page.records, page.unique, page.rejects
+            duplicates = len(records) - len(unique) - len(rejects)
             stats.pages += 1
             stats.records += len(unique)
             stats.duplicates += duplicates
             if duplicates:
                 logger.info("%s: dropped %d duplicate records on %s", res.name, duplicates, url)
-                return Batch(res.name, dict(ctx), raw=[records[i] for i in unique])
+            if rejects:
+                logger.warning(
+                    "%s: %d records set aside on %s: %s",
+                    res.name, len(rejects), page.url, rejects[0].reason,
+                )  # fmt: skip
+            if duplicates or rejects:
+                return Batch(res.name, dict(ctx), raw=[records[i] for i in unique], rejects=rejects)
             return Batch(res.name, dict(ctx), raw=records, data=page.page.data)
 
         first = await fetch(1, self.config.requested_per_page)
@@ -235,6 +249,14 @@ class InVivoClient:
     ) -> dict[str, Any]:
         """One object: by ``id`` through the resource's retrieve route, or a single route (preset)."""
         res = _resource(resource)
+        record, record_url = await self._retrieve_unchecked(res, context, id)
+        validate_records(res.name, res.model, [record], record_url)
+        self.metrics[res.name].records += 1
+        return record
+
+    async def _retrieve_unchecked(
+        self, res: Resource, context: Mapping[str, str], id: str | None = None
+    ) -> tuple[dict[str, Any], str]:
         if res.single:
             template = res.route.path
         elif res.retrieve is None:
@@ -245,12 +267,7 @@ class InVivoClient:
             template = res.retrieve
         url = self.config.api_root + _path(template, res, {**context, "id": id or ""})
         self.metrics[res.name].minimum_requests += 1
-        record, record_url = await self._requester.get(
-            url, None, resource=res.name, parse=_single_object
-        )
-        validate_records(res.name, res.model, [record], record_url)
-        self.metrics[res.name].records += 1
-        return record
+        return await self._requester.get(url, None, resource=res.name, parse=_single_object)
 
     async def probe(
         self,
@@ -363,15 +380,21 @@ class InVivoClient:
             async for batch in self.iter_pages(res, context, dict(res.route.complete)):
                 on_batch(batch)
             return
+        path = {p: context[p] for p in res.route.placeholders}
         try:
-            record = await self.retrieve(res, context)
+            record, _url = await self._retrieve_unchecked(res, context)
         except ApiError as exc:
             if exc.status == 404:
                 logger.info("%s: none for %s (HTTP 404)", res.name, context)
                 return
             raise
         self.metrics[res.name].pages += 1
-        on_batch(Batch(res.name, {p: context[p] for p in res.route.placeholders}, [record]))
+        # Part of a partition: a bad object is set aside like a bad record of a page.
+        if (reject := validate_object(res.model, record)) is not None:
+            on_batch(Batch(res.name, path, [], rejects=[reject]))
+            return
+        self.metrics[res.name].records += 1
+        on_batch(Batch(res.name, path, [record]))
 
 
 class _InOrder:
@@ -404,7 +427,8 @@ class _InOrder:
 
 
 def _child_contexts(child: Resource, parent_batches: list[Batch]) -> list[dict[str, str]]:
-    """One context per parent record: the parent's context plus the placeholder it fills."""
+    """One context per parent record (rejected ones with an id included): the parent's context
+    plus the placeholder it fills."""
     contexts: list[dict[str, str]] = []
     for parent in parent_batches:
         missing = [p for p in child.route.placeholders if p not in parent.context]
@@ -422,6 +446,11 @@ def _child_contexts(child: Resource, parent_batches: list[Batch]) -> list[dict[s
                     url=child.route.path,
                 )
             contexts.append({**parent.context, missing[0]: str(record["id"])})
+        # A parent set aside is still asked for its children: they are records of the partition
+        # in their own right, and a parent's fault is not theirs.
+        for reject in parent.rejects:
+            if reject.record_id is not None:
+                contexts.append({**parent.context, missing[0]: reject.record_id})
     return contexts
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -25,6 +25,7 @@ import msgspec
 from invivo_pipeline.client.errors import MalformedResponseError
 from invivo_pipeline.client.validation import record_value
 from invivo_pipeline.models.invivo import PageMeta
+from invivo_pipeline.rejects import Reject
 
 
 @dataclass
@@ -34,7 +35,9 @@ class FetchedPage:
     page: RawPage
     url: str
     unique: list[int]
-    """Positions of the records not seen earlier in the listing."""
+    """Positions of the valid records not seen earlier in the listing."""
+    rejects: list[Reject] = field(default_factory=list)
+    """The page's records that failed validation (not in ``unique``)."""
 
     @property
     def records(self) -> list[msgspec.Raw]:

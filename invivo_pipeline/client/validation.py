@@ -7,15 +7,17 @@ scanned but not built. msgspec decodes a page of measurements about five times f
 pydantic-core checks the already-decoded dicts, and the records handed on stay the bytes the API
 sent (the warehouse stores exactly those).
 
-What the twin accepts, the model accepts too; a page the twin rejects goes through the model
-itself, which decides (a number spelled in a way only ``Decimal`` reads still passes) and names
-the first bad field.
+What the twin accepts, the model accepts too; a page the twin rejects is checked record by record
+(only a failing page pays that cost): each record the twin rejects goes through the model itself,
+which decides (a number spelled in a way only ``Decimal`` reads still passes) and names the first
+bad field. A record the model rejects too becomes a ``Reject``; the rest of the page goes on.
 """
 
 from __future__ import annotations
 
 import keyword
 import types
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -24,10 +26,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 import orjson
-from pydantic import AfterValidator, BaseModel, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, TypeAdapter, ValidationError
 
 from invivo_pipeline.client.errors import RecordValidationError, one_line
-from invivo_pipeline.models.common import parses_as_decimal
+from invivo_pipeline.models.common import number_as_text, parses_as_decimal
+from invivo_pipeline.rejects import Reject, record_id_of
 
 LEAN_NUMBER = Annotated[
     str,
@@ -77,10 +80,9 @@ def _twin(annotation: Any) -> Any:
     origin = get_origin(annotation)
     if origin is Annotated:
         base, *metadata = get_args(annotation)
-        if base is str and all(
-            isinstance(m, AfterValidator) and m.func is parses_as_decimal for m in metadata
-        ):
-            return LEAN_NUMBER
+        if base is str and all(_numeric_string_part(m) for m in metadata):
+            # A JSON number is tolerated where the reference sends a string (``number_as_text``).
+            return Union[LEAN_NUMBER, int, float]  # noqa: UP007
         raise TypeError(f"no twin for {annotation!r}")
     if annotation is Any:
         return msgspec.Raw  # scanned, never built: the model accepts anything here
@@ -104,6 +106,12 @@ def _twin(annotation: Any) -> Any:
     raise TypeError(f"no twin for {annotation!r}")
 
 
+def _numeric_string_part(metadata: Any) -> bool:
+    return (isinstance(metadata, AfterValidator) and metadata.func is parses_as_decimal) or (
+        isinstance(metadata, BeforeValidator) and metadata.func is number_as_text
+    )
+
+
 @cache
 def twin_decoder(model: type[BaseModel]) -> msgspec.json.Decoder[list[Any]] | None:
     """Decodes a page's ``data`` array into twins; None if the model has no twin."""
@@ -113,20 +121,84 @@ def twin_decoder(model: type[BaseModel]) -> msgspec.json.Decoder[list[Any]] | No
         return None
 
 
+@cache
+def _record_decoder(model: type[BaseModel]) -> msgspec.json.Decoder[Any] | None:
+    """Decodes one record into a twin; None if the model has no twin."""
+    try:
+        return msgspec.json.Decoder(twin_type(model))
+    except TypeError:
+        return None
+
+
+@dataclass
+class CheckedPage:
+    """A page's records that passed, and those set aside."""
+
+    records: list[Any]
+    """One object per passing record, with its fields as attributes or keys (``record_value``)."""
+    kept: list[int] | None = None
+    """Positions in the page of ``records``; None when every record passed."""
+    rejects: list[Reject] = field(default_factory=list)
+
+
 def validate_page(
-    resource: str, model: type[BaseModel], data: bytes | memoryview, url: str
-) -> list[Any]:
-    """Check a page's ``data`` array (its JSON bytes); returns one object per record that has the
-    record's fields as attributes or keys (``record_value`` reads either)."""
+    model: type[BaseModel], data: bytes | memoryview, records: list[Any] | None = None
+) -> CheckedPage:
+    """Check a page's ``data`` array (its JSON bytes). ``records``, each record's bytes as split
+    from ``data``, lets a failing page be checked record by record (else the array is split here).
+    """
     decoder = twin_decoder(model)
     if decoder is not None:
         try:
-            return decoder.decode(data)
+            return CheckedPage(decoder.decode(data))
         except msgspec.ValidationError:
-            pass  # the model itself decides, and names the first bad field
-    records = orjson.loads(bytes(data))
-    _validate_with_model(resource, model, records, url)
-    return records
+            pass  # record by record: the good ones go on, the model names what is wrong
+    else:
+        decoded = orjson.loads(bytes(data))
+        try:
+            page_adapter(model).validate_python(decoded)
+            return CheckedPage(decoded)
+        except ValidationError:
+            pass
+    if records is None:
+        records = _RECORDS.decode(data)
+    return _record_by_record(model, records)
+
+
+_RECORDS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _record_by_record(model: type[BaseModel], records: list[Any]) -> CheckedPage:
+    single = _record_decoder(model)
+    kept: list[int] = []
+    checked = CheckedPage([], kept)
+    for at, raw in enumerate(records):
+        if single is not None:
+            try:
+                checked.records.append(single.decode(raw))
+                kept.append(at)
+                continue
+            except msgspec.ValidationError:
+                pass
+        record = orjson.loads(bytes(raw))
+        try:
+            model.__pydantic_validator__.validate_python(record)
+        except ValidationError as exc:
+            checked.rejects.append(_reject(exc, bytes(raw), record, at))
+            continue
+        checked.records.append(record)
+        kept.append(at)
+    return checked
+
+
+def validate_object(model: type[BaseModel], record: dict[str, Any]) -> Reject | None:
+    """A retrieved object checked against the model: None if it passes, else its ``Reject``
+    (its bytes re-serialised: a retrieve answer is decoded whole)."""
+    try:
+        model.__pydantic_validator__.validate_python(record)
+    except ValidationError as exc:
+        return _reject(exc, orjson.dumps(record), record, 0)
+    return None
 
 
 def record_value(record: Any, key: str) -> Any:
@@ -159,19 +231,35 @@ def field_path(loc: tuple[int | str, ...], root: str = "<record>") -> str:
     return out or root
 
 
-def _record_error(resource: str, url: str, exc: ValidationError) -> RecordValidationError:
+def _first_problem(exc: ValidationError, index: int | None) -> tuple[int, str, str]:
+    """``(index, field, reason)`` of the first error; the reason names field, problem and value.
+
+    ``index`` is the record's place in its page when ``exc`` is about that record alone (its
+    error locations then start at the field, not at the record's index)."""
     errors = exc.errors(include_url=False)
     first = errors[0]
-    index, *rest = first["loc"] if first["loc"] else (0,)
+    loc = tuple(first["loc"])
+    if index is None:
+        index, *rest = loc if loc else (0,)
+    else:
+        rest = list(loc)
     field = field_path(tuple(rest))
     got = one_line(repr(first.get("input")), 80)
-    more = f" (+{len(errors) - 1} more errors on this page)" if len(errors) > 1 else ""
+    more = f" (+{len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    return int(index), field, f"{field}: {first['msg']} (got {got}){more}"
+
+
+def _reject(exc: ValidationError, raw: bytes, record: Any, index: int) -> Reject:
+    return Reject(raw, _first_problem(exc, index)[2], record_id_of(record))
+
+
+def _record_error(resource: str, url: str, exc: ValidationError) -> RecordValidationError:
+    index, field, reason = _first_problem(exc, None)
     return RecordValidationError(
-        f"{resource}: record {index} of GET {url} is invalid at {field}: {first['msg']} "
-        f"(got {got}){more}",
+        f"{resource}: record {index} of GET {url} is invalid at {reason}",
         resource=resource,
         url=url,
-        index=int(index),
+        index=index,
         field=field,
-        errors=[{k: e[k] for k in ("loc", "msg", "type")} for e in errors],
+        errors=[{k: e[k] for k in ("loc", "msg", "type")} for e in exc.errors(include_url=False)],
     )

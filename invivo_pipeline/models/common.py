@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 
 def parses_as_decimal(value: str) -> str:
@@ -25,8 +25,16 @@ def parses_as_decimal(value: str) -> str:
     return value
 
 
-NumericString = Annotated[str, AfterValidator(parses_as_decimal)]
-"""A number sent as a JSON string; kept as the exact string, checked to parse."""
+def number_as_text(value: Any) -> Any:
+    """A number sent as a JSON number where the reference sends a string is tolerated: the record
+    is stored as sent, and the value reads as the number's text. Booleans stay refused."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return value
+
+
+NumericString = Annotated[str, BeforeValidator(number_as_text), AfterValidator(parses_as_decimal)]
+"""A number sent as a JSON string (or, tolerated, as a JSON number); checked to parse."""
 
 
 class ApiModel(BaseModel):
@@ -36,9 +44,13 @@ class ApiModel(BaseModel):
 
 
 class Ref(ApiModel):
-    """An embedded object the warehouse replaces by its id (study, animal, user, cage, ...)."""
+    """An embedded object the warehouse replaces by its id (study, animal, user, cage, ...).
 
-    id: str
+    A null ``id`` is "no link" (a dose given without a weighing sends ``"measurement": {"id":
+    null, ...}``), as a null object is: the ``*_id`` column is NULL, the record loads.
+    """
+
+    id: str | None
 
 
 class Quantity(ApiModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,18 @@ STUDY_NAMES = tuple(r.name for r in RESOURCES if r.scope is Scope.STUDY)
 DEFAULT_STUDIES_IN_FLIGHT = 4
 DEFAULT_FLUSH_ROWS = 10_000
 """Rows of finished studies written together: fewer statements, yet a bounded queue."""
+
+STRICT_ENV = "INVIVO_STRICT"
+"""Set to 1 (``invivo sync --strict`` does): any record set aside fails the run, nothing loads."""
+
+
+def strict_from_env(env: Mapping[str, str]) -> bool:
+    return (env.get(STRICT_ENV) or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class QuarantineError(Exception):
+    """Strict mode met a record set aside; the run rolled back. The message is one line."""
+
 
 OnPartition = Callable[[str | None, list[TableLoadResult]], None]
 """Called after each partition is written: ``(study_id or None for the globals, results)``."""
@@ -49,6 +61,26 @@ class IngestRun:
 
     def partitions(self, table: str) -> list[TableLoadResult]:
         return [r for r in self.loads if r.table == table]
+
+    def quarantined(self) -> dict[str, int]:
+        """Records set aside in ``_rejected`` by this run, per table (only tables with some)."""
+        counts: dict[str, int] = {}
+        for r in self.loads:
+            if r.rejected:
+                counts[r.table] = counts.get(r.table, 0) + r.rejected
+        return counts
+
+
+def quarantine_line(run: IngestRun, schema: str) -> str | None:
+    """``quarantined 3 records in 2 tables (see invivo_raw._rejected)``, or None for none."""
+    counts = run.quarantined()
+    if not counts:
+        return None
+    records, tables = sum(counts.values()), len(counts)
+    return (
+        f"quarantined {records} record{'s' * (records != 1)} in {tables} "
+        f"table{'s' * (tables != 1)} (see {schema}._rejected)"
+    )
 
 
 @contextmanager

@@ -11,6 +11,15 @@ class WarehouseLoadError(WarehouseError):
     """A batch could not be loaded (bad value, wrong study, missing key); nothing was written."""
 
 
+class RecordConversionError(WarehouseLoadError):
+    """One record has a value its column cannot take: that record is set aside, not the load."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """The column and the value, without the table: a ``Reject``'s reason."""
+
+
 class WarehouseLockedError(WarehouseError):
     """The DuckDB file stayed held by another writer longer than the configured wait."""
 

@@ -10,7 +10,9 @@ A batch that carries its records' JSON bytes (every page the API client reads) i
 ``raw_rows`` without a dict per record; the record-by-record code below is for batches of dicts and
 for the pages ``raw_rows`` gives up on, where it converts lax values or names the bad one.
 
-Every problem found here is a ``WarehouseLoadError`` raised before the database is touched.
+Every problem found here is a ``WarehouseLoadError`` raised before the database is touched; one
+that is one record's own (a value its column cannot take) is a ``RecordConversionError``, which
+``PartitionBuilder`` turns into a reject of that record alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import orjson
 import pyarrow as pa
 
 from invivo_pipeline.warehouse import raw_rows
-from invivo_pipeline.warehouse.errors import WarehouseLoadError
+from invivo_pipeline.warehouse.errors import RecordConversionError, WarehouseLoadError
+from invivo_pipeline.warehouse.quality import numeric_paths
 from invivo_pipeline.warehouse.schema import SCHEMA, Column, Source, SqlType, TableSpec
 
 CHUNK_ROWS = 50_000
@@ -200,10 +203,11 @@ def _fail(
     record: Mapping[str, Any],
     context: Mapping[str, str],
     problem: str,
-) -> WarehouseLoadError:
-    return WarehouseLoadError(
+) -> RecordConversionError:
+    return RecordConversionError(
         f"{SCHEMA}.{spec.name}.{column.name}: {problem} (record {_label(spec, record, context)}); "
-        "nothing was loaded"
+        "nothing was loaded",
+        reason=f"{column.key or column.name}: {problem}",
     )
 
 
@@ -341,12 +345,23 @@ def _varchar(
     context: Mapping[str, str],
     values: list[Any],
 ) -> list[Any]:
+    numeric = {column.name, column.key} & _numeric_strings(spec)
+    out = []
     for record, value in zip(records, values, strict=True):
-        if value is not None and not isinstance(value, str):
+        if numeric and isinstance(value, int | float) and not isinstance(value, bool):
+            value = repr(value)  # a number sent where the API sends a numeric string: its text
+        elif value is not None and not isinstance(value, str):
             raise _fail(
                 spec, column, record, context, f"expected a string, got {type(value).__name__}"
             )
-    return values
+        out.append(value)
+    return out
+
+
+@cache
+def _numeric_strings(spec: TableSpec) -> frozenset[str]:
+    """The model's top-level numeric-string fields, where a JSON number is tolerated."""
+    return frozenset(name for name, path in numeric_paths(spec.resource.model) if path == "")
 
 
 def _temporal(

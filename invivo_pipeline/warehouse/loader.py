@@ -5,6 +5,10 @@ A load replaces a partition: one study's rows of a per-study table, or the whole
 tables) change together or not at all; DuckDB's WAL makes that hold even when the process is killed
 mid-load. Records are flattened before the write lock is taken, so the file is held only for the
 DELETE and the bulk ``INSERT … SELECT`` from Arrow.
+
+Records set aside (``PartitionBuilder.rejects``) go to ``<schema>._rejected`` in the same
+transaction: a partition's reject rows are replaced whenever the partition is loaded, so a record
+fixed at the source loads on the next sync and its reject row goes.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +43,7 @@ from invivo_pipeline.warehouse.flatten import BatchLike
 from invivo_pipeline.warehouse.partition import PartitionBuilder
 from invivo_pipeline.warehouse.schema import (
     LOAD_STATE_TABLE,
+    REJECTED_TABLE,
     Source,
     SqlType,
     TableSpec,
@@ -73,6 +79,8 @@ class TableLoadResult:
     loaded_at: datetime
     unchanged: bool = False
     """The partition already held exactly these records, so nothing was written."""
+    rejected: int = 0
+    """Records of the partition set aside in ``_rejected`` instead of loaded."""
 
 
 @dataclass(frozen=True)
@@ -141,16 +149,17 @@ class Warehouse:
             return session.load_many(loads)
 
     @contextmanager
-    def session(self) -> Iterator[LoadSession]:
+    def session(self, run_id: str | None = None) -> Iterator[LoadSession]:
         """One transaction over any number of ``load_many`` calls, committed when the block ends.
 
         A run that loads many studies as their pages arrive uses one session, so that a run that
-        fails or is killed half-way leaves every table exactly as it was before the run.
+        fails or is killed half-way leaves every table (``_rejected`` too) exactly as it was
+        before the run. ``run_id`` (a Dagster run's, else a new one) marks the reject rows.
         """
         with self._writer() as con:
             con.begin()
             try:
-                session = LoadSession(self, con, datetime.now(UTC))
+                session = LoadSession(self, con, datetime.now(UTC), run_id or str(uuid.uuid4()))
                 yield session
                 con.commit()
             except duckdb.Error as exc:
@@ -321,11 +330,17 @@ class LoadSession:
     """Loads inside one open transaction (see ``Warehouse.session``)."""
 
     def __init__(
-        self, warehouse: Warehouse, con: duckdb.DuckDBPyConnection, loaded_at: datetime
+        self,
+        warehouse: Warehouse,
+        con: duckdb.DuckDBPyConnection,
+        loaded_at: datetime,
+        run_id: str | None = None,
     ) -> None:
         self._warehouse = warehouse
         self._con = con
         self.loaded_at = loaded_at
+        self.run_id = run_id or str(uuid.uuid4())
+        self._had_rejects: bool | None = None
         self.results: list[TableLoadResult] = []
         self._seen: set[tuple[str, str | None]] = set()
         self._before: dict[str, set[str]] = {}
@@ -385,13 +400,69 @@ class LoadSession:
                 [(builders[i], fingerprints[i]) for indexes in changed.values() for i in indexes],
                 self.loaded_at,
             )
+            self._replace_rejects(builders)
         except duckdb.Error as exc:
             # DuckDB answers nothing in an aborted transaction; a failed write ends the session.
             _rollback(con)
             raise _explain(con, current, exc) from exc
-        ordered = [r for i in range(len(builders)) for r in results[i]]
+        ordered = [
+            replace(r, rejected=len(b.rejects)) if b.rejects else r
+            for i, b in enumerate(builders)
+            for r in results[i]
+        ]
         self.results.extend(ordered)
         return ordered
+
+    def _replace_rejects(self, builders: Sequence[PartitionBuilder]) -> None:
+        """The reject rows of these partitions, replaced by what this load set aside; a record
+        rejected again keeps its ``first_seen`` (matched by id, else by its bytes)."""
+        if not builders:
+            return
+        con = self._con
+        table = f"{quote(builders[0].spec.schema)}.{quote(REJECTED_TABLE)}"
+        if self._had_rejects is None:
+            self._had_rejects = bool(con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall())
+        rejects = [(b, r) for b in builders for r in b.rejects]
+        if not rejects and not self._had_rejects:
+            return  # the usual load: nothing set aside now or before, no statement at all
+        if rejects:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE __invivo_rejects AS "
+                "SELECT n.*, ? AS run_id, coalesce(min(o.first_seen), ?) AS first_seen, "
+                "CAST(? AS TIMESTAMPTZ) AS last_seen FROM (SELECT "
+                "unnest(?::VARCHAR[]) AS table_name, unnest(?::VARCHAR[]) AS partition_key, "
+                "unnest(?::VARCHAR[]) AS record_id, unnest(?::VARCHAR[]) AS record, "
+                f"unnest(?::VARCHAR[]) AS reason) n LEFT JOIN {table} o "
+                "ON o.table_name = n.table_name "
+                "AND o.partition_key IS NOT DISTINCT FROM n.partition_key "
+                "AND (o.record_id = n.record_id "
+                "OR (n.record_id IS NULL AND o.record_id IS NULL AND o.record = n.record)) "
+                "GROUP BY ALL",
+                [
+                    self.run_id,
+                    self.loaded_at,
+                    self.loaded_at,
+                    [b.spec.name for b, _ in rejects],
+                    [b.study_id for b, _ in rejects],
+                    [r.record_id for _, r in rejects],
+                    [bytes(r.record).decode("utf-8", errors="replace") for _, r in rejects],
+                    [r.reason for _, r in rejects],
+                ],
+            ).fetchall()
+        if self._had_rejects:
+            con.execute(
+                f"DELETE FROM {table} t USING (SELECT unnest(?::VARCHAR[]) AS table_name, "
+                "unnest(?::VARCHAR[]) AS partition_key) p WHERE t.table_name = p.table_name "
+                "AND coalesce(t.partition_key, '') = p.partition_key",
+                [[b.spec.name for b in builders], [b.study_id or "" for b in builders]],
+            ).fetchall()
+        if rejects:
+            con.execute(
+                f"INSERT INTO {table} (table_name, partition_key, record_id, record, reason, "
+                "run_id, first_seen, last_seen) SELECT table_name, partition_key, record_id, "
+                "record, reason, run_id, first_seen, last_seen FROM __invivo_rejects"
+            ).fetchall()
+            con.execute("DROP TABLE __invivo_rejects").fetchall()
 
     def _partitions_before(self, spec: TableSpec) -> set[str]:
         """The partitions ``spec``'s table held before this session wrote to it (read once, on
@@ -442,6 +513,11 @@ class LoadSession:
         if keys:
             con.executemany("INSERT INTO __invivo_live_partitions VALUES (?)", [[k] for k in keys])
         purged: dict[str, int] = {}
+        for schema_name in sorted({s.schema for s in self._warehouse.specs.values()}):
+            con.execute(
+                f"DELETE FROM {quote(schema_name)}.{quote(REJECTED_TABLE)} WHERE partition_key "
+                "IS NOT NULL AND partition_key NOT IN (SELECT id FROM __invivo_live_partitions)"
+            ).fetchall()
         for spec in self._warehouse.specs.values():
             if spec.partition_column is None:
                 continue

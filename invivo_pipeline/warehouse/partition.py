@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from invivo_pipeline.rejects import Reject, record_id_of
+from invivo_pipeline.warehouse.errors import RecordConversionError
 from invivo_pipeline.warehouse.flatten import BatchLike, arrow_schema, flatten
 from invivo_pipeline.warehouse.raw_rows import VIEW_INLINE_BYTES
-from invivo_pipeline.warehouse.schema import RECORD_COLUMN, TableSpec
+from invivo_pipeline.warehouse.schema import RECORD_COLUMN, Source, SqlType, TableSpec
+
+_ARROW_CASTS = {SqlType.DATE: pa.date32(), SqlType.TIMESTAMPTZ: pa.timestamp("us", tz="UTC")}
+"""The columns DuckDB types in the INSERT (see ``loader``), and an Arrow type that reads the
+usual spellings of their values: Arrow's cast is the quick test, DuckDB's the one that rules."""
 
 
 class Fingerprint:
@@ -95,11 +105,43 @@ def _update_from_page(lengths: Any, content: Any, chunk: pa.Array) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _OneRecord:
+    """One record of a batch, as a batch of its own (``flatten`` takes batches)."""
+
+    resource: str
+    context: Mapping[str, str]
+    records: Sequence[Any]
+    raw: Sequence[Any] | None
+
+
+def _without_rows(table: pa.Table, rows: Sequence[int]) -> pa.Table:
+    """``table`` less ``rows`` (ascending), by slices: Arrow has no filter for string views."""
+    kept, start = [], 0
+    for row in [*rows, table.num_rows]:
+        if row > start:
+            kept.append(table.slice(start, row - start))
+        start = row + 1
+    return pa.concat_tables(kept) if kept else table.slice(0, 0)
+
+
+def _duckdb_uncastable(values: pa.ChunkedArray, sql_type: SqlType) -> list[tuple[int, str]]:
+    """``(row, value)`` of each value DuckDB's ``CAST(… AS sql_type)`` refuses."""
+    rows = pa.table({"i": pa.array(range(len(values)), pa.int64()), "v": values})
+    with duckdb.connect() as con:
+        con.register("invivo_cast_check", rows)
+        return con.execute(
+            "SELECT i, v FROM invivo_cast_check "
+            f"WHERE v IS NOT NULL AND TRY_CAST(v AS {sql_type}) IS NULL ORDER BY i"
+        ).fetchall()
+
+
 class PartitionBuilder:
     """Collects one partition (a study's rows of one table, or a global table) page by page.
 
-    ``add`` flattens and checks the page at once, so a bad value fails the run before anything is
-    written, naming table, column and record as before.
+    ``add`` flattens and checks the page at once. A record with a value its column cannot take is
+    set aside in ``rejects`` (with the batch's own, those the API client's validation set aside),
+    and the rest of the page is kept: only a page with such a record is flattened record by record.
     """
 
     def __init__(self, spec: TableSpec, study_id: str | None) -> None:
@@ -109,15 +151,63 @@ class PartitionBuilder:
         self._fingerprint = Fingerprint(spec)
         self.rows = 0
         self.flatten_seconds = 0.0
+        self.rejects: list[Reject] = []
 
     def add(self, batch: BatchLike) -> None:
         started = time.perf_counter()
-        table = flatten(self.spec, [batch], study_id=self.study_id)
+        self.rejects.extend(getattr(batch, "rejects", ()))
+        try:
+            table = flatten(self.spec, [batch], study_id=self.study_id)
+        except RecordConversionError:
+            table = self._record_by_record(batch)
+        table = self._without_uncastable(table)
         if table.num_rows:
             self._chunks.append(table)
             self._fingerprint.update(table)
             self.rows += table.num_rows
         self.flatten_seconds += time.perf_counter() - started
+
+    def _record_by_record(self, batch: BatchLike) -> pa.Table:
+        raw = getattr(batch, "raw", None)
+        kept: list[pa.Table] = []
+        for at, record in enumerate(batch.records):
+            sent = raw[at] if raw is not None else None
+            one = _OneRecord(
+                batch.resource, batch.context, [record], None if sent is None else [sent]
+            )
+            try:
+                kept.append(flatten(self.spec, [one], study_id=self.study_id))
+            except RecordConversionError as exc:
+                text = bytes(sent) if sent is not None else orjson.dumps(record)
+                self.rejects.append(Reject(text, exc.reason, record_id_of(record)))
+        return pa.concat_tables(kept) if kept else arrow_schema(self.spec).empty_table()
+
+    def _without_uncastable(self, table: pa.Table) -> pa.Table:
+        """``table`` less the rows with a date or timestamp DuckDB cannot read (then rejects):
+        found now, since a failed cast in the INSERT would abort the run's whole transaction."""
+        bad: dict[int, str] = {}
+        for column in self.spec.columns:
+            target = _ARROW_CASTS.get(column.type)
+            if target is None or column.source is Source.LOADED_AT or not table.num_rows:
+                continue
+            values = table.column(column.name)
+            try:
+                pc.cast(values, target)
+                continue
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+            for at, value in _duckdb_uncastable(values, column.type):
+                bad.setdefault(
+                    at, f"{column.key or column.name}: cannot read {value!r} as {column.type}"
+                )
+        if not bad:
+            return table
+        records = table.column(RECORD_COLUMN)
+        ids = table.column("id") if "id" in table.column_names else None
+        for at, reason in sorted(bad.items()):
+            record_id = ids[at].as_py() if ids is not None else None
+            self.rejects.append(Reject(str(records[at]).encode(), reason, record_id))
+        return _without_rows(table, sorted(bad))
 
     def table(self) -> pa.Table:
         if not self._chunks:

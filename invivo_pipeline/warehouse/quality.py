@@ -11,15 +11,16 @@ import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AfterValidator, BaseModel
 
 from invivo_pipeline.models.common import parses_as_decimal
 from invivo_pipeline.resource_table import RESOURCES, Resource
-from invivo_pipeline.warehouse.schema import SCHEMA, quote
+from invivo_pipeline.warehouse.schema import REJECTED_TABLE, SCHEMA, quote
 
 SAMPLE_SIZE = 5
+REJECTED_CHECK = "no_rejected_records"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Check:
     description: str
     sql: str
     """Returns one row: (failures, sample), sample being a list of offending keys or values."""
+    severity: Literal["error", "warn"] = "error"
+    """``warn`` for what the source's data holds (the pipeline did its job), ``error`` for what
+    means the pipeline itself is wrong."""
 
 
 @dataclass(frozen=True)
@@ -71,13 +75,34 @@ def reference_check(resource: Resource, column: str, target: str) -> Check:
         f"SELECT count(*), list(DISTINCT t.{quote(column)})[1:{SAMPLE_SIZE}] "
         f"FROM {_qualified(resource.name, resource.schema)} t "
         f"WHERE t.{quote(column)} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {_qualified(target, resource.schema)} p WHERE p.id = t.{quote(column)})"
+        f"(SELECT 1 FROM {_qualified(target, resource.schema)} p WHERE p.id = t.{quote(column)}) "
+        f"AND NOT EXISTS (SELECT 1 FROM {_qualified(REJECTED_TABLE, resource.schema)} r "
+        f"WHERE r.table_name = '{target}' AND r.record_id = t.{quote(column)})"
     )
     return Check(
         f"{column}_references_{target}",
         resource.name,
-        f"every {resource.name}.{column} is the id of a row in {resource.schema}.{target}",
+        f"every {resource.name}.{column} is the id of a row in {resource.schema}.{target} "
+        f"(or of a {target} record set aside in {resource.schema}.{REJECTED_TABLE})",
         sql,
+    )
+
+
+def rejected_check(resource: Resource) -> Check:
+    """Warns while any record of the table is set aside in ``_rejected``: the rest loaded."""
+    sql = (
+        f"SELECT count(*), list(coalesce(record_id, '∅') || ': ' || reason "
+        f"ORDER BY partition_key, record_id)[1:{SAMPLE_SIZE}] "
+        f"FROM {_qualified(REJECTED_TABLE, resource.schema)} WHERE table_name = '{resource.name}'"
+    )
+    return Check(
+        REJECTED_CHECK,
+        resource.name,
+        f"no record of {resource.schema}.{resource.name} is set aside in "
+        f"{resource.schema}.{REJECTED_TABLE} (each failed validation or conversion; the rest "
+        "of its page loaded)",
+        sql,
+        severity="warn",
     )
 
 
@@ -168,6 +193,7 @@ def checks_for(resource: Resource) -> list[Check]:
     checks += [reference_check(resource, column, target) for column, target in resource.references]
     if numeric := numeric_check(resource):
         checks.append(numeric)
+    checks.append(rejected_check(resource))
     return checks
 
 

@@ -35,6 +35,8 @@ SCHEMA = INVIVO_SCHEMA
 MIGRATIONS_TABLE = "_schema_migrations"
 LOAD_STATE_TABLE = "_load_state"
 """One row per loaded partition (table, study or '' for global): a fingerprint of its content."""
+REJECTED_TABLE = "_rejected"
+"""Records set aside instead of loaded: one row per record, replaced with its partition."""
 RECORD_COLUMN = "_record"
 LOADED_AT_COLUMN = "_loaded_at"
 
@@ -270,6 +272,22 @@ _LOAD_STATE_DDL = (
 )
 
 
+_REJECTED_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {{schema}}.{quote(REJECTED_TABLE)} (\n"
+    "    table_name VARCHAR,\n"
+    "    partition_key VARCHAR,\n"
+    "    record_id VARCHAR,\n"
+    "    record VARCHAR,\n"
+    "    reason VARCHAR,\n"
+    "    run_id VARCHAR,\n"
+    "    first_seen TIMESTAMPTZ,\n"
+    "    last_seen TIMESTAMPTZ\n"
+    ")"
+)
+"""``partition_key`` is the study (or experiment) id, NULL for a global table; ``record`` is the
+record's JSON as the API sent it; ``reason`` names the field and the value."""
+
+
 def plan_migration(
     specs: Iterable[TableSpec],
     existing: Mapping[str, Mapping[str, str]],
@@ -286,6 +304,8 @@ def plan_migration(
         statements.append(_MIGRATIONS_DDL.format(schema=quote(schema)))
     if LOAD_STATE_TABLE not in existing:
         statements.append(_LOAD_STATE_DDL.format(schema=quote(schema)))
+    if REJECTED_TABLE not in existing:
+        statements.append(_REJECTED_DDL.format(schema=quote(schema)))
     conflicts: list[str] = []
     for spec in specs:
         current = {name.lower(): t for name, t in existing.get(spec.name, {}).items()}

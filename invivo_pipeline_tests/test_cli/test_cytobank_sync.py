@@ -38,4 +38,5 @@ def test_an_invivo_load_creates_the_cytobank_tables_empty(tmp_path: Path) -> Non
         tables = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'cytobank_raw'"
         ).fetchone()
-    assert tables == (len(CYTOBANK_RESOURCES) + 2,)  # plus _schema_migrations and _load_state
+    # plus _schema_migrations, _load_state and _rejected
+    assert tables == (len(CYTOBANK_RESOURCES) + 3,)

@@ -42,7 +42,6 @@ SCENARIOS = {
     "truncated JSON": lambda state: state.inject("truncated", SPECIES, times=99),
     "wrong envelope": lambda state: state.inject("envelope", SPECIES, times=99),
     "timeout": lambda state: state.inject("slow", SPECIES, delay_s=0.3, times=99),
-    "invalid record": lambda state: state.lists.update({SPECIES: [{"id": None}]}),
     "unreachable": lambda state: {"base_url": f"http://127.0.0.1:{_closed_port()}"},
 }
 

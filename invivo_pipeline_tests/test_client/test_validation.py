@@ -1,9 +1,12 @@
-"""Each record is checked against its model; a wrong value is named by resource, URL, index, field."""
+"""Each record is checked against its model. A wrong record of a page is set aside (a reject naming
+field and value) and the rest of the page goes on; a wrong retrieved object is named by resource,
+URL and field."""
 
 from __future__ import annotations
 
 import copy
 
+import orjson
 import pytest
 
 from invivo_pipeline.client import RecordValidationError
@@ -38,6 +41,10 @@ def _list(client):
     return client.list_all("measurements", {"study_id": "sdy_1"})
 
 
+async def _pages(client):
+    return [b async for b in client.iter_pages("measurements", {"study_id": "sdy_1"})]
+
+
 def test_reference_records_pass_and_stay_raw(stub):
     stub.state.lists[MEASUREMENTS] = _measurements(5)
 
@@ -47,34 +54,48 @@ def test_reference_records_pass_and_stay_raw(stub):
     assert client.metrics["measurements"].records == 5
 
 
-def test_wrong_date_names_resource_url_index_and_field(stub):
+def test_one_bad_record_of_n_is_set_aside_and_the_other_records_go_on(stub):
     stub.state.lists[MEASUREMENTS] = _measurements(30)
     stub.state.per_page_cap = 10
     stub.state.lists[MEASUREMENTS][13]["measured_at"] = "not-a-date"
+    sent = copy.deepcopy(stub.state.lists[MEASUREMENTS][13])
 
-    with pytest.raises(RecordValidationError) as info:
-        run_client(stub, _list)
+    batches, client = run_client(stub, _pages)
 
-    err = info.value
-    assert err.resource == "measurements"
-    assert err.index == 3
-    assert err.field == "measured_at"
-    assert err.url == f"{stub.url}/api/public/v1{MEASUREMENTS}?page=2&perPage=10"
-    message = str(err)
-    assert message.startswith(f"measurements: record 3 of GET {err.url} is invalid at measured_at")
-    assert "'not-a-date'" in message and "\n" not in message
+    assert [len(b) for b in batches] == [10, 9, 10]
+    kept = [r["id"] for b in batches for r in b.records]
+    assert kept == [f"mst_{i:04d}" for i in range(30) if i != 13]
+    [reject] = batches[1].rejects
+    assert not batches[0].rejects and not batches[2].rejects
+    assert reject.record_id == "mst_0013"
+    assert orjson.loads(reject.record) == sent  # the record as the API sent it
+    assert reject.reason.startswith("measured_at: ") and "'not-a-date'" in reject.reason
+    assert "\n" not in reject.reason
+    assert client.metrics["measurements"].records == 29
 
 
 def test_non_numeric_calculation_value_names_the_nested_field(stub):
     stub.state.lists[MEASUREMENTS] = _measurements(2)
     stub.state.lists[MEASUREMENTS][1]["calculations"][0]["value"] = "abc"
 
-    with pytest.raises(RecordValidationError) as info:
-        run_client(stub, _list)
+    result, _ = run_client(stub, _list)
+    batches, _ = run_client(stub, _pages)
 
-    assert info.value.index == 1
-    assert info.value.field == "calculations[0].value"
-    assert "not a numeric string: 'abc'" in str(info.value)
+    assert [r["id"] for r in result] == ["mst_0000"]
+    [reject] = batches[0].rejects
+    assert reject.reason.startswith("calculations[0].value: ")
+    assert "not a numeric string: 'abc'" in reject.reason
+
+
+def test_an_embedded_object_with_a_null_id_is_no_link_not_a_bad_record(stub):
+    stub.state.lists[MEASUREMENTS] = _measurements(2)
+    stub.state.lists[MEASUREMENTS][0]["user"] = {"id": None, "name": "nobody"}
+    stub.state.lists[MEASUREMENTS][1]["user"] = None
+
+    batches, _ = run_client(stub, _pages)
+
+    assert [r["id"] for b in batches for r in b.records] == ["mst_0000", "mst_0001"]
+    assert not any(b.rejects for b in batches)
 
 
 def test_retrieved_objects_are_validated_too(stub):
@@ -129,11 +150,12 @@ def test_numeric_strings_pass_exactly_when_the_model_passes_them(value, accepted
     assert model_accepts() is accepted
     if twin_accepts():
         assert accepted  # the twin is never laxer than the model
+    checked = validate_page(model, data)
     if accepted:
-        validate_page("measurements", model, data, "http://x/measurements")
+        assert len(checked.records) == 1 and not checked.rejects
     else:
-        with pytest.raises(RecordValidationError, match=r"calculations\[0\]\.value"):
-            validate_page("measurements", model, data, "http://x/measurements")
+        assert not checked.records
+        assert checked.rejects[0].reason.startswith("calculations[0].value: ")
 
 
 def test_the_twin_checks_every_field_of_every_resource_model_by_its_api_name():
@@ -203,6 +225,7 @@ def test_a_model_with_validators_of_its_own_gets_no_twin_and_checks_pages_itself
         even: Even
 
     assert twin_decoder(Even) is None and twin_decoder(Holder) is None
-    assert [r["n"] for r in validate_page("evens", Even, b'[{"n":2}]', "http://x")] == [2]
-    with pytest.raises(RecordValidationError, match=r"record 0 .* invalid at even\.n"):
-        validate_page("holders", Holder, orjson.dumps([{"even": {"n": 3}}]), "http://x")
+    assert [r["n"] for r in validate_page(Even, b'[{"n":2}]').records] == [2]
+    checked = validate_page(Holder, orjson.dumps([{"even": {"n": 2}}, {"even": {"n": 3}}]))
+    assert checked.kept == [0]
+    assert checked.rejects[0].reason.startswith("even.n: Value error, odd")

@@ -96,3 +96,33 @@ def test_numeric_checks_reach_into_nested_lists(wh):
     wh.load("measurements", [Batch("measurements", {"study_id": STUDY}, [record])], study_id=STUDY)
     outcome = _outcomes(wh, "measurements")["numeric_strings_parse"]
     assert (outcome.failures, outcome.sample) == (1, ["six"])
+
+
+def test_records_set_aside_make_their_table_warn_with_the_count(wh):
+    dosages = [
+        {"id": f"dsg_{i}", "dosed_at": "yesterday" if i < 2 else None, "study": {"id": STUDY}}
+        for i in range(3)
+    ]
+    wh.load("dosages", [Batch("dosages", {"study_id": STUDY}, dosages)], study_id=STUDY)
+
+    outcomes = _outcomes(wh, "dosages")
+
+    warned = outcomes["no_rejected_records"]
+    assert warned.check.severity == "warn"
+    assert warned.failures == 2
+    assert warned.sample == [
+        f"dsg_{i}: dosed_at: cannot read 'yesterday' as TIMESTAMPTZ" for i in (0, 1)
+    ]
+    assert _outcomes(wh, "animals")["no_rejected_records"].passed
+    assert {c.severity for c in all_checks() if c.name != "no_rejected_records"} == {"error"}
+
+
+def test_a_reference_to_a_record_set_aside_is_not_an_unknown_parent(wh):
+    _load(wh, animal_of_dosage="aml_2")
+    animal = {"id": "aml_2", "dob": "2024-02-30", "study": {"id": STUDY}}
+    wh.load("animals", [Batch("animals", {"study_id": STUDY}, [animal])], study_id=STUDY)
+
+    outcomes = _outcomes(wh, "dosages")
+
+    assert outcomes["animal_id_references_animals"].passed
+    assert not _outcomes(wh, "animals")["no_rejected_records"].passed

@@ -17,6 +17,7 @@ from invivo_pipeline.warehouse import SqlType, Warehouse, WarehouseSchemaError, 
 from invivo_pipeline.warehouse.schema import (
     LOAD_STATE_TABLE,
     MIGRATIONS_TABLE,
+    REJECTED_TABLE,
     SCHEMA,
     Source,
     table_specs,
@@ -36,7 +37,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def test_every_resource_has_its_table(wh):
     wh.ensure_schema()
     with wh.reader() as con:
-        assert _tables(con) == ALL_TABLES | {MIGRATIONS_TABLE, LOAD_STATE_TABLE}
+        assert _tables(con) == ALL_TABLES | {MIGRATIONS_TABLE, LOAD_STATE_TABLE, REJECTED_TABLE}
     assert wh.row_counts() == dict.fromkeys(ALL_TABLES, 0)
 
 
