@@ -1,7 +1,6 @@
 -- In Vivo presets swap the calipers so that the stored length is the larger dimension; a stored
 -- length below the width means the swap was off (the marts swap again, so this only warns).
-{{ config(severity='warn') }}
+-- The rule is macros/dq_rules.sql's dq_length_not_below_width; marts.dq_findings lists its findings.
+{{ config(severity='warn', meta={'description': 'Stored caliper length is not below the width (the preset\'s auto-swap). Warns.'}) }}
 
-select animal_id, measured_on, length_raw_mm, width_raw_mm
-from {{ ref('int_animal_daily_measures') }}
-where length_raw_mm < width_raw_mm
+{{ dq_length_not_below_width() }}

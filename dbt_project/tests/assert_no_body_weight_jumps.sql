@@ -1,7 +1,6 @@
 -- Day-over-day body-weight changes larger than bw_jump_pct are flagged for review (a mistyped
 -- weight more often than biology).
-{{ config(severity='warn') }}
+-- The rule is macros/dq_rules.sql's dq_no_body_weight_jumps; marts.dq_findings lists its findings.
+{{ config(severity='warn', meta={'description': 'No day-over-day body-weight change above bw_jump_pct. Warns.'}) }}
 
-select animal_id, measured_on, body_weight_g, bw_day_over_day_pct
-from {{ ref('fct_animal_day') }}
-where bw_jump_flag
+{{ dq_no_body_weight_jumps() }}

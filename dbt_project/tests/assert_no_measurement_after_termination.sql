@@ -1,7 +1,5 @@
 -- Nothing is measured on an animal after the day it was terminated.
-{{ config(severity=var('domain_test_severity'), meta={'dagster': {'ref': {'name': 'stg_measurement_values'}}}) }}
+-- The rule is macros/dq_rules.sql's dq_no_measurement_after_termination; marts.dq_findings lists its findings.
+{{ config(severity=var('domain_test_severity'), meta={'description': 'No measurement is dated after the animal\'s termination.', 'dagster': {'ref': {'name': 'stg_measurement_values'}}}) }}
 
-select m.measurement_id, m.animal_id, m.measured_on, a.terminated_at
-from {{ ref('stg_measurement_values') }} as m
-inner join {{ ref('stg_animals') }} as a on m.animal_id = a.animal_id
-where a.terminated_at is not null and m.measured_on > a.terminated_at
+{{ dq_no_measurement_after_termination() }}

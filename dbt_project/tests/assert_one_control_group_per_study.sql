@@ -1,8 +1,6 @@
 -- Every study with groups has exactly one control group (In Vivo allows one; TGI, ILS and every
 -- "vs control" column depend on it). Returns the offending studies.
-{{ config(severity=var('domain_test_severity')) }}
+-- The rule is macros/dq_rules.sql's dq_one_control_group_per_study; marts.dq_findings lists its findings.
+{{ config(severity=var('domain_test_severity'), meta={'description': 'Every study with groups has exactly one control group.'}) }}
 
-select study_id, count(*) filter (where is_control) as n_control_groups
-from {{ ref('stg_study_groups') }}
-group by study_id
-having count(*) filter (where is_control) <> 1
+{{ dq_one_control_group_per_study() }}

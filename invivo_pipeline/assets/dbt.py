@@ -13,7 +13,10 @@ dbt test as an asset check, in one lineage graph with the ingestion assets.
   pointed at the warehouse resource's file through ``INVIVO_DUCKDB_PATH`` and keeps its artifacts
   beside it (``<file>.dbt/``).
 - A failed model or error-severity test fails the step with one line naming it; warn-severity
-  tests only show as failed (WARN) checks.
+  tests only show as failed checks of WARN severity (non-blocking: dagster-dbt takes both from the
+  test's dbt severity). The integrity tests (keys, relationships between loaded tables) are errors;
+  the data-quality tests on the tenant's records (``DQ_TESTS``) warn by default, and each of their
+  failing rows is a row of ``marts.dq_findings``.
 """
 
 import json
@@ -217,6 +220,13 @@ MODEL_KEYS: frozenset[dg.AssetKey] = frozenset(
     if node["resource_type"] == "model"
 )
 """The dbt models (not seeds): what ``invivo sync`` counts as models built."""
+DQ_TESTS: frozenset[str] = frozenset(
+    node["name"]
+    for node in MANIFEST["nodes"].values()
+    if node["resource_type"] == "test" and not node.get("test_metadata")
+)
+"""The data-quality tests (dbt_project/tests/*.sql, singular tests): one failing row is one finding
+of ``marts.dq_findings``, so their failed-row counts add up to its rows."""
 
 
 @dbt_assets(

@@ -69,6 +69,12 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
             f"dbt: {summary.dbt_models} models, {summary.dbt_tests_passed} tests passed{warned}",
             highlight=False,
         )
+    if summary.dq_findings:
+        console.print(
+            f"data quality: {summary.dq_findings} finding{'' if summary.dq_findings == 1 else 's'}"
+            " on the tenant's records, listed in marts.dq_findings and on each study's report page",
+            highlight=False,
+        )
     if (flow := summary.cytobank) is not None:
         console.print(
             f"Cytobank: {flow.experiments} experiments, {flow.rows['fcs_files']:,} FCS files, "

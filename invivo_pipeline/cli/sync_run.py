@@ -13,7 +13,7 @@ import io
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +68,8 @@ class SyncSummary:
     dbt_tests_passed: int = 0
     dbt_tests_warned: int = 0
     """Warn-severity dbt tests that failed (an error-severity failure fails the sync instead)."""
+    dq_findings: int = 0
+    """Data-quality findings on the tenant's records: the rows of ``marts.dq_findings``."""
     cytobank: CytobankSyncSummary | None = None
     """The Cytobank load, when ``CYTOBANK_BASE_URL`` is set; it runs before the In Vivo run."""
 
@@ -143,6 +145,19 @@ def _failure_line(result: dg.ExecuteInProcessResult) -> str:
                 prefix, _, text = message.partition(": ")
                 return text if text and prefix.rsplit(".", 1)[-1] == error.cls_name else message
     return "the Dagster run failed; see its logs"
+
+
+def dq_finding_count(checks: Iterable[dg.AssetCheckEvaluation]) -> int:
+    """The data-quality findings among a run's check results: the failing rows of the failed
+    data-quality tests, each of which is a row of ``marts.dq_findings``."""
+    from invivo_pipeline.assets.dbt import DQ_TESTS
+
+    total = 0
+    for check in checks:
+        if not check.passed and check.check_name in DQ_TESTS:
+            value = check.metadata.get("dagster_dbt/failed_row_count")
+            total += int(getattr(value, "value", value) or 0)
+    return total
 
 
 def sync_everything(
@@ -225,5 +240,6 @@ def sync_everything(
         dbt_models=len(built),
         dbt_tests_passed=sum(c.passed for c in dbt_checks),
         dbt_tests_warned=sum(not c.passed for c in dbt_checks),
+        dq_findings=dq_finding_count(dbt_checks),
         cytobank=cytobank,
     )

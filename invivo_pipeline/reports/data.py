@@ -26,6 +26,7 @@ MARTS_READ = (
     "rpt_km_curve",
     "rpt_survival_summary",
     "rpt_bw_tolerability",
+    "dq_findings",
 )
 """The marts a study's ``StudyData`` is read from."""
 STAGING_READ = ("stg_study_groups",)
@@ -53,6 +54,8 @@ class StudyData:
     km: pd.DataFrame = field(default_factory=pd.DataFrame)
     survival: pd.DataFrame = field(default_factory=pd.DataFrame)
     body_weight: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dq_findings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """marts.dq_findings rows of the study: the data-quality rules its records break."""
 
     @property
     def name(self) -> str:
@@ -160,6 +163,15 @@ def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
         """,
         study_id,
     )
+    dq_findings = _frame(
+        con,
+        """
+        select rule, test_name, animal_name, animal_id, finding_on, record_id, detail
+        from marts.dq_findings where study_id = ?
+        order by rule, finding_on, animal_name, record_id
+        """,
+        study_id,
+    )
     return StudyData(
         study_id=study_id,
         overview=overview.iloc[0].to_dict(),
@@ -169,6 +181,7 @@ def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
         km=km,
         survival=survival,
         body_weight=body_weight,
+        dq_findings=dq_findings,
     )
 
 

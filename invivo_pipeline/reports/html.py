@@ -317,6 +317,39 @@ def flow_section(ctx: ReportContext) -> str | None:
     )
 
 
+DQ_COLUMNS = {
+    "rule": "Rule",
+    "animal_name": "Animal",
+    "finding_on": "Date",
+    "record_id": "Record",
+    "detail": "Finding",
+}
+
+
+def data_quality_section(ctx: ReportContext) -> str | None:
+    """The data-quality rules this study's records break (marts.dq_findings), or that none do.
+
+    Always shown: "no findings" is worth saying. The findings never stop the reports; the numbers
+    above are computed from the records as they are.
+    """
+    findings = ctx.study.dq_findings
+    if findings.empty:
+        return section(
+            "Data quality",
+            '<p class="note">No data-quality findings: every rule of '
+            "<code>marts.dq_findings</code> holds for this study's records.</p>",
+        )
+    n = len(findings)
+    shown = findings.assign(animal_name=findings["animal_name"].fillna(findings["animal_id"]))
+    return section(
+        "Data quality",
+        f"<p>{n} finding{'' if n == 1 else 's'} on this study's records "
+        "(<code>marts.dq_findings</code>). The report above is computed from the records as they "
+        "are: correct them in In Vivo and the next sync recomputes it.</p>",
+        table_html(shown, DQ_COLUMNS),
+    )
+
+
 SECTIONS: list[Section] = [
     overview_section,
     how_to_read_section,
@@ -325,6 +358,7 @@ SECTIONS: list[Section] = [
     survival_section,
     body_weight_section,
     flow_section,
+    data_quality_section,
 ]
 """The page, top to bottom."""
 
@@ -348,15 +382,22 @@ def _generated() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+EVERY_PAGE: tuple[Section, ...] = (overview_section, how_to_read_section, data_quality_section)
+"""The sections every page shows, data or not."""
+
+
 def study_page(ctx: ReportContext, sections: Sequence[Section] = SECTIONS) -> str:
-    parts = [built for build in sections if (built := build(ctx)) is not None]
+    built = [(build, part) for build in sections if (part := build(ctx)) is not None]
+    parts = [part for _, part in built]
     subtitle = (
         f"{status_words(ctx.study)} · generated {_generated()} from the invivo-pipeline warehouse"
     )
-    if len(parts) <= 2:  # overview and how-to only
-        parts.append(
-            section("No measurements yet", '<p class="note">This study has no data to plot.</p>')
+    if all(build in EVERY_PAGE for build, _ in built):  # nothing measured to show
+        empty = section(
+            "No measurements yet", '<p class="note">This study has no data to plot.</p>'
         )
+        at = next((i for i, (b, _) in enumerate(built) if b is data_quality_section), len(parts))
+        parts.insert(at, empty)
     return _page(ctx.study.title, subtitle, "".join(parts))
 
 

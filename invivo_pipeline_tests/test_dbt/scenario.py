@@ -181,3 +181,55 @@ def weighing_study() -> StudyBuilder:
     for day in (0, 1, 2, 4, 5, 7, 10, 11):
         s.dose("n1", "tmt_n", day, weight=20, dose=10, dose_volume=10, stock=1)
     return s
+
+
+ODD_CONTROL = {  # day 0, 2, 4; the day-2 mean equals the day-0 mean, up to float rounding
+    "oc1": [103.4, 85.75, 400],
+    "oc2": [95.72, 118.39, 500],
+    "oc3": [100.59, 95.57, 600],
+}
+ODD_TREATED = {  # the same for the treated mean on day 2; a real regression on day 4
+    "ot1": [118.29, 100.71, 50],
+    "ot2": [108.25, 106.06, 60],
+    "ot3": [100.17, 119.94, 70],
+}
+ODD_ZEROS = {
+    "oz1": [100, 100, 0],
+    "oz2": [100, 100, 0],
+    "oz3": [100, 100, 0],
+    "oz4": [100, 100, 50],
+}
+UNMAPPED_REASON = '<script>alert("x")</script> cull'
+
+
+def odd_study() -> StudyBuilder:
+    """A tenant's study with the irregularities real records have, one of each:
+
+    - the control's mean on day 2 is its day-0 mean again (ΔC = 0 but for ~3e-14 of rounding),
+      and so is the treated mean (ΔT ≈ −3e-14); on day 4 the control grew and ot* regressed;
+    - group G3 "zeros": 3 of 4 tumours measured at 0 mm³ on day 4, the fourth at 50;
+    - day 6 has body weights only (no tumour volume) for every animal;
+    - ot2's day-0 dose is recorded as 20 mg/kg from a 1 mg/ml stock at 10 ml/kg (c·DV = 10);
+    - oc3 is terminated on day 4 for a reason not in the seed (with markup in it), and weighed on
+      day 6 all the same;
+    - oz1 weighs 25 g on day 4 (+25 %: a body-weight jump).
+    """
+    s = StudyBuilder("odd", DAY0)
+    s.study(started_on=DAY0)
+    s.group("grp_oc", "G1 Vehicle", control=True)
+    s.group("grp_ot", "G2 Drug 10 mg/kg QD", control=False)
+    s.group("grp_oz", "G3 Zeros", control=False)
+    s.treatment("tmt_ot", "grp_ot", dose=10, dose_volume=10, stock=1)
+    s.cage("KO")
+    for volumes, group in ((ODD_CONTROL, "grp_oc"), (ODD_TREATED, "grp_ot"), (ODD_ZEROS, "grp_oz")):
+        for animal, days in volumes.items():
+            ended = (4, UNMAPPED_REASON) if animal == "oc3" else (None, None)
+            s.animal(animal, group, "KO", terminated_day=ended[0], reason=ended[1])
+            for i, volume in enumerate(days):
+                weight = 25 if (animal, i) == ("oz1", 2) else 20
+                s.measure(animal, 2 * i, volume=volume, weight=weight)
+            s.measure(animal, 6, weight=25 if animal == "oz1" else 20)
+    for animal in ODD_TREATED:
+        dose = 20 if animal == "ot2" else 10
+        s.dose(animal, "tmt_ot", 0, weight=20, dose=dose, dose_volume=10, stock=1)
+    return s

@@ -162,12 +162,12 @@ class StudyBuilder:
         weight: float | None = None,
         swap_calipers: bool = False,
     ) -> None:
-        """Tumour volume with calipers W = 5 mm (2 mm below 62.5 mm³) and L = 2V/W², so that
-        L >= W and V = L·W²/2 exactly."""
+        """Tumour volume with calipers W = 5 mm (2 mm below 62.5 mm³, 0 for no tumour) and
+        L = 2V/W², so that L >= W and V = L·W²/2 exactly."""
         calculations: list[dict[str, Any]] = []
         if volume is not None:
-            width = 5.0 if volume >= 62.5 else 2.0
-            length = 2 * volume / width**2
+            width = 5.0 if volume >= 62.5 else 2.0 if volume > 0 else 0.0
+            length = 2 * volume / width**2 if width else 0.0
             if swap_calipers:
                 width, length = length, width
             calculations.append(

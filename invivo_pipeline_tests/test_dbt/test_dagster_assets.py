@@ -25,7 +25,7 @@ from invivo_pipeline.assets.dbt import (
 )
 from invivo_pipeline.assets.ingestion import asset_key
 from invivo_pipeline.assets.resources import WarehouseResource
-from invivo_pipeline.cli.sync_run import _failure_line
+from invivo_pipeline.cli.sync_run import _failure_line, dq_finding_count
 from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
 from invivo_pipeline.definitions import defs
 from invivo_pipeline.resource_table import RESOURCES
@@ -127,9 +127,11 @@ def _resources(db: Path, lock_timeout_s: float = 60.0) -> dict:
     }
 
 
-def test_a_failed_test_fails_the_step_in_one_line_and_waits_for_the_writer_lock(tmp_path):
+def test_an_integrity_failure_fails_the_step_in_one_line_and_waits_for_the_writer_lock(tmp_path):
     db = tmp_path / "invivo.duckdb"
-    load(db, [two_control_study()])
+    study = two_control_study()  # a data-quality finding: two control groups
+    study.animal("x2", "grp_gone", "KX")  # an integrity failure: a group that was never loaded
+    load(db, [study])
     # Another writer (an ingestion load, say) holds the lock for a moment: dbt queues behind it.
     held = threading.Event()
     released_at: list[float] = []
@@ -150,14 +152,21 @@ def test_a_failed_test_fails_the_step_in_one_line_and_waits_for_the_writer_lock(
     holder.join()
     assert not result.success
     assert _failure_line(result) == (
-        "dbt test assert_one_control_group_per_study failed: 1 failing row"
+        "dbt test relationships_stg_animals_group_id__group_id__ref_stg_study_groups_ failed: "
+        "1 failing row"
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    control = evaluations["assert_one_control_group_per_study"]
-    assert not control.passed and control.severity == dg.AssetCheckSeverity.ERROR
-    # A warn-severity test that fails is reported, with severity WARN, and fails nothing itself.
-    swapped = evaluations["assert_length_not_below_width"]
-    assert not swapped.passed and swapped.severity == dg.AssetCheckSeverity.WARN
+    orphan = evaluations["relationships_stg_animals_group_id__group_id__ref_stg_study_groups_"]
+    assert not orphan.passed and orphan.severity == dg.AssetCheckSeverity.ERROR
+    # Data-quality tests that fail are reported with severity WARN and fail nothing themselves.
+    for name in ("assert_one_control_group_per_study", "assert_length_not_below_width"):
+        finding = evaluations[name]
+        assert not finding.passed and finding.severity == dg.AssetCheckSeverity.WARN
+        assert finding.metadata["dagster_dbt/failed_row_count"].value == 1
+    assert dq_finding_count(evaluations.values()) == 2  # what `invivo sync` prints
+    specs = {spec.key.name: spec for spec in invivo_dbt.check_specs}
+    assert not specs["assert_one_control_group_per_study"].blocking
+    assert specs["relationships_stg_animals_group_id__group_id__ref_stg_study_groups_"].blocking
     first_built = min(
         entry.timestamp
         for entry in instance.all_logs(result.run_id)

@@ -89,7 +89,8 @@ def test_group_day_summary(db):
     assert row["sd"] == approx(sd)
     assert row["sem"] == approx(sd / math.sqrt(3))
     assert row["median"] == approx(1000)
-    assert row["geo_mean"] == approx((1000 * 400 * 2200) ** (1 / 3))
+    # Shifted by geo_mean_shift_mm3 = 1: exp(mean ln(V + 1)) − 1.
+    assert row["geo_mean"] == approx((1001 * 401 * 2201) ** (1 / 3) - 1)
     assert row["frac_remaining"] == approx(3 / 4)
     assert row["plot_ok"]
     day6 = one(
@@ -352,16 +353,45 @@ def test_daily_census(db):
         for r in query(db, "select * from marts.rpt_study_census_daily where study_id = 'hand'")
     }
     assert len(rows) == 3 * 8  # 3 groups, 2026-01-09 (enrolment) to 2026-01-16 (cut-off)
-    c14 = rows[("grp_c", 14)]  # c4 left on the 13th, c3 on the 14th: [enrolled, terminated)
-    assert (c14["n_enrolled"], c14["n_on_study"], c14["n_terminated_cum"]) == (4, 2, 2)
+    # On study: [enrolled, terminated], the termination day included (macros/on_study.sql).
+    c14 = rows[("grp_c", 14)]  # c4 left on the 13th; the 14th is c3's last day on study
+    assert (c14["n_enrolled"], c14["n_on_study"], c14["n_terminated_cum"]) == (4, 3, 2)
     assert c14["n_terminated_event_cum"] == 2 and c14["study_day"] == 4
-    assert rows[("grp_c", 16)]["n_on_study"] == 1  # c1 left on the 16th
-    assert rows[("grp_r", 16)]["n_on_study"] == 1  # r1 on the 14th, r3 on the 16th
+    assert rows[("grp_c", 15)]["n_on_study"] == 2  # c1, c2
+    assert rows[("grp_c", 16)]["n_on_study"] == 2  # c1's last day, c2
+    assert rows[("grp_r", 16)]["n_on_study"] == 2  # r1 left on the 14th; r3's last day, r2
     assert rows[("grp_t", 16)]["n_on_study"] == 3
     t10 = rows[("grp_t", 10)]  # K3 holds t1, t2, t3 and r3 of G3
     assert (t10["n_cages"], t10["max_per_cage"], t10["mixed_group_cages"]) == (1, 4, 1)
     r10 = rows[("grp_r", 10)]  # K4 (r1, r2) and K3
     assert (r10["n_cages"], r10["max_per_cage"], r10["mixed_group_cages"]) == (2, 4, 1)
+
+
+def test_the_census_and_the_group_curves_count_the_same_animals_on_study(db):
+    census = {
+        (r["group_id"], r["study_day"]): r["n_on_study"]
+        for r in query(db, "select * from marts.rpt_study_census_daily where study_id = 'hand'")
+    }
+    curves = query(
+        db,
+        "select group_id, study_day, metric, n_on_study from marts.rpt_group_day_summary "
+        "where study_id = 'hand'",
+    )
+    assert len(curves) == 3 * 4 * 4  # 3 groups, days 0, 2, 4, 6, 4 metrics
+    differ = [
+        (
+            r["group_id"],
+            r["study_day"],
+            r["metric"],
+            r["n_on_study"],
+            census[r["group_id"], r["study_day"]],
+        )
+        for r in curves
+        if r["n_on_study"] != census[r["group_id"], r["study_day"]]
+    ]
+    assert not differ
+    # Day 4 of the control: c3's termination day counts (c1, c2, c3), in both.
+    assert census["grp_c", 4] == 3
 
 
 def test_observation_incidence(db):

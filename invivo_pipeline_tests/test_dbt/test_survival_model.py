@@ -28,7 +28,7 @@ def arms(treated: list[tuple[float, int]], control: list[tuple[float, int]]):
     groups = pd.DataFrame(
         {"study_id": ["s", "s"], "group_id": ["control", "treated"], "is_control": [True, False]}
     )
-    return survival.compare(pd.DataFrame(rows), groups, 1.96).iloc[0]
+    return survival.compare(pd.DataFrame(rows), groups, {"s": "control"}, 1.96).iloc[0]
 
 
 def test_a_treated_arm_that_lives_longer_has_a_hazard_ratio_below_one():

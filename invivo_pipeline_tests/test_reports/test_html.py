@@ -80,11 +80,12 @@ def test_sections_follow_the_data(pages):
         "Tumour growth inhibition",
         "Survival (Kaplan–Meier)",
         "Body weight",
+        "Data quality",
     ]
     tox = parse(pages["tox"]).headings
     assert "Tumour growth" not in tox and "Tumour growth inhibition" not in tox
     assert "Body weight" in tox
-    assert parse(pages["draft"]).headings[-1] == "No measurements yet"
+    assert parse(pages["draft"]).headings[-2:] == ["No measurements yet", "Data quality"]
 
 
 def test_the_tgi_table_shows_each_treated_group_on_the_evaluation_day(materialized, pages):
@@ -155,7 +156,7 @@ def test_a_study_with_flow_data_shows_its_fcs_files_and_a_population_by_group(ma
         }
         page = study_page(ReportContext(study, {}, con))
         tox_page = study_page(ReportContext(by_kind(load_studies(con))["tox"], {}, con))
-    assert parse(page).headings[-1] == "Flow cytometry (Cytobank)"
+    assert parse(page).headings[-2:] == ["Flow cytometry (Cytobank)", "Data quality"]
     flow = page[page.index("Flow cytometry (Cytobank)") :]
     assert f"{n_files} FCS files matched" in flow
     assert len(groups) >= 2

@@ -19,11 +19,13 @@ days as (
         d.width_mm,
         d.tumor_volume_mm3,
         d.tumor_volume_formula,
+        d.tumour_measurement_id,
+        d.weight_measurement_id,
         {{ tumour_volume_formula('d.length_mm', 'd.width_mm') }} as tumor_volume_recalc_mm3,
         d.tumor_volume_mm3 / nullif(a.v0, 0) as rtv,
         d.body_weight_g,
         100.0 * (d.body_weight_g - a.w0) / nullif(a.w0, 0) as bw_pct_chg,
-        d.measured_on between a.enrolled_on and a.last_on_study_date as on_study,
+        {{ on_study('a', 'd.measured_on') }} as on_study,
         d.n_tumour_records,
         d.n_weight_records
     from daily as d
@@ -48,7 +50,10 @@ select
         / nullif(tumor_volume_mm3, 0) as vol_recalc_dev_pct,
     rtv,
     100.0 * (rtv - 1) as pct_dv,
-    ln(greatest(tumor_volume_mm3, {{ var('vol_floor') }})) as ln_v,
+    -- NULL without a volume (greatest() skips a NULL argument, which made it ln(vol_floor)).
+    case
+        when tumor_volume_mm3 is not null then ln(greatest(tumor_volume_mm3, {{ var('vol_floor') }}))
+    end as ln_v,
     body_weight_g,
     bw_pct_chg,
     min(bw_pct_chg) over (
@@ -66,6 +71,8 @@ select
     coalesce(tumor_volume_mm3 >= {{ var('tumor_endpoint_mm3') }}, false) as tumor_endpoint_flag,
     on_study,
     n_tumour_records,
-    n_weight_records
+    n_weight_records,
+    tumour_measurement_id,
+    weight_measurement_id
 from days
 window by_day as (partition by animal_id order by measured_on)

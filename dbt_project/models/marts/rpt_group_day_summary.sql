@@ -8,13 +8,15 @@
     'bw_pct_chg': 'w0',
 } %}
 
-with facts as (
-    select * from {{ ref('fct_animal_day') }}
-    where on_study
+with animals as (
+    select * from {{ ref('dim_animal') }}
 ),
 
-animals as (
-    select * from {{ ref('dim_animal') }}
+facts as (
+    select f.*, a.v0
+    from {{ ref('fct_animal_day') }} as f
+    inner join animals as a on f.animal_id = a.animal_id
+    where f.on_study
 ),
 
 groups as (
@@ -23,13 +25,29 @@ groups as (
 
 long as (
     {%- for metric in metrics %}
-    select study_id, group_id, animal_id, study_day, '{{ metric }}' as metric, {{ metric }} as value
+    select
+        study_id, group_id, animal_id, study_day, '{{ metric }}' as metric, {{ metric }} as value, v0
     from facts
     where {{ metric }} is not null
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
+),
+
+-- The geometric mean's shift (macros/geometric_mean.sql): geo_mean_shift_mm3 for volumes, the
+-- same volume relative to the mean baseline of the group's animals measured that day for RTV, 0
+-- for body weight (never zero; a non-positive weight makes the geometric mean NULL).
+shifted as (
+    select
+        *,
+        case metric
+            when 'tumor_volume_mm3' then {{ var('geo_mean_shift_mm3') }}
+            when 'rtv' then {{ var('geo_mean_shift_mm3') }}
+                / avg(v0) over (partition by group_id, metric, study_day)
+            else 0
+        end as geo_shift
+    from long
 ),
 
 stats as (
@@ -42,14 +60,11 @@ stats as (
         avg(value) as mean,
         stddev_samp(value) as sd,
         median(value) as median,
-        case metric
-            when 'tumor_volume_mm3' then exp(avg(ln(greatest(value, {{ var('vol_floor') }}))))
-            when 'bw_pct_chg' then null
-            else exp(avg(ln(value)) filter (where value > 0))
-        end as geo_mean,
+        case when metric <> 'bw_pct_chg' then {{ shifted_geometric_mean('value', 'geo_shift') }} end
+            as geo_mean,
         min(value) as min,
         max(value) as max
-    from long
+    from shifted
     group by study_id, group_id, metric, study_day
 ),
 
@@ -60,7 +75,7 @@ on_study as (
         s.metric,
         s.study_day,
         count(a.animal_id) filter (
-            where s.study_day between a.enrolled_on - a.day0_date and a.last_study_day
+            where {{ on_study_day('a', 's.study_day') }}
         ) as n_on_study
     from stats as s
     inner join animals as a on s.group_id = a.group_id

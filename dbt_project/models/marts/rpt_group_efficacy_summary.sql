@@ -18,9 +18,8 @@ groups as (
 ),
 
 controls as (
-    select study_id, group_id as control_group_id
-    from groups
-    where is_control
+    select study_id, control_group_id
+    from {{ ref('int_study_control') }}
 ),
 
 growth as (

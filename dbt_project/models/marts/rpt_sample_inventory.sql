@@ -60,7 +60,7 @@ on_study as (
         i.group_id,
         i.study_day,
         count(a.animal_id) filter (
-            where i.study_day between a.enrolled_on - a.day0_date and a.last_study_day
+            where {{ on_study_day('a', 'i.study_day') }}
         ) as n_on_study
     from (select distinct group_id, study_day from inventory) as i
     inner join animals as a on i.group_id = a.group_id

@@ -1,7 +1,8 @@
 -- Daily census per study, group and calendar date, from the first enrolment to the study's data
--- cut-off: animals enrolled, on study (enrolled on or before the date and not yet terminated: the
--- interval [enrolled, terminated)), terminated so far by reason class, and the group's cages with
--- their occupancy (all on-study animals in the cage count, whatever their group).
+-- cut-off: animals enrolled, on study (macros/on_study.sql: [enrolled, terminated], the
+-- termination day included, as in the group curves), terminated so far by reason class (on its
+-- termination day an animal is both on study and terminated), and the group's cages with their
+-- occupancy (all on-study animals in the cage count, whatever their group).
 with studies as (
     select * from {{ ref('int_study_dates') }}
     where as_of_date is not null
@@ -38,7 +39,7 @@ animal_days as (
         a.group_id,
         a.animal_id,
         a.cage_id,
-        a.terminated_at is null or a.terminated_at > sp.census_date as is_on_study,
+        {{ on_study('a', 'sp.census_date') }} as is_on_study,
         a.terminated_at <= sp.census_date as is_terminated,
         a.reason_class
     from spine as sp

@@ -42,7 +42,7 @@ expected as (
     select m.study_id, count(*) as n_expected
     from measurement_days as m
     inner join animals as a
-        on m.study_id = a.study_id and m.measured_on between a.enrolled_on and a.last_on_study_date
+        on m.study_id = a.study_id and {{ on_study('a', 'm.measured_on') }}
     group by m.study_id
 ),
 
@@ -50,7 +50,7 @@ present as (
     select d.study_id, count(*) as n_present
     from {{ ref('int_animal_daily_measures') }} as d
     inner join animals as a
-        on d.animal_id = a.animal_id and d.measured_on between a.enrolled_on and a.last_on_study_date
+        on d.animal_id = a.animal_id and {{ on_study('a', 'd.measured_on') }}
     group by d.study_id
 ),
 

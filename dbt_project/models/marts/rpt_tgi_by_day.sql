@@ -19,9 +19,8 @@ groups as (
 ),
 
 controls as (
-    select study_id, group_id as control_group_id
-    from groups
-    where is_control
+    select study_id, control_group_id
+    from {{ ref('int_study_control') }}
 ),
 
 baselines as (
@@ -101,16 +100,29 @@ paired as (
     left join eval_days as e on g.study_id = e.study_id
 ),
 
+-- A change in a group's mean volume from its baseline mean within tgi_zero_change_tol_mm3 is no
+-- change: on day 0, and wherever the control has not grown, ΔT/ΔC would divide by float rounding
+-- (~1e-14) and print any number, so it, TGI Δ and regression % are NULL there.
+changes as (
+    select
+        *,
+        case
+            when abs(mean_c - mean_c0) > {{ var('tgi_zero_change_tol_mm3') }} then mean_c - mean_c0
+        end as delta_c,
+        mean_t - mean_t0 as delta_t
+    from paired
+),
+
 metrics as (
     select
         *,
         100.0 * mean_t / nullif(mean_c, 0) as pct_t_over_c,
         100.0 * median_t / nullif(median_c, 0) as pct_t_over_c_median,
         100.0 * geo_mean_t / nullif(geo_mean_c, 0) as pct_t_over_c_geo,
-        100.0 * (mean_t - mean_t0) / nullif(mean_c - mean_c0, 0) as pct_dt_over_dc,
+        100.0 * delta_t / delta_c as pct_dt_over_dc,
         100.0 * (1 - mean_rtv_t / nullif(mean_rtv_c, 0)) as tgi_rtv_pct,
         100.0 * (1 - auc_t / nullif(auc_c, 0)) as tgi_auc_pct
-    from paired
+    from changes
 )
 
 select
@@ -142,7 +154,8 @@ select
     tgi_rtv_pct,
     tgi_auc_pct,
     case
-        when mean_t < mean_t0 then 100.0 * (mean_t - mean_t0) / nullif(mean_t0, 0)
+        when delta_c is not null and delta_t < -{{ var('tgi_zero_change_tol_mm3') }}
+            then 100.0 * delta_t / nullif(mean_t0, 0)
     end as regression_pct,
     case
         when pct_t_over_c <= {{ var('nci_highly_active_tc_pct') }} then 'highly active'

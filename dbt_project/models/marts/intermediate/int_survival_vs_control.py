@@ -117,9 +117,9 @@ def holm(p_values):
     return adjusted
 
 
-def compare(tte, groups, z):
+def compare(tte, groups, controls, z):
+    """``controls``: study id → its control group (int_study_control, one per study)."""
     rows = []
-    controls = groups[groups["is_control"]].set_index("study_id")["group_id"].to_dict()
     treated_groups = groups[~groups["is_control"]]
     for (study_id, endpoint), block in tte.groupby(["study_id", "endpoint_type"], sort=True):
         control_id = controls.get(study_id)
@@ -172,5 +172,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     tte = dbt.ref("fct_animal_time_to_event").df()
     groups = dbt.ref("stg_study_groups").df()[["study_id", "group_id", "is_control"]]
+    control = dbt.ref("int_study_control").df()
+    controls = dict(zip(control["study_id"], control["control_group_id"], strict=True))
     tte = tte[tte["time_days"].notna()]
-    return compare(tte, groups, float(dbt.config.get("km_ci_z") or 1.96))
+    return compare(tte, groups, controls, float(dbt.config.get("km_ci_z") or 1.96))
