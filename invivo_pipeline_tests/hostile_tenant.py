@@ -44,6 +44,8 @@ ANIMALS = tuple(f"aml_hostile{i:04d}" for i in range(1, 9))
 DAYS = ("2024-11-01", "2024-11-04", "2024-11-08", "2024-11-11")
 BAD_DATE = "2024-02-30"
 BAD_MEASUREMENT = "mst_hostile_bad_date"
+BAD_DOSE = "dsg_hostile0004"
+"""The dose whose dose is not stock concentration × dose volume: a data-quality finding."""
 VANISHING_OBSERVATION = "obs_hostile_vanishing"
 
 
@@ -232,6 +234,7 @@ def _doses(tenant: HostileTenant) -> None:
     doses[2]["weight_at_dosing"] = 20.5
     # Dose is not stock concentration × dose volume (10 mg/ml × 10 ml/kg = 100 mg/kg): a finding.
     doses[3]["dose"] = _quantity("3.03", "mg/kg")
+    assert doses[3]["id"] == BAD_DOSE
 
 
 def _calculations(day: int, number: int) -> list[dict[str, Any]]:

@@ -1,17 +1,13 @@
 """``invivo sync`` against a hostile-but-plausible tenant (not the simulator): one bad record is
-quarantined, never the whole sync; ``--strict`` turns any quarantine into one clear failure.
-
-dbt's domain tests (the dose identity among them) take their severity from the dbt var
-``domain_test_severity``; this tenant breaks the dose identity on purpose, so these syncs run dbt
-with that var at ``warn`` (``WARN_DOMAIN_TESTS``), which is what the findings are: data-quality
-findings, not failures of the pipeline. Everything asserted here is the ingestion's.
+quarantined, never the whole sync; a dose that breaks the dose identity is a data-quality finding
+(``marts.dq_findings``, the study page), never a failure; ``--strict`` turns any quarantine into
+one clear failure. The same through a Dagster run of the whole job.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +18,7 @@ import pytest
 from invivo_pipeline.resource_table import RESOURCES
 from invivo_pipeline_tests.hostile_tenant import (
     BAD_DATE,
+    BAD_DOSE,
     BAD_MEASUREMENT,
     STUDY,
     VANISHING_OBSERVATION,
@@ -32,24 +29,6 @@ from invivo_pipeline_tests.hostile_tenant import (
 )
 from invivo_pipeline_tests.test_cli.conftest import ROOT, Cli
 from invivo_pipeline_tests.test_client.stub_api import StubServer
-
-WARN_DOMAIN_TESTS = """
-import sys
-from dagster_dbt import DbtCliResource
-from invivo_pipeline.cli.main import main
-
-_cli = DbtCliResource.cli
-
-
-def cli(self, args, **kwargs):
-    return _cli(self, [*args, "--vars", "{domain_test_severity: warn}"], **kwargs)
-
-
-DbtCliResource.cli = cli
-sys.argv = ["invivo", *sys.argv[1:]]
-main()
-"""
-"""``invivo`` with dbt's domain tests at warn (see the module docstring)."""
 
 KEY = {"metadata_options": "value", "study_presets": "study_id"}
 
@@ -69,7 +48,7 @@ def hostile_tenant_on(server: StubServer) -> HostileTenant:
 
 def sync(cli: Cli, server: StubServer, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", WARN_DOMAIN_TESTS, "sync", "--quiet", *args],
+        cli.command("sync", "--quiet", *args),
         cwd=ROOT,
         env={**cli.env, **credentials(server), **env},
         capture_output=True,
@@ -100,6 +79,28 @@ def rejected(db: Path) -> list[tuple]:
         ).fetchall()
 
 
+def dq_findings(db: Path) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "SELECT test_name, study_id, record_id, detail FROM marts.dq_findings"
+        ).fetchall()
+
+
+def assert_the_dose_finding_is_reported(db: Path) -> list[tuple]:
+    """The dose that breaks the dose identity is a finding in ``marts.dq_findings`` and on the
+    study's page: reported, loaded, never a failure."""
+    findings = dq_findings(db)
+    dose = [f for f in findings if f[2] == BAD_DOSE]
+    assert [f[:3] for f in dose] == [
+        ("assert_dose_matches_stock_times_dose_volume", STUDY, BAD_DOSE)
+    ], findings
+    [page] = [p for p in (db.parent / "reports").glob("*.html") if p.name != "index.html"]
+    html = page.read_text()
+    section = html[html.index("Data quality") :]
+    assert BAD_DOSE in section and f"{len(findings)} finding" in section
+    return findings
+
+
 def assert_loaded(db: Path, tenant: HostileTenant) -> dict[str, dict[str, dict]]:
     tables = stored(db)
     for table, ids in tenant.expected().items():
@@ -115,6 +116,8 @@ def test_bad_records_are_quarantined_the_rest_loads_and_a_fix_clears_them(cli, s
     assert first.returncode == 0, first.stderr
     assert "quarantined 1 record in 1 table (see invivo_raw._rejected)" in first.stdout
     tables = assert_loaded(cli.db, tenant)
+    findings = assert_the_dose_finding_is_reported(cli.db)
+    assert f"data quality: {len(findings)} finding" in first.stdout
     doses = {d["id"]: d for d in tables["dosages"].values()}
     assert doses["dsg_hostile0001"]["measurement"]["id"] is None  # as sent
     assert doses["dsg_hostile0003"]["weight_at_dosing"] == 20.5
@@ -171,7 +174,9 @@ def test_strict_makes_a_quarantine_one_clear_failure_and_loads_nothing(cli, serv
 # --- the same through a Dagster run of the job ----------------------------------------------------
 
 
-def _run_job(tmp_path: Path) -> dg.ExecuteInProcessResult:
+def _run_job(tmp_path: Path, *, ingestion_only: bool = False) -> dg.ExecuteInProcessResult:
+    """The ``invivo_sync`` job for the tenant's study: every asset (ingestion, dbt, reports), or
+    only the ingestion assets."""
     from invivo_pipeline.assets.ingestion import asset_key
     from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
     from invivo_pipeline.cli.sync_run import run_config
@@ -184,7 +189,7 @@ def _run_job(tmp_path: Path) -> dg.ExecuteInProcessResult:
     return job.execute_in_process(
         instance=inst,
         partition_key=STUDY,
-        asset_selection=[asset_key(r.name) for r in RESOURCES],
+        asset_selection=[asset_key(r.name) for r in RESOURCES] if ingestion_only else None,
         raise_on_error=False,
         run_config=run_config(Warehouse(tmp_path / "invivo.duckdb")),
     )
@@ -202,6 +207,7 @@ def test_a_dagster_run_loads_the_good_records_and_warns_on_the_table_with_reject
 
     assert result.success
     assert_loaded(tmp_path / "invivo.duckdb", tenant)
+    assert_the_dose_finding_is_reported(tmp_path / "invivo.duckdb")
     checks = {
         (e.asset_key.path[-1], e.check_name): e
         for e in (
@@ -214,8 +220,14 @@ def test_a_dagster_run_loads_the_good_records_and_warns_on_the_table_with_reject
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert warned.description.startswith("1 records set aside in invivo_raw._rejected")
     assert warned.metadata["failures"].value == 1
+    [dose_identity] = [
+        check
+        for (_, name), check in checks.items()
+        if name == "assert_dose_matches_stock_times_dose_volume"
+    ]
+    assert not dose_identity.passed and dose_identity.severity == dg.AssetCheckSeverity.WARN
     failed = {key for key, check in checks.items() if not check.passed}
-    assert failed == {("measurements", "no_rejected_records")}
+    assert all(checks[key].severity == dg.AssetCheckSeverity.WARN for key in failed), failed
 
 
 def test_a_strict_dagster_run_fails_in_one_line_and_loads_nothing(server, tmp_path, monkeypatch):
@@ -226,7 +238,7 @@ def test_a_strict_dagster_run_fails_in_one_line_and_loads_nothing(server, tmp_pa
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("INVIVO_STRICT", "1")
 
-    result = _run_job(tmp_path)
+    result = _run_job(tmp_path, ingestion_only=True)
 
     assert not result.success
     line = _failure_line(result)
