@@ -40,7 +40,9 @@ class InVivoApiResource(dg.ConfigurableResource):
             "concurrency": self.concurrency
             or (int(env["INVIVO_CONCURRENCY"]) if env.get("INVIVO_CONCURRENCY") else None),
         }
-        return ClientConfig(
+        # The other INVIVO_* settings (timeouts, deadlines, caps) as ``invivo sync`` reads them.
+        return ClientConfig.from_env(
+            env,
             base_url=self.base_url,
             client_id=self.client_id,
             client_secret=self.client_secret,
