@@ -169,3 +169,41 @@ def test_doctor_is_bounded_against_a_drip_fed_server(cli, proxy):
     assert result.returncode == 1
     assert "✗ API: GET " in result.stdout and "2 s deadline" in result.stdout, result.stdout
     assert elapsed < 30
+
+
+def test_a_cytobank_failure_is_one_line_naming_its_cause(cli, tmp_path):
+    """The Cytobank client's own error (a sample-tag file that is not the documented TSV)."""
+    from invivo_pipeline.cytobank_table import API_PREFIX
+    from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
+    from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    world = WorldConfig(seed=62, studies=1, animals_per_study=2, days=2)
+    with (
+        SimulatorServer(world) as server,
+        CytobankSimulatorServer(world=server.world) as cytobank,
+        HostileProxy(cytobank.base_url) as hostile,
+    ):
+        hostile.alteration = Alteration("download_sample_tags", "raw", body=b"Wrong\tHeader\n")
+        result = cli.run(
+            "sync",
+            "--quiet",
+            timeout=180,
+            INVIVO_BASE_URL=server.base_url,
+            DAGSTER_HOME=str(home),
+            CYTOBANK_BASE_URL=hostile.base_url + API_PREFIX,
+            CYTOBANK_USERNAME=DEMO_USERNAME,
+            CYTOBANK_PASSWORD=DEMO_PASSWORD,
+        )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    expected = "the sample-tag file's first column is 'Wrong'"
+    assert lines[0].startswith("error: Cytobank: GET ") and expected in lines[0], lines[0]
+    assert "download_sample_tags" in lines[0] and DEMO_PASSWORD not in result.stderr
+    cls_name, message, texts = _run_failure(home)
+    assert cls_name == "MalformedResponseError" and expected in message
+    for text in texts:
+        assert not any(word in text for word in FORBIDDEN[:3]), text
