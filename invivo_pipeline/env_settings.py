@@ -39,6 +39,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INVIVO_CONNECT_RETRIES", "`2`", "Retries after a failed connect: few and quick, so a wrong URL fails in about a second."),
     Setting("INVIVO_BACKOFF_BASE_S", "`0.5`", "Backoff before the first retry, doubled per retry (full jitter: a uniform wait up to it)."),
     Setting("INVIVO_BACKOFF_MAX_S", "`30`", "Longest backoff between two retries."),
+    Setting("INVIVO_REQUEST_DEADLINE_S", "`120`", "A request's connect and every read together must end within it: a server that drip-feeds an answer fails there, in one line naming the request, and the locks are released. Not retried."),
+    Setting("INVIVO_RUN_DEADLINE_S", "off", "Bounds every request of one client run (a sync, one sensor tick, one `invivo doctor`, which caps it at 60 s). Off by default: the request deadline and the page bounds already end every run, and a wall-clock default would cut off a first sync of a large tenant at a low request budget."),
+    Setting("INVIVO_MAX_PAGE_BYTES", "`67108864` (64 MiB)", "An answer larger than this fails before it is read whole (bounded memory whatever a server sends)."),
+    Setting("INVIVO_MAX_JSON_DEPTH", "`64`", "An answer nested deeper than this, or with a byte that is not UTF-8, fails in one line before a parser sees it. Paging metadata must agree with itself (`last_page` = ⌈`total` / `per_page`⌉, no page longer than `per_page`)."),
     Setting("INVIVO_RETRY_AFTER_MAX_S", "`300`", "A 429 asking to wait longer than this fails instead of stalling the run."),
     Setting("INVIVO_STRICT", "off", "`1`: a record that would be quarantined (`invivo_raw._rejected`) fails the run instead, before it commits, as `invivo sync --strict` does; also for runs launched from Dagster."),
     # The warehouse and dbt

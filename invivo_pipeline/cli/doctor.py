@@ -1,7 +1,13 @@
-"""``invivo doctor``: each thing the pipeline needs, checked in order, with what to do about it."""
+"""``invivo doctor``: each thing the pipeline needs, checked in order, with what to do about it.
+
+Bounded: each source gets at most ``DOCTOR_DEADLINE_S`` for all its requests (besides each
+request's own deadline), and the In Vivo check is two requests (a token and one page of one
+study), so a server that hangs or drip-feeds makes a ✗ line, not a terminal that never returns.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 
 from rich.console import Console
@@ -18,6 +24,11 @@ from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig, cyto
 from invivo_pipeline.warehouse import Warehouse, WarehouseError, default_duckdb_path
 
 REQUIRED = ("INVIVO_BASE_URL", "INVIVO_CLIENT_ID", "INVIVO_CLIENT_SECRET")
+DOCTOR_DEADLINE_S = 60.0
+
+
+def _bounded(configured: float | None) -> float:
+    return min(configured or DOCTOR_DEADLINE_S, DOCTOR_DEADLINE_S)
 
 
 def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
@@ -41,6 +52,7 @@ def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
     if not missing:
         try:
             config = ClientConfig.from_env(env)
+            config = dataclasses.replace(config, run_deadline_s=_bounded(config.run_deadline_s))
             report(True, "API URL", config.api_root)
         except InVivoError as exc:
             report(False, "API URL", str(exc))
@@ -80,6 +92,7 @@ def _check_cytobank(env: Mapping[str, str], report: Callable[[bool, str, str], N
     except InVivoError as exc:
         report(False, "Cytobank configuration", str(exc))
         return
+    config = dataclasses.replace(config, run_deadline_s=_bounded(config.run_deadline_s))
     try:
         experiments = run_sync(_count_experiments(config))
         report(True, "Cytobank", f"{config.base_url} lists {experiments} experiments")
@@ -98,4 +111,4 @@ async def _count_experiments(config: CytobankConfig) -> int:
 
 async def _count_studies(config: ClientConfig) -> int:
     async with InVivoClient(config) as client:
-        return len(await client.list_study_ids())
+        return (await client.probe("studies")).total

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from invivo_pipeline.client import InVivoError
+from invivo_pipeline.client.errors import first_cause
 
 app = typer.Typer(
     name="invivo",
@@ -182,9 +183,9 @@ def sync(
 
     try:
         summary = sync_with_progress(console, quiet=quiet)
-    except (InVivoError, SyncFailed) as exc:
+    except SyncFailed as exc:
         raise fail(str(exc)) from None
-    except Exception as exc:  # the warehouse's and Dagster's own errors, still one line
+    except Exception as exc:  # the client's, the warehouse's and Dagster's errors, one line each
         raise fail(_one_line(exc)) from None
     print_sync_summary(console, summary)
 
@@ -209,8 +210,6 @@ def demo(
             animals_per_study=animals_per_study,
             quiet=quiet,
         )
-    except InVivoError as exc:
-        raise fail(str(exc)) from None
     except Exception as exc:
         raise fail(_one_line(exc)) from None
 
@@ -225,8 +224,13 @@ def doctor() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    """The cause (never an exception group), its class and its first line that says something."""
+    cause = first_cause(exc)
+    text = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
+    name = type(cause).__name__
+    if isinstance(cause, InVivoError):
+        return text or name
+    return f"{name}: {text}" if text else name
 
 
 def main() -> None:  # pragma: no cover - the console script

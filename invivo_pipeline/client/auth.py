@@ -5,6 +5,10 @@ was sent) keeps requests from racing the expiry; the 20 % keeps short test TTLs 
 with a second check inside makes a crowd of requests that all find the token stale cause ONE token
 request, and ``invalidate`` only drops the token that actually failed, so a 401 arriving after
 another task already refreshed does not throw away the fresh token.
+
+A token is reused for at least ``MIN_TOKEN_REUSE_S`` whatever ``expires_in`` says: a server that
+answers 0, a negative number or a second would otherwise cost a token request per API request.
+If the token really is dead sooner, the 401 that follows refreshes it as usual.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ from invivo_pipeline.models.invivo import OAuthToken
 
 REFRESH_MARGIN_MAX_S = 60.0
 REFRESH_MARGIN_FRACTION = 0.2
+MIN_TOKEN_REUSE_S = 30.0
 
 
 def refresh_margin(expires_in: float) -> float:
     return min(REFRESH_MARGIN_MAX_S, REFRESH_MARGIN_FRACTION * expires_in)
+
+
+def reuse_for(expires_in: float) -> float:
+    """Seconds from sending the token request until the token is refreshed."""
+    return max(MIN_TOKEN_REUSE_S, expires_in - refresh_margin(expires_in))
 
 
 class TokenProvider:
@@ -50,7 +60,7 @@ class TokenProvider:
             sent_at = self._clock()
             issued = await self._fetch()
             self._token = issued.access_token
-            self._refresh_at = sent_at + issued.expires_in - refresh_margin(issued.expires_in)
+            self._refresh_at = sent_at + reuse_for(issued.expires_in)
             return self._token
 
     def invalidate(self, token: str) -> None:

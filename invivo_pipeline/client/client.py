@@ -27,7 +27,7 @@ from typing_extensions import Buffer
 
 from invivo_pipeline import resource_table
 from invivo_pipeline.client.config import ClientConfig
-from invivo_pipeline.client.errors import ApiError, MalformedResponseError
+from invivo_pipeline.client.errors import ApiError, MalformedResponseError, first_cause
 from invivo_pipeline.client.metrics import ClientMetrics
 from invivo_pipeline.client.pagination import (
     FetchedPage,
@@ -460,13 +460,8 @@ async def _gather(coros: Any) -> list[Any]:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(c) for c in coros]
     except BaseExceptionGroup as eg:
-        raise _first_error(eg) from None
+        raise first_cause(eg) from None
     return [t.result() for t in tasks]
-
-
-def _first_error(eg: BaseExceptionGroup) -> BaseException:
-    first = eg.exceptions[0]
-    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -31,6 +31,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def refuse_userinfo(raw: str, setting: str) -> None:
+    """Refuse a URL with ``user:password@`` before any message can print it.
+
+    Checked first, on the text as typed (scheme or not, host or not), because every later message
+    quotes the URL; and httpx would send the userinfo as Basic auth in place of the token.
+    """
+    after_scheme = raw.split("://", 1)[-1]
+    authority = after_scheme.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in authority:
+        raise ConfigError(
+            f"{setting} must not carry credentials (user:password@host); "
+            "give them in their own settings"
+        )
+
+
 def normalize_base_url(url: str) -> str:
     """The server root (``scheme://host[:port][/prefix]``) without ``/api/public/v1`` or a slash.
 
@@ -38,13 +53,12 @@ def normalize_base_url(url: str) -> str:
     reference; the client always appends the prefix itself.
     """
     raw = url.strip()
+    refuse_userinfo(raw, "INVIVO_BASE_URL")
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"base_url must be an http(s) URL with a host, got {raw!r}")
     if parts.query or parts.fragment:
         raise ConfigError(f"the base URL must not carry a query or fragment: {raw!r}")
-    if parts.username or parts.password:
-        raise ConfigError("the base URL must not carry credentials; use client_id/client_secret")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http to {parts.hostname}: the In Vivo API requires HTTPS "
@@ -78,6 +92,14 @@ class ClientConfig:
     """Retries after a failed connect: few and quick, so a wrong URL fails in about a second."""
     retry_after_max_s: float = 300.0
     """A 429 asking to wait longer than this fails instead of stalling the run."""
+    request_deadline_s: float = 120.0
+    """One attempt's connect and every read together: a drip-fed answer fails here, not never."""
+    run_deadline_s: float | None = None
+    """Every request of one client (one run, sensor tick or doctor) together; unset = no limit."""
+    max_page_bytes: int = 64 * 1024 * 1024
+    """An answer larger than this fails before it is read whole."""
+    max_json_depth: int = 64
+    """An answer nested deeper than this fails before a parser recurses into it."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
@@ -93,7 +115,15 @@ class ClientConfig:
         for name in ("max_retries", "connect_retries"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
-        for name in ("timeout_s", "connect_timeout_s", "backoff_max_s", "retry_after_max_s"):
+        for name in (
+            "timeout_s",
+            "connect_timeout_s",
+            "backoff_max_s",
+            "retry_after_max_s",
+            "request_deadline_s",
+            "max_page_bytes",
+            "max_json_depth",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
         if self.backoff_base_s < 0:
@@ -101,6 +131,10 @@ class ClientConfig:
         if self.requests_per_minute is not None and self.requests_per_minute <= 0:
             raise ConfigError(
                 f"requests_per_minute must be positive or unset, got {self.requests_per_minute}"
+            )
+        if self.run_deadline_s is not None and self.run_deadline_s <= 0:
+            raise ConfigError(
+                f"run_deadline_s must be positive or unset, got {self.run_deadline_s}"
             )
 
     @property
@@ -147,6 +181,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "backoff_max_s": float,
     "connect_retries": int,
     "retry_after_max_s": float,
+    "request_deadline_s": float,
+    "run_deadline_s": float,
+    "max_page_bytes": int,
+    "max_json_depth": int,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import orjson
 
@@ -58,7 +59,15 @@ class ApiError(_RequestError):
 
 
 class MalformedResponseError(_RequestError):
-    """The body was not JSON or not the documented shape, on every attempt."""
+    """The body was not JSON or not the documented shape, on every attempt; or it broke a limit
+    no retry changes (larger than the page cap, nested deeper than the depth cap, not UTF-8, or
+    paging metadata that contradicts itself)."""
+
+
+class DeadlineExceededError(_RequestError):
+    """A request did not finish within its deadline (connect and every read together), or the
+    client's whole run went past its own; not retried, since a server that drip-feeds an answer
+    does so again."""
 
 
 class RecordValidationError(InVivoError):
@@ -120,18 +129,64 @@ def _join(value: Any) -> str:
     return str(value)
 
 
+def first_cause(exc: BaseException) -> BaseException:
+    """The first real error inside an exception group (nested or not); any other error as is.
+
+    A TaskGroup cancels its other tasks when one fails, so its first sub-exception is the cause and
+    the rest are consequences; "unhandled errors in a TaskGroup" tells a user nothing.
+    """
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+PARTIAL_SECRET_CHARS = 8
+"""An echoed run of this many leading characters of a secret is redacted, not only the whole."""
+
+
+def _encodings(secret: str) -> set[str]:
+    """The forms a server may echo a secret in: as is, JSON-escaped, URL-encoded (both styles)."""
+    return {
+        secret,
+        orjson.dumps(secret).decode()[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+
+
 class Redactor:
-    """Replaces known secrets (client secret, every token issued) with ``***`` in any text."""
+    """Replaces known secrets (client secret, every token issued) with ``***`` in any text.
+
+    Each secret is matched in every encoding a server might echo it in, and also when only its
+    first ``PARTIAL_SECRET_CHARS`` or more characters appear (a cut-off echo still leaks most of it).
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = {s for s in secrets if s}
+        self._forms: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str) -> None:
         if secret:
-            self._secrets.add(secret)
+            self._forms |= _encodings(secret)
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, "***")
+        for form in sorted(self._forms, key=len, reverse=True):
+            text = _redact_prefixes(text, form)
         return text
+
+
+def _redact_prefixes(text: str, form: str) -> str:
+    """``text`` with every run that is ``form`` or a prefix of it (8+ characters) replaced."""
+    shortest = min(len(form), PARTIAL_SECRET_CHARS)
+    head = form[:shortest]
+    out: list[str] = []
+    at = 0
+    while (found := text.find(head, at)) != -1:
+        end = found + shortest
+        while end < len(text) and end - found < len(form) and text[end] == form[end - found]:
+            end += 1
+        out.append(text[at:found] + "***")
+        at = end
+    out.append(text[at:])
+    return "".join(out)

@@ -8,6 +8,8 @@ API drops ``perPage`` and the filters from it. Defences against a list that chan
   ``last_page`` means the list shrank and the server clamped, so the walk ends; anything else is a
   malformed answer;
 - a ``last_page`` that grows extends the walk; an empty page ends it;
+- every page's ``last_page`` must be what its ``total`` and ``per_page`` imply, so the walk is
+  bounded by what the server says the list holds;
 - records are de-duplicated by primary key, so a record pushed onto the next page by an insert
   comes out once.
 """
@@ -18,7 +20,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 
@@ -116,15 +118,36 @@ def _hashable(value: Any) -> Any:
 
 
 def check_first_page(page: FetchedPage) -> None:
+    if page.meta.current_page != 1:
+        _inconsistent(page, "page 1 is not current_page 1")
+    check_page_bounds(page)
+
+
+def check_page_bounds(page: FetchedPage) -> None:
+    """The walk ends where ``total`` and the granted ``per_page`` say, so they must agree.
+
+    ``last_page`` is ``max(1, ceil(total / per_page))`` (Laravel's rule) and no page holds more than
+    ``per_page`` records; anything else would let a server keep the walk going forever (a
+    ``last_page`` of 10^9 on a short list) or fill the memory, so it is one clear error instead.
+    """
     meta = page.meta
-    if meta.current_page != 1 or meta.per_page < 1 or meta.last_page < 1 or meta.total < 0:
-        raise MalformedResponseError(
-            f"GET {page.url} returned inconsistent paging metadata: current_page="
-            f"{meta.current_page}, per_page={meta.per_page}, last_page={meta.last_page}, "
-            f"total={meta.total}",
-            method="GET",
-            url=page.url,
-        )
+    if meta.per_page < 1 or meta.total < 0:
+        _inconsistent(page, "per_page must be at least 1 and total not negative")
+    implied = max(1, -(-meta.total // meta.per_page))
+    if meta.last_page != implied:
+        _inconsistent(page, f"{meta.total} records at {meta.per_page} a page make {implied} pages")
+    if len(page.records) > meta.per_page:
+        _inconsistent(page, f"the page holds {len(page.records)} records")
+
+
+def _inconsistent(page: FetchedPage, why: str) -> NoReturn:
+    meta = page.meta
+    raise MalformedResponseError(
+        f"GET {page.url} returned inconsistent paging metadata (current_page={meta.current_page}, "
+        f"per_page={meta.per_page}, last_page={meta.last_page}, total={meta.total}): {why}",
+        method="GET",
+        url=page.url,
+    )
 
 
 def _is_past_the_end(page: FetchedPage) -> bool:
@@ -164,6 +187,7 @@ async def later_pages(
             if not pending:
                 return
             page = await pending.popleft()
+            check_page_bounds(page)
             if _is_past_the_end(page) or not page.records:
                 return
             last_page = max(last_page, page.meta.last_page)

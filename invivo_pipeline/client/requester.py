@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Generic, NoReturn, TypeVar
@@ -30,6 +31,7 @@ from invivo_pipeline.client.errors import (
     ApiError,
     ApiUnreachableError,
     AuthenticationError,
+    DeadlineExceededError,
     InVivoError,
     MalformedResponseError,
     Redactor,
@@ -38,6 +40,7 @@ from invivo_pipeline.client.errors import (
 )
 from invivo_pipeline.client.metrics import TOKEN, ClientMetrics
 from invivo_pipeline.client.ratelimit import PauseGate, RateLimiter
+from invivo_pipeline.client.response_limits import check_json_limits
 from invivo_pipeline.client.retry import (
     RETRYABLE_STATUSES,
     Cause,
@@ -106,6 +109,8 @@ class Requester:
             connect_retries=config.connect_retries,
         )
         self._auth = TokenProvider(self._fetch_token)
+        run_deadline = getattr(config, "run_deadline_s", None)
+        self._run_ends_at = None if run_deadline is None else time.monotonic() + run_deadline
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s),
@@ -133,6 +138,39 @@ class Requester:
         parse: Parse[T] | FromBytes[T],
     ) -> tuple[T, str]:
         """GET ``url``; returns the parsed body and the exact URL requested (for messages)."""
+        async with self._within_run_deadline(_display(url, params)):
+            return await self._get(url, params, resource=resource, parse=parse)
+
+    @asynccontextmanager
+    async def _within_run_deadline(self, shown: str) -> AsyncIterator[None]:
+        """Every request of this client ends by ``run_deadline_s`` after it was made, if set."""
+        if self._run_ends_at is None:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + (self._run_ends_at - time.monotonic())
+        scope = asyncio.timeout_at(ends_at)
+        try:
+            async with scope:
+                yield
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise DeadlineExceededError(
+                f"GET {shown} was cut off by the run deadline: the run took longer than "
+                f"{self.config.run_deadline_s:g} s (run_deadline_s)",
+                method="GET",
+                url=shown,
+            ) from None
+
+    async def _get(
+        self,
+        url: str,
+        params: dict[str, str | int] | None,
+        *,
+        resource: str,
+        parse: Parse[T] | FromBytes[T],
+    ) -> tuple[T, str]:
         refreshed = False
         while True:
             try:
@@ -246,25 +284,74 @@ class Requester:
             stats.requests += 1
             started = time.monotonic()
             try:
-                response = await self._http.send(request)
-            except httpx.TransportError as exc:
-                self._raise_transport(method, shown, exc)
+                response, content = await self._send(method, shown, request)
             finally:
                 self._limiter.release()
                 elapsed = time.monotonic() - started
                 stats.seconds += elapsed
-        stats.bytes += len(response.content)
+        stats.bytes += len(content)
         logger.debug(
             "%s %s -> %d (%d bytes, %.3f s)",
             method,
             shown,
             response.status_code,
-            len(response.content),
+            len(content),
             elapsed,
         )
         if response.is_success:
-            return self._parse(method, shown, response.content, parse), shown
-        self._raise_status(method, shown, response, token)
+            return self._parse(method, shown, content, parse), shown
+        self._raise_status(method, shown, response, content, token)
+
+    async def _send(
+        self, method: str, url: str, request: httpx.Request
+    ) -> tuple[httpx.Response, bytes]:
+        """Send and read the whole answer within ``request_deadline_s``, and no more than
+        ``max_page_bytes`` of it: httpx's timeouts are per read, so a byte every few seconds would
+        never trip them, and reading an answer whole before looking at its size lets a server fill
+        the memory."""
+        deadline = self.config.request_deadline_s
+        scope = asyncio.timeout(deadline)
+        try:
+            async with scope:
+                response = await self._http.send(request, stream=True)
+                try:
+                    content = await self._read_capped(method, url, response)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise DeadlineExceededError(
+                f"{method} {url} did not finish within its {deadline:g} s deadline "
+                "(request_deadline_s): the server is answering too slowly",
+                method=method,
+                url=url,
+            ) from None
+        except httpx.TransportError as exc:
+            self._raise_transport(method, url, exc)
+        return response, content
+
+    async def _read_capped(self, method: str, url: str, response: httpx.Response) -> bytes:
+        cap = self.config.max_page_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(method, url, f"it declares {int(declared):,} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(method, url, f"more than {cap:,} bytes arrived")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, method: str, url: str, what: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            f"{method} {url} returned an answer larger than the {self.config.max_page_bytes:,}-byte "
+            f"cap (max_page_bytes): {what}; it was not read",
+            method=method,
+            url=url,
+        )
 
     def _timeout(self, resource: str) -> httpx.Timeout | Any:
         """The client-wide timeout; a subclass may give some resources a longer one."""
@@ -272,6 +359,13 @@ class Requester:
 
     def _parse(self, method: str, url: str, content: bytes, parse: Parse[T] | FromBytes[T]) -> T:
         read = parse.parse if isinstance(parse, FromBytes) else lambda c: parse(orjson.loads(c))
+        if problem := check_json_limits(content, self.config.max_json_depth):
+            # What the bytes are, not how they travelled: a retry would get the same answer.
+            raise MalformedResponseError(
+                f"{method} {url} returned a body that cannot be read safely: {problem}",
+                method=method,
+                url=url,
+            )
         try:
             return read(content)
         except msgspec.ValidationError as exc:  # a DecodeError too: the shape, not the syntax
@@ -327,10 +421,10 @@ class Requester:
         raise RetryableFailure(cause, failed)
 
     def _raise_status(
-        self, method: str, url: str, response: httpx.Response, token: str | None
+        self, method: str, url: str, response: httpx.Response, content: bytes, token: str | None
     ) -> NoReturn:
         status = response.status_code
-        message = self.redact(server_message(response.content))
+        message = self.redact(server_message(content))
         said = f": {message}" if message else ""
         if token is None and status in (400, 401, 403):
             raise AuthenticationError(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from invivo_pipeline.client import Batch, InVivoClient
+from invivo_pipeline.client.errors import first_cause
 from invivo_pipeline.resource_table import RESOURCES, Scope
 from invivo_pipeline.warehouse import LoadSession, TableLoadResult
 from invivo_pipeline.warehouse.partition import PartitionBuilder
@@ -188,12 +189,16 @@ async def _ingest(
             if sum(b.rows for _, group in waiting for b in group) >= flush_rows:
                 await flush()
 
-    async with asyncio.TaskGroup() as group:
-        if global_names:
-            group.create_task(load_globals())
-        if study_names:
-            for study_id in study_ids:
-                group.create_task(load_study(study_id))
+    try:
+        async with asyncio.TaskGroup() as group:
+            if global_names:
+                group.create_task(load_globals())
+            if study_names:
+                for study_id in study_ids:
+                    group.create_task(load_study(study_id))
+    except BaseExceptionGroup as eg:
+        # The first failure cancelled the rest: it is the cause, and the one line a user sees.
+        raise first_cause(eg) from None
     await flush()
     run.seconds = time.perf_counter() - started
     run.metrics = client.metrics.snapshot()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from invivo_pipeline.background_server import BackgroundServer
 from invivo_pipeline.resource_table import API_PREFIX, TOKEN_PATH
@@ -34,7 +34,12 @@ class Fault:
     """What to do instead of answering normally, for the next ``times`` matching requests."""
 
     kind: str
-    """status | truncated | envelope | slow | unauthorized"""
+    """status | truncated | envelope | slow | unauthorized | text | raw | drip | stream | meta:
+    ``text`` answers ``body`` (str, may call the request) as text/plain with ``status``; ``raw``
+    answers the bytes ``body`` as JSON; ``drip`` sends headers, then a byte every ``delay_s``,
+    forever; ``stream`` sends ``body`` bytes of a JSON-looking page (declared in Content-Length if
+    ``declare``); ``meta`` serves page 1's records whatever page is asked, with ``body`` merged
+    into ``meta`` (a server that ignores ``page``)."""
     match: str = ""
     """Substring of the path (without the API prefix) the fault applies to; empty = any."""
     page: int | None = None
@@ -43,6 +48,7 @@ class Fault:
     delay_s: float = 0.0
     times: int = 1
     body: Any = None
+    declare: bool = False
 
 
 @dataclass
@@ -62,6 +68,8 @@ class StubState:
     per_page_cap: int = 100
     default_per_page: int = 15
     token_ttl_s: int = 3600
+    reported_expires_in: int | None = None
+    """What the token answer says as ``expires_in``, when it lies about ``token_ttl_s``."""
     delay_s: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
@@ -149,6 +157,19 @@ async def _answer(state: StubState, request: Request) -> Response:
             return JSONResponse(fault.body if fault.body is not None else {"items": []})
         if fault.kind == "unauthorized":
             return _error(401, "Unauthenticated.")
+        if fault.kind == "text":
+            text = fault.body(body) if callable(fault.body) else fault.body
+            return Response(text, status_code=fault.status, media_type="text/plain")
+        if fault.kind == "raw":
+            return Response(fault.body, media_type="application/json")
+        if fault.kind == "drip":
+            return StreamingResponse(_drip(fault.delay_s), media_type="application/json")
+        if fault.kind == "stream":
+            size = int(fault.body)
+            headers = {"Content-Length": str(size)} if fault.declare else None
+            return StreamingResponse(
+                _large_page(size), media_type="application/json", headers=headers
+            )
     if path == TOKEN_PATH and request.method == "POST":
         return _token(state, body)
     if not _authorized(state, request):
@@ -157,6 +178,8 @@ async def _answer(state: StubState, request: Request) -> Response:
         return _error(405, "Method not allowed.")
     relative = path.removeprefix(API_PREFIX)
     if relative in state.lists:
+        if fault is not None and fault.kind == "meta":
+            return _page(state, request, relative, {**params, "page": "1"}, meta=fault.body)
         return _page(state, request, relative, params)
     if relative in state.objects:
         return JSONResponse(state.objects[relative])
@@ -175,7 +198,13 @@ def _token(state: StubState, body: bytes) -> Response:
     token = "tok-" + secrets.token_urlsafe(24)
     state.tokens[token] = time.monotonic() + state.token_ttl_s
     return JSONResponse(
-        {"token_type": "Bearer", "expires_in": state.token_ttl_s, "access_token": token}
+        {
+            "token_type": "Bearer",
+            "expires_in": state.token_ttl_s
+            if state.reported_expires_in is None
+            else state.reported_expires_in,
+            "access_token": token,
+        }
     )
 
 
@@ -187,8 +216,34 @@ def _authorized(state: StubState, request: Request) -> bool:
     return expires is not None and time.monotonic() < expires
 
 
-def _page(state: StubState, request: Request, relative: str, params: dict[str, str]) -> Response:
+async def _drip(every_s: float) -> Any:
+    yield b'{"data": ['
+    while True:
+        await asyncio.sleep(every_s)
+        yield b" "
+
+
+async def _large_page(size: int) -> Any:
+    record = b'{"id": "usr_0000000000", "name": "a user with a long enough name"},'
+    chunk = record * (1024 * 1024 // len(record))
+    yield b'{"data": ['
+    sent = 10
+    while sent < size:
+        part = chunk[: size - sent]
+        sent += len(part)
+        yield part
+        await asyncio.sleep(0)
+
+
+def _page(
+    state: StubState,
+    request: Request,
+    relative: str,
+    params: dict[str, str],
+    meta: dict[str, Any] | None = None,
+) -> Response:
     number = int(params.get("page", "1"))
+    asked = int(request.query_params.get("page", "1"))
     if state.before_list_page is not None:
         state.before_list_page(relative, number)
     per_page = min(int(params.get("perPage", state.default_per_page)), state.per_page_cap)
@@ -220,7 +275,8 @@ def _page(state: StubState, request: Request, relative: str, params: dict[str, s
                 "per_page": per_page,
                 "to": start + len(data) if data else None,
                 "total": total,
-            },
+            }
+            | ({"current_page": asked, **meta} if meta is not None else {}),
         }
     )
 

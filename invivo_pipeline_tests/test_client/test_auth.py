@@ -9,7 +9,12 @@ import time
 import pytest
 
 from invivo_pipeline.client import AuthenticationError, ClientConfig, InVivoClient
-from invivo_pipeline.client.auth import TokenProvider, refresh_margin
+from invivo_pipeline.client.auth import (
+    MIN_TOKEN_REUSE_S,
+    TokenProvider,
+    refresh_margin,
+    reuse_for,
+)
 from invivo_pipeline.models.invivo import OAuthToken
 from invivo_pipeline_tests.test_client.stub_api import CLIENT_ID, CLIENT_SECRET
 from invivo_pipeline_tests.test_client.support import config_for, records, run_client
@@ -43,25 +48,50 @@ def test_token_request_body_and_single_token_for_many_requests(species):
     assert len(species.state.api_requests) == 20
 
 
-def test_refreshes_before_a_short_ttl_runs_out(species):
+def test_a_short_ttl_is_reused_until_the_server_refuses_it(species):
+    """The 30 s floor: a 2 s token is not refreshed early; its expiry shows as one 401."""
     species.state.token_ttl_s = 2
 
     async def spread(client):
-        for _ in range(5):  # at about 0, 0.5, 1, 1.5 and 2 s
+        for _ in range(5):  # at about 0, 0.6, 1.2, 1.8 and 2.4 s
             await client.list_all("species")
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.6)
 
     _, client = run_client(species, spread)
 
-    assert len(species.state.token_requests) == 2, "refreshed at 1.6 s, before the 2 s expiry"
-    assert all(s.params for s in species.state.api_requests)
-    assert client.metrics.token_requests == 2
-    assert client.metrics["species"].requests == 5, "no request ever met an expired token"
+    assert len(species.state.token_requests) == 2 == client.metrics.token_requests
+    assert client.metrics["species"].requests == 6, "five lists and the one that met a 401"
+
+
+@pytest.mark.parametrize("expires_in", [0, -30, 1])
+def test_a_token_is_reused_for_at_least_30_s_whatever_expires_in_says(species, expires_in):
+    species.state.reported_expires_in = expires_in
+
+    async def repeat(client: InVivoClient):
+        for _ in range(10):
+            await client.list_all("species")
+
+    _, client = run_client(species, repeat)
+
+    assert len(species.state.token_requests) == 1 == client.metrics.token_requests
+    assert len(species.state.api_requests) == 10
+
+
+def test_the_floor_still_refreshes_on_401(species):
+    species.state.reported_expires_in = 0
+    species.state.inject("unauthorized", "/species")
+
+    result, _ = run_client(species, lambda c: c.list_all("species"))
+
+    assert len(result) == 3
+    assert len(species.state.token_requests) == 2
 
 
 def test_refresh_margin():
     assert refresh_margin(2) == pytest.approx(0.4)
     assert refresh_margin(86400) == 60
+    assert reuse_for(0) == reuse_for(-5) == reuse_for(20) == MIN_TOKEN_REUSE_S == 30
+    assert reuse_for(86400) == 86400 - 60
 
 
 def test_refreshes_once_on_401_and_retries_the_request(species):
@@ -141,9 +171,9 @@ def test_provider_fetches_once_for_concurrent_callers():
     async def go():
         provider = TokenProvider(fetch, clock=lambda: now[0])
         first = await asyncio.gather(*(provider.token() for _ in range(10)))
-        now[0] = 7.9  # refresh margin is 2 s: still fresh
+        now[0] = 29.9  # reused for at least 30 s, though it says 10
         same = await provider.token()
-        now[0] = 8.0
+        now[0] = 30.0
         second = await asyncio.gather(*(provider.token() for _ in range(10)))
         provider.invalidate("t1")  # stale 401: the fresh token stays
         kept = await provider.token()

@@ -127,3 +127,57 @@ def test_every_field_has_a_variable_and_from_env_reads_each():
     )
     for field, value in numbers.items():
         assert str(getattr(config, field)).removesuffix(".0") == value, field
+
+
+PASSWORD = "pa55-w0rd-in-the-url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://me:{PASSWORD}@tenant.example.com",
+        f"https://me:{PASSWORD}@tenant.example.com/?q=1#f",
+        f"ftp://me:{PASSWORD}@tenant.example.com",
+        f"https://me:{PASSWORD}@",
+        f"me:{PASSWORD}@tenant.example.com",
+        f"http://me:{PASSWORD}@example.com",
+    ],
+)
+def test_a_url_with_userinfo_is_refused_without_printing_it(url):
+    with pytest.raises(ConfigError) as caught:
+        ClientConfig.from_env({**ENV, "INVIVO_BASE_URL": url})
+    message = str(caught.value)
+    assert "INVIVO_BASE_URL must not carry credentials" in message
+    assert PASSWORD not in message
+
+
+def test_cytobank_url_with_userinfo_is_refused_not_sent_as_basic_auth():
+    from invivo_pipeline.client.cytobank import CytobankConfig
+
+    with pytest.raises(ConfigError) as caught:
+        CytobankConfig.from_env(
+            {
+                "CYTOBANK_BASE_URL": f"https://me:{PASSWORD}@site.cytobank.org/cytobank/api/v1",
+                "CYTOBANK_API_TOKEN": "a-token",
+            }
+        )
+    assert "CYTOBANK_BASE_URL must not carry credentials" in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+def test_deadlines_and_caps_are_read_from_the_environment():
+    config = ClientConfig.from_env(
+        {
+            **ENV,
+            "INVIVO_REQUEST_DEADLINE_S": "7.5",
+            "INVIVO_RUN_DEADLINE_S": "3600",
+            "INVIVO_MAX_PAGE_BYTES": "1000",
+            "INVIVO_MAX_JSON_DEPTH": "10",
+        }
+    )
+    assert (config.request_deadline_s, config.run_deadline_s) == (7.5, 3600)
+    assert (config.max_page_bytes, config.max_json_depth) == (1000, 10)
+    defaults = ClientConfig.from_env(ENV)
+    assert defaults.run_deadline_s is None and defaults.request_deadline_s == 120
+    with pytest.raises(ConfigError):
+        ClientConfig.from_env({**ENV, "INVIVO_RUN_DEADLINE_S": "0"})

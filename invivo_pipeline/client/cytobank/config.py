@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from invivo_pipeline.client.config import _is_loopback
+from invivo_pipeline.client.config import _is_loopback, refuse_userinfo
 from invivo_pipeline.client.errors import ConfigError
 from invivo_pipeline.cytobank_table import (
     LONG_TIMEOUT_S,
@@ -48,10 +48,17 @@ class CytobankConfig:
     backoff_max_s: float = 30.0
     connect_retries: int = 2
     retry_after_max_s: float = 120.0
+    request_deadline_s: float = LONG_TIMEOUT_S + 60.0
+    """Longer than the statistics query's own timeout, which may legitimately take that long."""
+    run_deadline_s: float | None = None
+    max_page_bytes: int = 256 * 1024 * 1024
+    """Larger than In Vivo's cap: one statistics answer holds every file, population and channel."""
+    max_json_depth: int = 64
     api_version: str = ""
 
     def __post_init__(self) -> None:
         raw = self.base_url.strip().rstrip("/")
+        refuse_userinfo(raw, BASE_URL_ENV)
         parts = urlsplit(raw)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"{BASE_URL_ENV} must be an http(s) URL with a host, got {raw!r}")
