@@ -20,6 +20,7 @@ import dagster as dg
 
 from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.automation.jobs import TRIGGER_TAG
+from invivo_pipeline.warehouse import default_duckdb_path
 from invivo_pipeline.warehouse.publish import WAREHOUSE_SCHEMAS, is_published, publish
 
 PUBLISH_JOB = "invivo_publish"
@@ -84,15 +85,13 @@ def _succeeded_since(instance: dg.DagsterInstance, since: float) -> Sequence[dg.
 
 @dg.sensor(
     name=PUBLISH_SENSOR,
-    job=publish_job,
+    job_name=PUBLISH_JOB,
     minimum_interval_seconds=PUBLISH_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="After a run that changed the warehouse succeeds, publishes the read copy "
     "analysts query while writers run (`invivo sql`). Failed runs publish nothing.",
 )
-def publish_after_writes(
-    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
-) -> dg.SensorResult:
+def publish_after_writes(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     since = float(context.cursor) if context.cursor else 0.0
     runs = [
         r
@@ -103,7 +102,8 @@ def publish_after_writes(
     writers = [r for r in runs if wrote_warehouse(context.instance, r.dagster_run.run_id)]
     if not writers:
         return dg.SensorResult(skip_reason="no successful run changed the warehouse", cursor=cursor)
-    path = warehouse.warehouse().path
+    # Where the code location's warehouse resource (configured without a path) finds the file.
+    path = default_duckdb_path()
     if is_published(path):
         return dg.SensorResult(
             skip_reason=f"the read copy already holds the warehouse as it is ({path})",

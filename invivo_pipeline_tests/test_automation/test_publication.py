@@ -8,7 +8,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from invivo_pipeline.assets.resources import WarehouseResource
 from invivo_pipeline.automation.jobs import STUDY_JOB
 from invivo_pipeline.automation.publication import PUBLISH_JOB, publish_after_writes
 from invivo_pipeline.cli.sync_run import SyncFailed, sync_everything
@@ -45,13 +44,9 @@ def db(tmp_path, monkeypatch, sim):
     return path
 
 
-def _tick(instance: dg.DagsterInstance, db, cursor: str | None = None) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        resources={"warehouse": WarehouseResource(path=str(db))},
-        definitions=defs,
-    ) as context:
+def _tick(instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
+    # The sensor finds the warehouse where the code location's resource does: INVIVO_DUCKDB_PATH.
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs) as context:
         return publish_after_writes(context)
 
 
@@ -70,7 +65,7 @@ def test_a_failed_run_publishes_nothing_and_a_successful_one_is_published_once(
         sync_everything(warehouse=Warehouse(db), inst=instance)
     monkeypatch.delenv("INVIVO_DBT_MEMORY_LIMIT")
     assert _count(db) > 0, "the ingestion step committed before dbt failed"
-    failed = _tick(instance, db)
+    failed = _tick(instance)
     assert not failed.run_requests and "no successful run" in failed.skip_reason.skip_message
     assert not published_path(db).exists()
 
@@ -79,7 +74,7 @@ def test_a_failed_run_publishes_nothing_and_a_successful_one_is_published_once(
     runs = [dg.RunRequest(job_name=STUDY_JOB, partition_key=s.id) for s in sim.world.studies]
     for request in runs:
         assert execute(instance, request).success
-    ticked = _tick(instance, db, failed.cursor)
+    ticked = _tick(instance, failed.cursor)
     (publish_request,) = ticked.run_requests
     assert publish_request.job_name in (None, PUBLISH_JOB)
     published = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(
@@ -89,8 +84,8 @@ def test_a_failed_run_publishes_nothing_and_a_successful_one_is_published_once(
     assert _count(published_path(db)) == _count(db)
 
     # The publication run is not a reason to publish, nor is a run already published.
-    again = _tick(instance, db, ticked.cursor)
+    again = _tick(instance, ticked.cursor)
     assert not again.run_requests
     assert execute(instance, runs[0]).success  # nothing new: the warehouse is as published
-    quiet = _tick(instance, db, again.cursor)
+    quiet = _tick(instance, again.cursor)
     assert not quiet.run_requests and "already holds" in quiet.skip_reason.skip_message
