@@ -27,6 +27,7 @@ PUBLISH_JOB = "invivo_publish"
 PUBLISH_SENSOR = "invivo_publish_for_readers"
 PUBLISH_INTERVAL_S = 30
 _EVENTS_PAGE = 500
+_RUNS_PER_TICK = 200
 
 
 @dg.op(pool="duckdb_writer")
@@ -79,8 +80,11 @@ def _succeeded_since(instance: dg.DagsterInstance, since: float) -> Sequence[dg.
             updated_after=datetime.fromtimestamp(since, UTC) if since else None,
         ),
         order_by="update_timestamp",
-        ascending=True,
-    )
+        ascending=False,
+        # One writer among them is enough to publish (the publication copies the warehouse as it
+        # is then), so a first tick over a long history reads the newest runs only.
+        limit=_RUNS_PER_TICK,
+    )[::-1]
 
 
 @dg.sensor(

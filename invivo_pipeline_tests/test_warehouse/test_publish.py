@@ -123,3 +123,15 @@ def test_a_publication_a_kill_abandoned_is_cleared_by_the_next(warehouse):
     (leftover / "invivo.read.duckdb").write_bytes(b"half a file")
     publish(warehouse, lock_timeout=5)
     assert not leftover.exists()
+
+
+def test_a_write_left_in_the_log_by_a_writer_that_did_not_checkpoint_is_published(warehouse):
+    con = duckdb.connect(str(warehouse))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("SET wal_autocheckpoint = '1TB'")
+    con.execute("delete from marts.rpt_study_overview")
+    con.close()
+    assert warehouse.with_name(warehouse.name + ".wal").exists()
+    done = publish(warehouse, lock_timeout=5)
+    assert _count_elsewhere(done.path, "select count(*) from marts.rpt_study_overview") == 0
+    assert not done.path.with_name(done.path.name + ".wal").exists()
