@@ -17,6 +17,7 @@ from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USER
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.warehouse.publish import published_path
 
 
 def run_demo(
@@ -85,7 +86,9 @@ def next_steps(*, database: Path, dagster_home: Path) -> list[tuple[str, str]]:
         ),
         (
             "query DuckDB",
-            f'python -c "import duckdb; print(duckdb.connect({str(database)!r}, read_only=True)'
+            # The read copy: the warehouse itself may be held by a run of the Dagster UI.
+            f'python -c "import duckdb; print(duckdb.connect({str(published_path(database))!r}, '
+            "read_only=True)"
             f'.sql({query!r}))"',
         ),
         (

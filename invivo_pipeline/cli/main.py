@@ -215,6 +215,26 @@ def demo(
 
 
 @app.command()
+def sql(
+    query: Annotated[
+        str | None, typer.Argument(help="SQL to run; without it, the DuckDB shell opens.")
+    ] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Every row, as CSV.")] = False,
+    max_rows: Annotated[int, typer.Option(help="Rows shown in the table.")] = 100,
+) -> None:
+    """Query the read copy of the warehouse, which stays open to readers while syncs write."""
+    from invivo_pipeline.cli.sql import SqlError, open_shell, run_query
+
+    try:
+        if query is None:
+            open_shell()
+        else:
+            run_query(console, query, as_csv=as_csv, max_rows=max_rows)
+    except SqlError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
 def doctor() -> None:
     """Check configuration, credentials, connectivity and the DuckDB file; say what is wrong."""
     from invivo_pipeline.cli.doctor import run_doctor

@@ -99,6 +99,12 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
     index = reports_dir(Path(summary.warehouse_path)) / "index.html"
     if index.exists():
         console.print(f"reports: {index}", highlight=False, soft_wrap=True)
+    if summary.published is not None:
+        console.print(
+            f"read copy: {summary.published} (query it with invivo sql, even while a sync runs)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if not summary.changed_tables:
         console.print("nothing changed since the last sync: no table was rewritten")
 

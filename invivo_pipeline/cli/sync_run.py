@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -33,6 +34,7 @@ from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
 from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.ingest import GLOBAL_NAMES, IngestRun
 from invivo_pipeline.warehouse import TableLoadResult, Warehouse, default_duckdb_path
+from invivo_pipeline.warehouse.publish import publish
 
 
 def run_config(wh: Warehouse) -> dict[str, Any]:
@@ -72,6 +74,8 @@ class SyncSummary:
     """Data-quality findings on the tenant's records: the rows of ``marts.dq_findings``."""
     cytobank: CytobankSyncSummary | None = None
     """The Cytobank load, when ``CYTOBANK_BASE_URL`` is set; it runs before the In Vivo run."""
+    published: Path | None = None
+    """The read copy analysts open, published after the run succeeded (``warehouse.publish``)."""
 
     @property
     def request_ratio(self) -> float:
@@ -214,6 +218,8 @@ def sync_everything(
         )
     if not result.success or collector.run is None:
         raise SyncFailed(_failure_line(result))
+    # Only a run that succeeded reaches here: a failed one publishes nothing.
+    published = publish(wh.path, lock_timeout=wh.lock_timeout, busy_timeout=wh.busy_timeout)
     run = collector.run
     metrics = run.metrics
     built = {e.asset_key for e in result.get_asset_materialization_events()} & MODEL_KEYS
@@ -242,4 +248,5 @@ def sync_everything(
         dbt_tests_warned=sum(not c.passed for c in dbt_checks),
         dq_findings=dq_finding_count(dbt_checks),
         cytobank=cytobank,
+        published=published.path,
     )
