@@ -29,8 +29,12 @@ def run_demo(
     if data_dir.exists():
         shutil.rmtree(data_dir)
     dagster_home.mkdir(parents=True)
-    # An instance stored in this folder: saying so spares `dagster dev` a warning about it.
-    (dagster_home / "dagster.yaml").write_text("# The demo's Dagster instance: the defaults.\n")
+    # An instance stored in this folder: saying so spares `dagster dev` a warning about it. As for
+    # `invivo sync` (cli/instance.py), telemetry is off: the demo sends nothing, and Dagster's
+    # first-run banner does not bury the demo's own output.
+    (dagster_home / "dagster.yaml").write_text(
+        "# The demo's Dagster instance: the defaults, telemetry off.\ntelemetry:\n  enabled: false\n"
+    )
     world = WorldConfig(studies=studies, animals_per_study=animals_per_study)
     with (
         SimulatorServer(world) as server,

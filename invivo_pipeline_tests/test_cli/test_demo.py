@@ -54,6 +54,7 @@ def test_the_summary_counts_what_was_loaded(demo):
     assert found, result.stdout
     assert int(found[1]) == 3 and int(found[2].replace(",", "")) == 45
     assert str(data / "invivo.duckdb") in result.stdout
+    assert "Welcome to Dagster" not in result.stdout + result.stderr
 
 
 def test_a_tgi_table_per_efficacy_study(demo):
