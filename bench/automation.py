@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -34,10 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _execute(request: dict, env: dict[str, str]) -> float:
     """One requested run in a fresh process, as the daemon's run worker would; its seconds."""
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "bench.automation", "execute", json.dumps(request)],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+    _step(["execute", json.dumps(request)], env)
     return time.perf_counter() - started
 
 
@@ -79,12 +77,20 @@ def _api(base_url: str | None = None):
     )
 
 
+def _step(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A helper process; its stderr's last lines in the error when it fails."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.automation", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode:
+        raise SystemExit(f"bench.automation {args[0]} failed: {out.stderr[-1500:]}")
+    return out
+
+
 def _evaluate_daily(env: dict[str, str]) -> tuple[list[dict], float]:
     """The daily reconcile schedule's requests, evaluated in a process with ``env``."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.automation", "evaluate"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+    out = _step(["evaluate"], env)
     found = json.loads(out.stdout.strip().splitlines()[-1])
     return found["requests"], found["seconds"]
 
@@ -98,7 +104,11 @@ def _evaluate_here() -> int:
     started = time.perf_counter()
     with (
         dg.DagsterInstance.get() as instance,
-        dg.build_schedule_context(instance=instance, resources={"invivo_api": _api()}) as ctx,
+        dg.build_schedule_context(
+            instance=instance,
+            resources={"invivo_api": _api()},
+            scheduled_execution_time=datetime.now(UTC),
+        ) as ctx,
     ):
         requests = list(reconcile_daily(ctx))
     seconds = time.perf_counter() - started
@@ -112,10 +122,7 @@ def _per_study_requests(env: dict[str, str]) -> list[dict]:
 
     studies = httpx.get(f"{env['INVIVO_BASE_URL']}/_simulator/stats", timeout=30).raise_for_status()
     del studies  # the simulator is up; the studies come from the world as the API lists them
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.automation", "active"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+    out = _step(["active"], env)
     active = json.loads(out.stdout.strip().splitlines()[-1])
     glob = {"job": FULL_JOB, "tags": {}, "selection": [k.path for k in GLOBAL_KEYS]}
     return [glob] + [
@@ -173,6 +180,7 @@ def reconcile_mode(args: argparse.Namespace) -> dict:
         }
         if args.compare:
             found["before"] = _run_all(_per_study_requests(env), env, args.sample)
+            print(json.dumps(found), file=sys.stderr, flush=True)  # kept if what follows fails
         requests, evaluation = _evaluate_daily(env)
         found["after"] = _run_all(requests, env, None) | {
             "schedule_evaluation_seconds": round(evaluation, 2)

@@ -14,6 +14,7 @@ cursor) request nothing new: Dagster drops a run key a sensor has already used.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import dagster as dg
@@ -46,15 +47,12 @@ STUDY_RUN_JOBS = frozenset({STUDY_JOB, FULL_JOB, SYNC_JOB})
 """Jobs whose runs cover study partitions."""
 
 
-def run_partitions(tags: Mapping[str, str], order: Sequence[str]) -> set[str]:
+def _covered(tags: Mapping[str, str], order: Sequence[str], index: Mapping[str, int]) -> set[str]:
     """The study partitions a run covers: its partition tag, or its range read off ``order`` (the
-    registered order, which is how Dagster will resolve it). An end that is gone covers nothing."""
+    registered order, as Dagster will resolve it; ``index`` its positions). A gone end: none."""
     if PARTITION_TAG in tags:
         return {tags[PARTITION_TAG]}
     start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
-    if start is None or end is None:
-        return set()
-    index = {key: i for i, key in enumerate(order)}
     if start not in index or end not in index:
         return set()
     return set(order[index[start] : index[end] + 1])
@@ -72,9 +70,10 @@ def partitions_of_runs(
         return set()
     if order is None:
         order = list(instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME))
+    index = {key: i for i, key in enumerate(order)}
     found: set[str] = set()
     for run in runs:
-        found |= run_partitions(run.tags, order)
+        found |= _covered(run.tags, order, index)
     return found
 
 
@@ -134,7 +133,7 @@ def _reason(studies: Collection[str], reasons: dict[str, str]) -> str:
     mine = [reasons[s] for s in studies]
     if len(mine) == 1:
         return mine[0]
-    counted = {r: mine.count(r) for r in dict.fromkeys(mine)}
+    counted = Counter(mine)
     return f"{len(mine)} studies: " + ", ".join(f"{r} ({n})" for r, n in counted.items())
 
 
