@@ -12,6 +12,7 @@ Modes:
   as a ratio to DuckDB's native ``read_json`` of the same records, timed in the same run (absolute
   figures drift on shared machines; the ratio does not). ``--profile`` writes a pyinstrument
   profile of the replayed run.
+- ``reconcile``, ``discovery``: the automation at scale (``bench.automation``); not in ``all``.
 - ``paced``: ``invivo sync`` of ``--paced-studies`` studies against a simulator that enforces a real
   API's rate limit (``PACED_LIMIT``), the client configured to it: how long the API requests took
   against the least time the limit allows, and how busy the client was meanwhile. The unpaced
@@ -472,7 +473,11 @@ def _profiler(path: str | None):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["http", "replay", "paced", "all"], default="all")
+    parser.add_argument(
+        "--mode",
+        choices=["http", "replay", "paced", "reconcile", "discovery", "all"],
+        default="all",
+    )
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--animals", type=int, default=50, help="animals per study")
     parser.add_argument("--days", type=int, default=40)
@@ -484,10 +489,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--paced-studies", type=int, default=20, help="paced: studies (the limit makes it slow)"
     )
+    parser.add_argument(
+        "--compare", action="store_true", help="reconcile: also one run per study (before)"
+    )
+    parser.add_argument(
+        "--sample", type=int, help="reconcile --compare: execute at most this many of those runs"
+    )
     args = parser.parse_args(argv)
     args.studies = max(1, round(args.studies * args.scale))
     modes = ["http", "replay", "paced"] if args.mode == "all" else [args.mode]
-    run = {"http": http_mode, "replay": replay_mode, "paced": paced_mode}
+    from bench.automation import discovery_mode, reconcile_mode
+
+    run = {
+        "http": http_mode,
+        "replay": replay_mode,
+        "paced": paced_mode,
+        "reconcile": reconcile_mode,
+        "discovery": discovery_mode,
+    }
     for mode in modes:
         print(json.dumps(run[mode](args)), flush=True)
     return 0

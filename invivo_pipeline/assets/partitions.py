@@ -1,4 +1,8 @@
-"""Per-study resources are partitioned by study id; the partitions are discovered, not declared."""
+"""Per-study resources are partitioned by study id; the partitions are discovered, not declared.
+
+Which ids can be keys, and how a run's studies become ranges of the registered order, is in
+``invivo_pipeline.partition_keys``.
+"""
 
 import dagster as dg
 

@@ -11,19 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from invivo_pipeline.assets.cytobank import JOB, CytobankApiResource, cytobank_asset_key
 from invivo_pipeline.assets.partitions import CYTOBANK_EXPERIMENT_PARTITIONS_NAME
-from invivo_pipeline.automation.jobs import REASON_TAG, TRIGGER_TAG
+from invivo_pipeline.automation.runs import arrange_ranges, range_tags, tags
 from invivo_pipeline.automation.sensors import SETTINGS
 from invivo_pipeline.cli.cytobank_sync import discover_experiments, register_experiments
 from invivo_pipeline.client import run_sync
 from invivo_pipeline.client.cytobank import cytobank_configured
 from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES, GLOBAL_NAMES
+from invivo_pipeline.partition_keys import usable_keys
 
 CYTOBANK_SCHEDULE = "cytobank_refresh_daily"
 
@@ -42,17 +39,21 @@ def cytobank_refresh_daily(
 ) -> dg.RunRequest | dg.SkipReason:
     if not (cytobank_api.base_url or cytobank_configured()):
         return dg.SkipReason("Cytobank is off: CYTOBANK_BASE_URL is not set")
-    ids, _ = run_sync(discover_experiments(cytobank_api.client_config()))
+    listed, _ = run_sync(discover_experiments(cytobank_api.client_config()))
+    ids, refused = usable_keys(listed, what="Cytobank experiment")
+    for line in refused:
+        context.log.warning(line)
     register_experiments(context.instance, ids)
-    # A range runs over the registered order, which is not necessarily the listing's.
-    keys = context.instance.get_dynamic_partitions(CYTOBANK_EXPERIMENT_PARTITIONS_NAME)
+    # Every registered experiment is wanted, so this is one range, read off the registered order
+    # (which is not necessarily the listing's).
+    ranges = arrange_ranges(context.instance, ids, CYTOBANK_EXPERIMENT_PARTITIONS_NAME)
     when = context.scheduled_execution_time or datetime.now(UTC)
-    tags = {TRIGGER_TAG: "reconcile", REASON_TAG: f"every Cytobank experiment ({len(ids)})"}
-    names = [r.name for r in CYTOBANK_RESOURCES] if keys else list(GLOBAL_NAMES)
-    if keys:
-        tags |= {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+    chosen = tags("reconcile", f"every Cytobank experiment ({len(ids)})")
+    names = [r.name for r in CYTOBANK_RESOURCES] if ranges else list(GLOBAL_NAMES)
+    if ranges:
+        chosen |= range_tags(ranges[0][0], ranges[-1][-1])
     return dg.RunRequest(
         run_key=f"cytobank:{when.date().isoformat()}",
         asset_selection=[cytobank_asset_key(n) for n in names],
-        tags=tags,
+        tags=chosen,
     )

@@ -15,12 +15,18 @@ Request cost of one tick, all of it measured by the client and reported by the s
 
 - discovery: ``ceil(S / granted_per_page)`` list requests for ``S`` studies (the client asks for
   500 a page; the API grants at most 100), plus **1** token request (each tick has a new client);
-- probe, only on ticks where it is due (``INVIVO_PROBE_INTERVAL_S``): ``R x I`` requests, one per
-  watched list (``R``, default 4: measurements, dosages, observations, samples) per in-progress
-  study (``I``).
+- probe, only on ticks where it is due (``INVIVO_PROBE_INTERVAL_S``) or a probe round is under
+  way: ``R x min(I, B)`` requests, one per watched list (``R``, default 4: measurements, dosages,
+  observations, samples) per in-progress study probed (``I`` in progress, at most
+  ``B = PROBE_STUDIES_PER_TICK`` a tick).
 
 A tick with nothing new therefore costs ``ceil(S/100) + 1`` requests, or ``ceil(S/100) + 1 + 4I``
 when the probe is due, and launches nothing. 5 studies, 3 in progress: 2 or 14 requests.
+
+A tick runs inside Dagster's 60 s sensor timeout, so one probe round is spread over as many ticks
+as it needs: each tick probes the next ``B`` in-progress studies (by id) after the last one the
+cursor records, and a round ends (and its interval starts counting) when it reaches the end. A
+study in progress for longer than a round is probed once a round, whichever tick it falls in.
 """
 
 from __future__ import annotations
@@ -33,10 +39,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from invivo_pipeline.client import ApiError, InVivoClient
+from invivo_pipeline.partition_keys import partition_key_problem, usable_keys
 
 IN_PROGRESS = "in_progress"
 FINISHED = frozenset({"completed", "canceled", "cancelled"})
 CURSOR_VERSION = 1
+PROBE_STUDIES_PER_TICK = 100
+"""400 requests with the default four lists: a few seconds against the simulator at 2,000
+studies (docs/performance.md), far inside the 60 s tick timeout even at a paced API's speed."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,16 @@ class ListedStudy:
         return self.status in FINISHED
 
 
+def listed_studies(records: Iterable[Mapping[str, Any]]) -> tuple[list[ListedStudy], list[str]]:
+    """The listed studies whose ids can be partition keys, and one line for each that cannot."""
+    records = list(records)
+    _, refused = usable_keys((r.get("id") for r in records), what="study")
+    kept = [
+        ListedStudy.from_record(r) for r in records if partition_key_problem(r.get("id")) is None
+    ]
+    return kept, refused
+
+
 @dataclass
 class DiscoveryCursor:
     """What the last tick saw, as JSON: ``{id: [updated_at, status]}`` and the probe's totals."""
@@ -63,6 +83,10 @@ class DiscoveryCursor:
     totals: dict[str, list[int]] = field(default_factory=dict)
     probe_resources: list[str] = field(default_factory=list)
     probed_at: float | None = None
+    """When the last complete probe round started."""
+    probe_after: str | None = None
+    """The last study probed in a round still under way (``None``: no round under way)."""
+    round_started: float | None = None
 
     def to_json(self) -> str:
         return json.dumps({"v": CURSOR_VERSION, **asdict(self)}, separators=(",", ":"))
@@ -83,6 +107,8 @@ class DiscoveryCursor:
                 totals={str(k): [int(n) for n in v] for k, v in data["totals"].items()},
                 probe_resources=[str(n) for n in data["probe_resources"]],
                 probed_at=data["probed_at"],
+                probe_after=data.get("probe_after"),
+                round_started=data.get("round_started"),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return cls()
@@ -105,6 +131,10 @@ class DiscoveryPlan:
     """Reload ``studies`` and ``cages``: a study appeared, changed or vanished."""
     probed: int | None = None
     """In-progress studies probed this tick; ``None`` when the probe was not due."""
+    probe_left: int = 0
+    """In-progress studies the probe round still has to reach on later ticks."""
+    refused: list[str] = field(default_factory=list)
+    """One line per listed id that cannot be a partition key (that study is left alone)."""
     requests: int = 0
     """HTTP requests this tick made, the token's included."""
 
@@ -116,13 +146,16 @@ class DiscoveryPlan:
 
     def summary(self) -> str:
         probe = "probe not due" if self.probed is None else f"{self.probed} probed"
+        if self.probe_left:
+            probe += f" ({self.probe_left} left for the next ticks)"
         what = (
             "nothing changed"
             if self.quiet
             else f"{len(self.refresh)} to refresh, {len(self.add_partitions)} new, "
             f"{len(self.delete_partitions)} gone"
         )
-        return f"{self.listed} studies listed, {probe}: {what} ({self.requests} requests)"
+        refused = "".join(f"; {line}" for line in self.refused)
+        return f"{self.listed} studies listed, {probe}: {what} ({self.requests} requests){refused}"
 
 
 def plan_discovery(
@@ -153,11 +186,25 @@ def plan_discovery(
     plan.cursor.totals = {k: v for k, v in cursor.totals.items() if k in listed_ids}
     plan.cursor.probe_resources = list(cursor.probe_resources)
     plan.cursor.probed_at = cursor.probed_at
+    plan.cursor.probe_after = cursor.probe_after
+    plan.cursor.round_started = cursor.round_started
     return plan
 
 
 def probe_due(cursor: DiscoveryCursor, interval_s: float, now: float) -> bool:
+    """A round is under way, or the last one started at least ``interval_s`` ago."""
+    if cursor.probe_after is not None:
+        return True
     return cursor.probed_at is None or now - cursor.probed_at >= interval_s
+
+
+def probe_batch(in_progress: Iterable[str], after: str | None, limit: int) -> tuple[list[str], int]:
+    """The next ``limit`` in-progress studies (by id) after ``after``, and how many come after
+    them. Pure. By id, not listing position, so studies appearing or finishing mid-round do not
+    shift the round: each one still in progress is probed once."""
+    ordered = sorted(set(in_progress))
+    rest = ordered if after is None else [s for s in ordered if s > after]
+    return rest[:limit], max(0, len(rest) - limit)
 
 
 def apply_probe(
@@ -165,12 +212,22 @@ def apply_probe(
     totals: Mapping[str, list[int] | None],
     resources: Sequence[str],
     now: float,
+    *,
+    in_progress: Iterable[str] | None = None,
+    left: int = 0,
 ) -> None:
-    """Reload each probed study whose totals moved since its last probe. Pure."""
+    """Reload each probed study whose totals moved since its last probe; move the round on
+    (``left`` studies still to probe after these). Pure.
+
+    Totals of studies not probed this tick are kept while they are in progress (``in_progress``,
+    default: the probed ones), so a round spread over several ticks compares like with like."""
     cursor = plan.cursor
     same_lists = list(resources) == cursor.probe_resources
     refreshing = {r.study_id for r in plan.refresh}
-    new_totals: dict[str, list[int]] = {}
+    keep = set(totals if in_progress is None else in_progress)
+    new_totals: dict[str, list[int]] = (
+        {k: v for k, v in cursor.totals.items() if k in keep} if same_lists else {}
+    )
     for study_id, counted in totals.items():
         if counted is None:  # vanished between the listing and the probe
             continue
@@ -185,8 +242,15 @@ def apply_probe(
             plan.refresh.append(Refresh(study_id, f"probe: {moved}"))
     cursor.totals = new_totals
     cursor.probe_resources = list(resources)
-    cursor.probed_at = now
+    continuing = same_lists and cursor.probe_after is not None
+    started = cursor.round_started if continuing and cursor.round_started else now
+    if left and totals:
+        cursor.probe_after, cursor.round_started = max(totals), started
+    else:
+        cursor.probe_after, cursor.round_started = None, None
+        cursor.probed_at = started
     plan.probed = len(totals)
+    plan.probe_left = left if totals else 0
 
 
 async def probe_totals(
@@ -221,14 +285,20 @@ async def discover(
     probe_resources: Sequence[str],
     probe_interval_s: float,
     now: float,
+    probe_limit: int | None = None,
 ) -> DiscoveryPlan:
-    """One tick: list the studies, plan, and probe the in-progress ones if the probe is due."""
-    listed = [ListedStudy.from_record(r) for r in await client.list_all("studies")]
+    """One tick: list the studies, plan, and probe the next in-progress ones if the probe is due
+    (at most ``probe_limit`` studies: the rest of the round waits for the next ticks)."""
+    listed, refused = listed_studies(await client.list_all("studies"))
     plan = plan_discovery(listed, cursor, registered=registered, materialized=materialized)
+    plan.refused = refused
     if probe_resources and probe_due(cursor, probe_interval_s, now):
         in_progress = [s.id for s in listed if s.status == IN_PROGRESS]
-        totals = await probe_totals(client, in_progress, probe_resources)
-        apply_probe(plan, totals, probe_resources, now)
+        same_lists = list(probe_resources) == cursor.probe_resources
+        after = cursor.probe_after if same_lists else None
+        batch, left = probe_batch(in_progress, after, probe_limit or PROBE_STUDIES_PER_TICK)
+        totals = await probe_totals(client, batch, probe_resources)
+        apply_probe(plan, totals, probe_resources, now, in_progress=in_progress, left=left)
     plan.requests = client.metrics.requests
     return plan
 

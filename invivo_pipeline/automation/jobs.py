@@ -16,6 +16,8 @@ from invivo_pipeline.sync.ingest import GLOBAL_NAMES, STUDY_NAMES
 
 FULL_JOB = "invivo_ingest"
 """Defined in ``definitions.py``: every asset; the daily reconcile runs it over every study."""
+SYNC_JOB = "invivo_sync"
+"""Defined in ``definitions.py``: what ``invivo sync`` runs (every asset, dbt and reports)."""
 STUDY_JOB = "invivo_ingest_study"
 GLOBAL_JOB = "invivo_ingest_global"
 

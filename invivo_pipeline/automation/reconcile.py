@@ -5,12 +5,14 @@ place (totals unchanged), a deleted study. The daily reconcile reloads from scra
 warehouse rewrites only what differs, so it costs API requests, not warehouse churn:
 
 - ``active`` (default): the global tables (loading ``studies`` purges deleted studies) and every
-  study that is not completed or canceled, one run each;
-- ``all``: one run of ``invivo_ingest`` over every study partition, in one transaction (what
-  ``invivo sync`` does).
+  study that is not completed or canceled;
+- ``all``: the global tables and every study partition (what ``invivo sync`` loads).
 
-Completed and canceled studies rarely change, so with ``active`` they are reloaded weekly instead,
-which on a mature tenant (most studies finished) saves most of the daily API budget.
+Either way it is one run of ``invivo_ingest`` over a range of study partitions, in one
+transaction (``runs.arrange_ranges`` makes the studies one range), not one run per study.
+Completed and canceled studies rarely change, so with ``active`` they are reloaded weekly instead
+(again one run), which on a mature tenant (most studies finished) saves most of the daily API
+budget.
 """
 
 from __future__ import annotations
@@ -23,23 +25,18 @@ from invivo_pipeline.automation.discovery import ListedStudy
 
 @dataclass
 class DailyPlan:
-    partition_range: tuple[str, str] | None = None
-    """``all``: one run over this inclusive range of partitions."""
-    globals_run: bool = False
-    """A run of the global tables alone."""
     studies: list[str] = field(default_factory=list)
-    """``active``: one run per study partition."""
+    """Study partitions to reload, with the global tables."""
+    reason: str = ""
 
 
 def plan_daily(listed: Sequence[ListedStudy], registered: Sequence[str], scope: str) -> DailyPlan:
-    """``registered`` in the partition set's order (the order a range is taken in)."""
-    if scope == "all":
-        if registered:
-            return DailyPlan(partition_range=(registered[0], registered[-1]))
-        return DailyPlan(globals_run=True)
+    """The registered studies to reload, in listing order (the run's order is the registry's)."""
     known = set(registered)
+    if scope == "all":
+        return DailyPlan([s.id for s in listed if s.id in known], "every study")
     return DailyPlan(
-        globals_run=True, studies=[s.id for s in listed if not s.finished and s.id in known]
+        [s.id for s in listed if not s.finished and s.id in known], "studies that can still change"
     )
 
 

@@ -8,26 +8,17 @@ target studies that exist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.assets.resources import InVivoApiResource
-from invivo_pipeline.automation.discovery import ListedStudy
-from invivo_pipeline.automation.jobs import (
-    FULL_JOB,
-    GLOBAL_KEYS,
-    REASON_TAG,
-    STUDY_JOB,
-    STUDY_KEYS,
-    TRIGGER_TAG,
-)
+from invivo_pipeline.automation.discovery import ListedStudy, listed_studies
+from invivo_pipeline.automation.jobs import FULL_JOB, GLOBAL_KEYS, STUDY_JOB, STUDY_KEYS
 from invivo_pipeline.automation.reconcile import plan_daily, plan_finished
+from invivo_pipeline.automation.runs import arrange_ranges, range_tags, tags, waiting_partitions
 from invivo_pipeline.automation.sensors import SETTINGS
 from invivo_pipeline.cli.sync_run import register_partitions
 from invivo_pipeline.client import InVivoClient, run_sync
@@ -36,10 +27,10 @@ DAILY_SCHEDULE = "invivo_reconcile_daily"
 WEEKLY_SCHEDULE = "invivo_refresh_finished_weekly"
 
 
-def _list_studies(api: InVivoApiResource) -> list[ListedStudy]:
-    async def listing() -> list[ListedStudy]:
+def _list_studies(api: InVivoApiResource) -> tuple[list[ListedStudy], list[str]]:
+    async def listing() -> tuple[list[ListedStudy], list[str]]:
         async with InVivoClient(api.client_config()) as client:
-            return [ListedStudy.from_record(r) for r in await client.list_all("studies")]
+            return listed_studies(await client.list_all("studies"))
 
     return run_sync(listing())
 
@@ -54,8 +45,20 @@ def _day(context: dg.ScheduleEvaluationContext) -> str:
     return when.date().isoformat()
 
 
-def _tags(trigger: str, reason: str) -> dict[str, str]:
-    return {TRIGGER_TAG: trigger, REASON_TAG: reason}
+def _study_runs(
+    context: dg.ScheduleEvaluationContext, wanted: Sequence[str], reason: str
+) -> tuple[list[list[str]], str]:
+    """The ranges covering the wanted studies (those whose run is already waiting left out: it
+    fetches everything when it starts), and the reason tag's text."""
+    waiting = waiting_partitions(context.instance)
+    ranges = arrange_ranges(context.instance, [s for s in wanted if s not in waiting])
+    queued = len(set(wanted) & waiting)
+    return ranges, reason + (f"; {queued} already queued" if queued else "")
+
+
+def _noted(context: dg.ScheduleEvaluationContext, refused: list[str]) -> None:
+    for line in refused:
+        context.log.warning(line)
 
 
 @dg.schedule(
@@ -65,42 +68,37 @@ def _tags(trigger: str, reason: str) -> dict[str, str]:
     execution_timezone=SETTINGS.timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Reloads the global tables and every study that can still change (or every study, "
-    "with INVIVO_DAILY_RECONCILE=all): catches deletes, in-place edits and missed events.",
+    "with INVIVO_DAILY_RECONCILE=all): catches deletes, in-place edits and missed events. One run "
+    "over a range of study partitions (a few only when some are already being loaded).",
 )
 def reconcile_daily(
     context: dg.ScheduleEvaluationContext, invivo_api: InVivoApiResource
 ) -> list[dg.RunRequest]:
-    listed = _list_studies(invivo_api)
+    listed, refused = _list_studies(invivo_api)
+    _noted(context, refused)
     registered = _sync_partitions(context, listed)
     plan = plan_daily(listed, registered, SETTINGS.daily_scope)
     day = _day(context)
+    ranges, reason = _study_runs(context, plan.studies, plan.reason)
     requests: list[dg.RunRequest] = []
-    if plan.partition_range is not None:
-        first, last = plan.partition_range
-        tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    for n, covered in enumerate(ranges):
+        # The first run also reloads the global tables: one transaction, one run.
         requests.append(
             dg.RunRequest(
-                run_key=f"reconcile:{day}:all",
-                tags=tags | _tags("reconcile", f"every study ({len(registered)})"),
+                run_key=f"reconcile:{day}:{covered[0]}",
+                asset_selection=None if n == 0 else STUDY_KEYS,
+                tags=range_tags(covered[0], covered[-1])
+                | tags("reconcile", f"{reason} ({len(covered)} in this run)"),
             )
         )
-    if plan.globals_run:
+    if not requests:
         requests.append(
             dg.RunRequest(
                 run_key=f"reconcile:{day}:global",
                 asset_selection=GLOBAL_KEYS,
-                tags=_tags("reconcile", "global tables"),
+                tags=tags("reconcile", "global tables"),
             )
         )
-    requests.extend(
-        dg.RunRequest(
-            run_key=f"reconcile:{day}:{study_id}",
-            partition_key=study_id,
-            asset_selection=STUDY_KEYS,
-            tags=_tags("reconcile", "study can still change"),
-        )
-        for study_id in plan.studies
-    )
     return requests
 
 
@@ -111,26 +109,32 @@ def reconcile_daily(
     execution_timezone=SETTINGS.timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Reloads completed and canceled studies, which the daily reconcile skips (unless "
-    "INVIVO_DAILY_RECONCILE=all, when this schedule has nothing to do).",
+    "INVIVO_DAILY_RECONCILE=all, when this schedule has nothing to do). One run over a range.",
 )
 def refresh_finished_weekly(
     context: dg.ScheduleEvaluationContext, invivo_api: InVivoApiResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     if SETTINGS.daily_scope == "all":
         return dg.SkipReason("the daily reconcile reloads every study (INVIVO_DAILY_RECONCILE=all)")
-    listed = _list_studies(invivo_api)
+    listed, refused = _list_studies(invivo_api)
+    _noted(context, refused)
     registered = _sync_partitions(context, listed)
     day = _day(context)
     finished = plan_finished(listed, registered)
-    if not finished:
-        return dg.SkipReason("no completed or canceled studies")
+    ranges, reason = _study_runs(context, finished, "completed or canceled studies")
+    if not ranges:
+        return dg.SkipReason(
+            f"no completed or canceled studies to reload ({len(finished)} already queued)"
+            if finished
+            else "no completed or canceled studies"
+        )
     return [
         dg.RunRequest(
-            run_key=f"finished:{day}:{study_id}",
-            partition_key=study_id,
-            tags=_tags("weekly", "completed or canceled study"),
+            run_key=f"finished:{day}:{covered[0]}",
+            tags=range_tags(covered[0], covered[-1])
+            | tags("weekly", f"{reason} ({len(covered)} in this run)"),
         )
-        for study_id in finished
+        for covered in ranges
     ]
 
 

@@ -63,7 +63,8 @@ def _discover(
     description="Lists the studies: registers new study partitions and refreshes new, updated and "
     "vanished studies; probes in-progress studies' list totals for new measurements, doses, "
     "observations and samples. A quiet tick costs ceil(studies/100) + 1 requests (+ 4 per "
-    "in-progress study when the probe is due) and launches nothing.",
+    "in-progress study probed: at most 100 a tick, a round resuming where the last tick stopped) "
+    "and launches nothing. The studies a tick refreshes go into one run.",
 )
 def study_discovery(
     context: dg.SensorEvaluationContext, invivo_api: InVivoApiResource

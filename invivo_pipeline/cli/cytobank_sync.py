@@ -72,8 +72,10 @@ def sync_cytobank(
     register_experiments(inst, ids)
     names = [r.name for r in CYTOBANK_RESOURCES]
     selection = [cytobank_asset_key(n) for n in (names if ids else GLOBAL_NAMES)]
+    # Dagster takes a range in the registered order, not the listing's.
+    keys = inst.get_dynamic_partitions(CYTOBANK_EXPERIMENT_PARTITIONS_NAME)
     tags = (
-        {ASSET_PARTITION_RANGE_START_TAG: ids[0], ASSET_PARTITION_RANGE_END_TAG: ids[-1]}
+        {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
         if ids
         else {}
     )

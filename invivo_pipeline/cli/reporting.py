@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -63,6 +64,8 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
         f"retries: {summary.retries}   time: {summary.seconds:.1f} s",
         highlight=False,
     )
+    for line in summary.refused_ids:
+        console.print(f"[yellow]skipped[/] {escape(line)}", highlight=False)
     if summary.dbt_models or summary.dbt_tests_passed:
         warned = f", {summary.dbt_tests_warned} warned" if summary.dbt_tests_warned else ""
         console.print(

@@ -20,10 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from invivo_pipeline.assets.event_log import event_log_kept_open
 from invivo_pipeline.assets.ingestion import asset_key
@@ -31,6 +27,7 @@ from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.cli.cytobank_sync import CytobankSyncSummary, sync_cytobank
 from invivo_pipeline.cli.instance import command_instance
 from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
+from invivo_pipeline.partition_keys import usable_keys
 from invivo_pipeline.sync import observers
 from invivo_pipeline.sync.ingest import GLOBAL_NAMES, IngestRun
 from invivo_pipeline.warehouse import TableLoadResult, Warehouse, default_duckdb_path
@@ -76,6 +73,9 @@ class SyncSummary:
     """The Cytobank load, when ``CYTOBANK_BASE_URL`` is set; it runs before the In Vivo run."""
     published: Path | None = None
     """The read copy analysts open, published after the run succeeded (``warehouse.publish``)."""
+    refused_ids: list[str] = field(default_factory=list)
+    """One line per study id the API sent that cannot be a partition key (that study's tables
+    are not loaded; every other study is)."""
 
     @property
     def request_ratio(self) -> float:
@@ -99,14 +99,17 @@ def instance() -> dg.DagsterInstance:
     return command_instance()
 
 
-async def _discover(config: ClientConfig) -> tuple[list[str], int]:
+async def _discover(config: ClientConfig) -> tuple[list[object], int]:
     async with InVivoClient(config) as client:
         ids = await client.list_study_ids()
         return ids, client.metrics.requests
 
 
 def register_partitions(inst: dg.DagsterInstance, study_ids: list[str]) -> None:
-    """Add new studies; drop partitions of studies the API no longer lists (a run would 404)."""
+    """Add new studies; drop partitions of studies the API no longer lists (a run would 404).
+
+    New ones are appended in the order given; a range is taken in the registered order, so what a
+    run selects is read off ``get_dynamic_partitions`` afterwards, never off ``study_ids``."""
     known = inst.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
     if stale := [k for k in known if k not in set(study_ids)]:
         for key in stale:
@@ -180,7 +183,8 @@ def sync_everything(
     # variable or a plain-http URL fails in one line before Dagster starts.
     config = ClientConfig.from_env()
     wh = warehouse or Warehouse(default_duckdb_path())
-    study_ids, discovery_requests = run_sync(_discover(config))
+    listed, discovery_requests = run_sync(_discover(config))
+    study_ids, refused = usable_keys(listed)
     if on_discovered is not None:
         on_discovered(study_ids)
     inst = inst or instance()
@@ -192,10 +196,7 @@ def sync_everything(
     tags: dict[str, str] = {}
     selection = None
     if study_ids:
-        tags = {
-            ASSET_PARTITION_RANGE_START_TAG: study_ids[0],
-            ASSET_PARTITION_RANGE_END_TAG: study_ids[-1],
-        }
+        tags = _range_of(inst, study_ids)
     else:
         selection = [
             *(asset_key(name) for name in GLOBAL_NAMES),
@@ -249,4 +250,17 @@ def sync_everything(
         dq_findings=dq_finding_count(dbt_checks),
         cytobank=cytobank,
         published=published.path,
+        refused_ids=refused,
     )
+
+
+def _range_of(inst: dg.DagsterInstance, study_ids: list[str]) -> dict[str, str]:
+    """Run tags selecting every study in ``study_ids``, read off the registered order.
+
+    Just registered, they are the whole registered set, so one range covers exactly them. Only
+    when a sensor registered a study in between and a running run pins it in place do they take
+    more than one range; the run then spans them (that study exists: a listing registered it)."""
+    from invivo_pipeline.automation.runs import arrange_ranges, range_tags  # imports this module
+
+    ranges = arrange_ranges(inst, study_ids)
+    return range_tags(ranges[0][0], ranges[-1][-1])

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.partitions.context import partition_loading_context
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
-from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME, study_partitions
 from invivo_pipeline.assets.resources import InVivoApiResource
 from invivo_pipeline.automation.jobs import GLOBAL_JOB, STUDY_JOB
 from invivo_pipeline.automation.sensors import study_discovery, webhook_events
@@ -53,9 +58,30 @@ def in_progress(server) -> list[str]:
     return [s.id for s in server.world.studies if s.status == "in_progress"]
 
 
-def study_runs(result) -> dict[str, dg.RunRequest]:
+def studies_of(instance: dg.DagsterInstance, request: dg.RunRequest) -> list[str]:
+    """The study partitions a request's run will load, resolved by Dagster itself against the
+    instance's registered partitions (as the run's step resolves them when it starts)."""
+    tags = request.tags
+    if request.partition_key is not None or "dagster/partition" in tags:
+        return [request.partition_key or tags["dagster/partition"]]
+    if ASSET_PARTITION_RANGE_START_TAG not in tags:
+        return []
+    wanted = dg.PartitionKeyRange(
+        tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]
+    )
+    with partition_loading_context(dynamic_partitions_store=instance):
+        return list(study_partitions.get_partition_keys_in_range(wanted))
+
+
+def study_runs(result, instance: dg.DagsterInstance) -> dict[str, dg.RunRequest]:
+    """Each study a result's study runs will load, and the run that loads it."""
     runs = [r for r in result.run_requests if r.job_name == STUDY_JOB]
-    return {r.partition_key: r for r in runs}
+    found: dict[str, dg.RunRequest] = {}
+    for run in runs:
+        for study in studies_of(instance, run):
+            assert study not in found, f"{study} is in two runs"
+            found[study] = run
+    return found
 
 
 def global_runs(result) -> list[dg.RunRequest]:

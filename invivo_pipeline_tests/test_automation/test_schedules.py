@@ -1,6 +1,7 @@
 """The reconcile schedules through Dagster's schedule testing API: they bring the partitions in
 line with the API, then request the daily (active studies, or everything) and weekly (finished
-studies) reloads."""
+studies) reloads, each as one run over a range of study partitions that Dagster resolves to
+exactly those studies, whatever order the partitions were registered in."""
 
 from __future__ import annotations
 
@@ -9,18 +10,14 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.automation import schedules
-from invivo_pipeline.automation.jobs import GLOBAL_KEYS, STUDY_KEYS
+from invivo_pipeline.automation.jobs import FULL_JOB, GLOBAL_KEYS, STUDY_JOB
 from invivo_pipeline.automation.schedules import reconcile_daily, refresh_finished_weekly
 from invivo_pipeline.simulator.server import SimulatorServer
 from invivo_pipeline.simulator.world import WorldConfig
-from invivo_pipeline_tests.test_automation.sensing import api
+from invivo_pipeline_tests.test_automation.sensing import api, partitions, studies_of
 
 WHEN = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 
@@ -62,23 +59,22 @@ def ids(sim, finished: bool | None = None) -> list[str]:
     return [s.id for s in sim.world.studies if finished is None or (s.status in done) == finished]
 
 
-def test_the_daily_reconcile_reloads_globals_and_every_study_that_can_still_change(
+def test_the_daily_reconcile_is_one_run_over_globals_and_every_study_that_can_still_change(
     sim, scope, instance
 ):
     scope("active")
     instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_vanished"])
 
-    requests = evaluate(reconcile_daily, sim, instance)
+    (request,) = evaluate(reconcile_daily, sim, instance)
 
-    assert list(instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME)) == ids(sim)
-    global_run, *study_runs = requests
-    assert global_run.asset_selection == GLOBAL_KEYS and global_run.partition_key is None
-    assert [r.partition_key for r in study_runs] == ids(sim, finished=False)
-    assert all(r.asset_selection == STUDY_KEYS for r in study_runs)
-    assert {r.run_key for r in requests} == {
-        "reconcile:2026-11-03:global",
-        *(f"reconcile:2026-11-03:{s}" for s in ids(sim, finished=False)),
-    }
+    assert sorted(partitions(instance)) == sorted(ids(sim))
+    assert request.asset_selection is None, "the whole invivo_ingest job: globals and studies"
+    assert studies_of(instance, request) == [
+        s for s in partitions(instance) if s in ids(sim, finished=False)
+    ]
+    assert sorted(studies_of(instance, request)) == sorted(ids(sim, finished=False))
+    assert request.run_key.startswith("reconcile:2026-11-03:")
+    assert request.tags["invivo/trigger"] == "reconcile"
 
 
 def test_with_scope_all_the_daily_reconcile_is_one_run_over_every_study(sim, scope, instance):
@@ -86,29 +82,90 @@ def test_with_scope_all_the_daily_reconcile_is_one_run_over_every_study(sim, sco
 
     (request,) = evaluate(reconcile_daily, sim, instance)
 
-    every = ids(sim)
-    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == every[0]
-    assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == every[-1]
+    assert sorted(studies_of(instance, request)) == sorted(ids(sim))
     assert request.asset_selection is None, "the whole invivo_ingest job"
     skipped = evaluate(refresh_finished_weekly, sim, instance)
     assert isinstance(skipped, dg.SkipReason)
 
 
-def test_the_weekly_refresh_reloads_finished_studies(sim, scope, instance):
+def test_the_weekly_refresh_is_one_run_over_the_finished_studies(sim, scope, instance):
     scope("active")
 
-    requests = evaluate(refresh_finished_weekly, sim, instance)
+    (request,) = evaluate(refresh_finished_weekly, sim, instance)
 
-    assert [r.partition_key for r in requests] == ids(sim, finished=True)
+    assert sorted(studies_of(instance, request)) == sorted(ids(sim, finished=True))
     assert len(ids(sim, finished=True)) >= 2
-    assert all(r.run_key.startswith("finished:2026-11-03:") for r in requests)
-    assert all(r.tags["invivo/trigger"] == "weekly" for r in requests)
+    assert request.run_key.startswith("finished:2026-11-03:")
+    assert request.tags["invivo/trigger"] == "weekly"
 
 
-def test_daily_and_weekly_together_cover_every_study(sim, scope, instance):
+def test_daily_and_weekly_together_cover_every_study_once(sim, scope, instance):
     scope("active")
 
-    covered = [r.partition_key for r in evaluate(reconcile_daily, sim, instance)]
-    covered += [r.partition_key for r in evaluate(refresh_finished_weekly, sim, instance)]
+    daily = evaluate(reconcile_daily, sim, instance)
+    covered = [s for r in daily for s in studies_of(instance, r)]
+    weekly = evaluate(refresh_finished_weekly, sim, instance)
+    covered += [s for r in weekly for s in studies_of(instance, r)]
 
-    assert sorted(k for k in covered if k) == sorted(ids(sim))
+    assert sorted(covered) == sorted(ids(sim))
+
+
+@pytest.mark.parametrize("scope_name", ["active", "all"])
+def test_registration_order_unlike_the_listing_and_a_recreated_study_change_nothing(
+    sim, scope, instance, scope_name
+):
+    """A sensor registered the studies in reverse, and one was deleted and re-created (so it is
+    registered last): each run still loads exactly the studies it is for."""
+    scope(scope_name)
+    listed = ids(sim)
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, list(reversed(listed)))
+    recreated = ids(sim, finished=False)[1]
+    instance.delete_dynamic_partition(STUDY_PARTITIONS_NAME, recreated)
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, [recreated])
+
+    daily = evaluate(reconcile_daily, sim, instance)
+    weekly = evaluate(refresh_finished_weekly, sim, instance)
+
+    assert len(daily) == 1
+    wanted = ids(sim, finished=False) if scope_name == "active" else listed
+    assert sorted(studies_of(instance, daily[0])) == sorted(wanted)
+    if scope_name == "active":
+        assert sorted(studies_of(instance, weekly[0])) == sorted(ids(sim, finished=True))
+
+
+def test_studies_already_queued_are_left_out_and_a_running_run_keeps_its_studies(
+    sim, scope, instance
+):
+    scope("all")
+    listed = ids(sim)
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, listed)
+    queued, running_range = listed[5], (listed[1], listed[3])
+    add_run(instance, "queued", dg.DagsterRunStatus.NOT_STARTED, {"dagster/partition": queued})
+    range_tags = {
+        "dagster/asset_partition_range_start": running_range[0],
+        "dagster/asset_partition_range_end": running_range[1],
+    }
+    add_run(instance, "running", dg.DagsterRunStatus.STARTED, range_tags, job=FULL_JOB)
+    running = listed[1:4]
+
+    requests = evaluate(reconcile_daily, sim, instance)
+
+    covered = [s for r in requests for s in studies_of(instance, r)]
+    assert sorted(covered) == sorted(set(listed) - {queued})
+    assert len(covered) == len(set(covered))
+    assert len(requests) == 2, "the studies of the running run stay where they are, as one range"
+    started = dg.RunRequest(tags=range_tags)
+    assert studies_of(instance, started) == running, "what the running run loads is unchanged"
+
+
+def add_run(instance, run_id, status, tags, job=STUDY_JOB) -> None:
+    instance.add_run(dg.DagsterRun(job_name=job, run_id=run_id, status=status, tags=tags))
+
+
+def test_the_global_tables_alone_when_no_study_can_change(scope, instance):
+    scope("active")
+    world = WorldConfig(seed=29, studies=0, animals_per_study=2, days=2)
+    with SimulatorServer(world) as empty:
+        (request,) = evaluate(reconcile_daily, empty, instance)
+
+    assert request.asset_selection == GLOBAL_KEYS

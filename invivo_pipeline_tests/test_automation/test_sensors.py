@@ -67,8 +67,9 @@ def test_the_first_tick_registers_every_study_and_loads_it(sim, instance, settin
 
     ids = [s.id for s in sim.world.studies]
     assert partitions(instance) == ids
-    assert sorted(study_runs(result)) == sorted(ids)
-    assert all(r.tags["invivo/reason"] == "new study" for r in result.run_requests[:-1])
+    assert sorted(study_runs(result, instance)) == sorted(ids)
+    study_run, global_run = result.run_requests
+    assert study_run.tags["invivo/reason"] == f"{len(ids)} studies: new study ({len(ids)})"
     (global_run,) = global_runs(result)
     assert set(global_run.asset_selection) == {asset_key("studies"), asset_key("cages")}
     keys = [r.run_key for r in result.run_requests]
@@ -113,9 +114,10 @@ def test_new_measurements_are_found_by_the_probe_for_in_progress_studies_only(
     sim.advance(1)
     result = discover(sim, instance, first.cursor)
 
-    runs = study_runs(result)
+    runs = study_runs(result, instance)
     assert sorted(runs) == sorted(in_progress(sim))
-    assert all(r.tags["invivo/reason"].startswith("probe: measurements") for r in runs.values())
+    (run,) = result.run_requests
+    assert "probe: measurements" in run.tags["invivo/reason"]
     assert global_runs(result) == [] and not result.dynamic_partitions_requests
 
 
@@ -138,8 +140,8 @@ def test_an_updated_study_is_reloaded_with_the_studies_table(sim, instance, sett
 
     result = discover(sim, instance, first.cursor)
 
-    assert list(study_runs(result)) == [completed.id]
-    assert study_runs(result)[completed.id].tags["invivo/reason"] == "study updated"
+    assert list(study_runs(result, instance)) == [completed.id]
+    assert study_runs(result, instance)[completed.id].tags["invivo/reason"] == "study updated"
     assert len(global_runs(result)) == 1
 
 
@@ -154,7 +156,7 @@ def test_a_vanished_study_loses_its_partition_and_the_studies_table_is_reloaded(
     result = discover(sim, instance, first.cursor)
 
     assert gone.id not in partitions(instance)
-    assert study_runs(result) == {}
+    assert study_runs(result, instance) == {}
     assert [k.path[-1] for k in global_runs(result)[0].asset_selection] == ["cages", "studies"]
 
 
@@ -188,7 +190,7 @@ def test_a_study_whose_run_has_not_started_is_not_requested_again(sim, instance,
 
     result = discover(sim, instance, first.cursor)
 
-    assert sorted(study_runs(result)) == sorted(set(in_progress(sim)) - {waiting})
+    assert sorted(study_runs(result, instance)) == sorted(set(in_progress(sim)) - {waiting})
 
 
 def test_the_webhook_sensor_refreshes_only_the_studies_the_days_events_name(
@@ -209,10 +211,11 @@ def test_the_webhook_sensor_refreshes_only_the_studies_the_days_events_name(
             quiet = read_events(instance, result.cursor)
 
             assert server.stats()["requests"] == server.stats()["token_requests"] == 0
-    runs = study_runs(result)
+    runs = study_runs(result, instance)
     assert sorted(runs) == sorted(in_progress(server))
-    assert all(r.run_key == f"webhook:{summary['events']}:{k}" for k, r in runs.items())
-    assert "animal.measurement.created" in runs[in_progress(server)[0]].tags["invivo/reason"]
+    (run,) = result.run_requests
+    assert run.run_key.startswith(f"webhook:{summary['events']}:")
+    assert "animal.measurement.created" in run.tags["invivo/reason"]
     assert global_runs(result) == [] and not result.dynamic_partitions_requests
     assert json.loads(result.cursor) == {"seq": store.last_seq()}, "nothing set aside"
     assert quiet.run_requests == [] and quiet.cursor == result.cursor
@@ -240,7 +243,7 @@ def test_study_and_global_events_drop_partitions_and_refresh_global_tables(
     result = read_events(instance)
 
     assert partitions(instance) == [], "study.created waits for discovery to list the study"
-    assert study_runs(result) == {}
+    assert study_runs(result, instance) == {}
     assert [(e.event_id, e.study_id) for e in store.set_aside("held")] == [("whe_a", "sdy_fresh")]
     (global_run,) = global_runs(result)
     assert {k.path[-1] for k in global_run.asset_selection} == {"studies", "strains", "species"}
