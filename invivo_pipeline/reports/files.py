@@ -8,6 +8,7 @@ one: a reader (a browser left open, a file share) sees the old report or the new
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -24,9 +25,18 @@ def reports_dir(db_path: Path, env: Mapping[str, str] = os.environ) -> Path:
     return db_path.expanduser().absolute().parent / "reports"
 
 
+SLUG_MAX = 80
+"""Characters of a file name's stem at most: a page's name gets the study id appended at times,
+and a PNG's its plot kind, well within the 255 bytes a file name may have."""
+
+
 def slug(text: str) -> str:
-    """A file-name-safe form of a study code: "ONC-26-001" stays, "a/b c" becomes "a-b-c"."""
+    """A file-name-safe form of a study code: "ONC-26-001" stays, "a/b c" becomes "a-b-c"; a
+    longer one is cut and keeps a hash of the whole, so two long codes stay apart."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    if len(cleaned) > SLUG_MAX:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        cleaned = f"{cleaned[: SLUG_MAX - 13].rstrip('-.')}-{digest}"
     return cleaned or "study"
 
 

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from invivo_pipeline.reports.files import REPORTS_DIR_ENV, reports_dir, slug, write_atomic
+from invivo_pipeline.reports.files import (
+    REPORTS_DIR_ENV,
+    SLUG_MAX,
+    reports_dir,
+    slug,
+    write_atomic,
+)
 
 
 def test_reports_go_beside_the_warehouse_unless_configured(tmp_path):
@@ -40,3 +46,11 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
 )
 def test_study_codes_become_safe_file_names(code, expected):
     assert slug(code) == expected
+
+
+def test_a_very_long_code_makes_a_short_name_that_keeps_two_codes_apart(tmp_path):
+    first, second = "S" * 250 + "-1", "S" * 250 + "-2"
+    names = {slug(first), slug(second)}
+    assert len(names) == 2 and all(len(name) <= SLUG_MAX for name in names)
+    for name in names:  # a real file of that name, with the suffixes the reports add
+        write_atomic(tmp_path / f"{name}-{'x' * 40}-tumour_growth.png", b"png")
