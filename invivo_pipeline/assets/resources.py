@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from invivo_pipeline.client import ClientConfig
+from invivo_pipeline.client.config import shared_budget_path_from_env
 from invivo_pipeline.resource_table import DEFAULT_API_VERSION
 from invivo_pipeline.warehouse import Warehouse, default_duckdb_path
 
@@ -37,6 +38,7 @@ class InVivoApiResource(dg.ConfigurableResource):
             rpm = float(env["INVIVO_REQUESTS_PER_MINUTE"])
         optional = {
             "requests_per_minute": rpm,
+            "shared_budget_path": shared_budget_path_from_env(env),
             "concurrency": self.concurrency
             or (int(env["INVIVO_CONCURRENCY"]) if env.get("INVIVO_CONCURRENCY") else None),
         }
