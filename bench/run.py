@@ -12,6 +12,8 @@ Modes:
   as a ratio to DuckDB's native ``read_json`` of the same records, timed in the same run (absolute
   figures drift on shared machines; the ratio does not). ``--profile`` writes a pyinstrument
   profile of the replayed run.
+- ``instance`` and ``budget`` (``bench.deployment``, not in ``all``): Dagster's bookkeeping on
+  SQLite against PostgreSQL, and the 429s of two processes sharing one request budget.
 - ``paced``: ``invivo sync`` of ``--paced-studies`` studies against a simulator that enforces a real
   API's rate limit (``PACED_LIMIT``), the client configured to it: how long the API requests took
   against the least time the limit allows, and how busy the client was meanwhile. The unpaced
@@ -472,7 +474,9 @@ def _profiler(path: str | None):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["http", "replay", "paced", "all"], default="all")
+    parser.add_argument(
+        "--mode", choices=["http", "replay", "paced", "instance", "budget", "all"], default="all"
+    )
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--animals", type=int, default=50, help="animals per study")
     parser.add_argument("--days", type=int, default=40)
@@ -484,10 +488,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--paced-studies", type=int, default=20, help="paced: studies (the limit makes it slow)"
     )
+    parser.add_argument(
+        "--budget-studies", type=int, default=10, help="budget: studies each of the two syncs"
+    )
     args = parser.parse_args(argv)
     args.studies = max(1, round(args.studies * args.scale))
     modes = ["http", "replay", "paced"] if args.mode == "all" else [args.mode]
-    run = {"http": http_mode, "replay": replay_mode, "paced": paced_mode}
+    from bench.deployment import budget_mode, instance_mode
+
+    run = {
+        "http": http_mode,
+        "replay": replay_mode,
+        "paced": paced_mode,
+        "instance": instance_mode,
+        "budget": budget_mode,
+    }
     for mode in modes:
         print(json.dumps(run[mode](args)), flush=True)
     return 0
