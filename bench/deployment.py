@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -98,12 +99,14 @@ def instance_mode(args: argparse.Namespace) -> dict:
     }
     try:
         figures["sqlite"] = _sync_into(base, server.pid, {}, lambda home: None)
+        print(json.dumps({"sqlite": figures["sqlite"]}), file=sys.stderr, flush=True)
         with postgres_server() as pg:
             for name, batch in (("postgres", None), ("postgres_batched", BATCH_SIZE)):
-                database = pg.create_database(name)
+                database = pg.create_database(f"bench_{name}")
                 extra = pg.env(database) | ({"DAGSTER_EVENT_BATCH_SIZE": batch} if batch else {})
 
                 figures[name] = _sync_into(base, server.pid, extra, _postgres_home)
+                print(json.dumps({name: figures[name]}), file=sys.stderr, flush=True)
         return figures
     finally:
         server.terminate()
