@@ -13,6 +13,8 @@ Modes:
   figures drift on shared machines; the ratio does not). ``--profile`` writes a pyinstrument
   profile of the replayed run.
 - ``reconcile``, ``discovery``: the automation at scale (``bench.automation``); not in ``all``.
+- ``instance`` and ``budget`` (``bench.deployment``, not in ``all``): Dagster's bookkeeping on
+  SQLite against PostgreSQL, and the 429s of two processes sharing one request budget.
 - ``paced``: ``invivo sync`` of ``--paced-studies`` studies against a simulator that enforces a real
   API's rate limit (``PACED_LIMIT``), the client configured to it: how long the API requests took
   against the least time the limit allows, and how busy the client was meanwhile. The unpaced
@@ -475,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--mode",
-        choices=["http", "replay", "paced", "reconcile", "discovery", "all"],
+        choices=["http", "replay", "paced", "reconcile", "discovery", "instance", "budget", "all"],
         default="all",
     )
     parser.add_argument("--studies", type=int, default=200)
@@ -495,10 +497,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sample", type=int, help="reconcile --compare: execute at most this many of those runs"
     )
+    parser.add_argument(
+        "--budget-studies", type=int, default=10, help="budget: studies each of the two syncs"
+    )
     args = parser.parse_args(argv)
     args.studies = max(1, round(args.studies * args.scale))
     modes = ["http", "replay", "paced"] if args.mode == "all" else [args.mode]
+
     from bench.automation import discovery_mode, reconcile_mode
+    from bench.deployment import budget_mode, instance_mode
 
     run = {
         "http": http_mode,
@@ -506,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         "paced": paced_mode,
         "reconcile": reconcile_mode,
         "discovery": discovery_mode,
+        "instance": instance_mode,
+        "budget": budget_mode,
     }
     for mode in modes:
         print(json.dumps(run[mode](args)), flush=True)

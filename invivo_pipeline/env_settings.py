@@ -31,6 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INVIVO_CLIENT_SECRET", "–", "OAuth2 client secret. Reaches Dagster as an `EnvVar`: the UI shows the name, never the value; never logged.", "yes"),
     Setting("INVIVO_API_VERSION", "`2022-12-14`", "Sent as `X-Studies-Api-Version`."),
     Setting("INVIVO_REQUESTS_PER_MINUTE", "unlimited", "Client-side limit: no more than this many requests in any rolling 60 s window, counted as the server counts them (a request holds its place until 60 s after its answer), so setting your tenant's exact limit meets no 429."),
+    Setting("INVIVO_SHARED_BUDGET_PATH", "`$DAGSTER_HOME/invivo_request_budget.sqlite`", "The SQLite file holding the one rolling window of `INVIVO_REQUESTS_PER_MINUTE` that every process of a deployment (runs, sensors, `invivo sync`) shares, so together they stay under the limit. With neither it nor `DAGSTER_HOME` set, each process keeps a window of its own."),
     Setting("INVIVO_CONCURRENCY", "`8`", "Requests in flight at most."),
     Setting("INVIVO_PER_PAGE", "`500`", "Page size to ask for. The server grants what it grants (`meta.per_page`), and the client pages with that."),
     Setting("INVIVO_TIMEOUT_S", "`30`", "Per-request read timeout, in seconds."),

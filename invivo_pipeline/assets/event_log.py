@@ -8,7 +8,20 @@ and in the cross-run index. One idle connection held on each of the two for the 
 makes every such close an ordinary one; SQLite still checkpoints as the log grows, and when the
 held connection closes. At 200 studies this took Dagster's recording of the run from 31 s to 18 s.
 
-Any other storage (the ephemeral instance, Postgres) is left as it is.
+Only Dagster's sharded SQLite event log (the embedded default) gets it. Any other storage is left
+as it is: the ephemeral instance (in memory), and PostgreSQL (``deploy/dagster-postgres.yaml``),
+where closing a connection checkpoints nothing: the server keeps its own log. There each event
+opens a connection of its own (Dagster's engine holds none between uses), and what saves those is
+``DAGSTER_EVENT_BATCH_SIZE``: a run's planned events, and the materializations of one partitioned
+output, are then stored with one INSERT per batch.
+
+Why it holds private Dagster names, and cannot be rebuilt on public API: Dagster's public API has no
+hook into its storage's connection lifecycle and does not say where the SQLite shards of a run are
+on disk; only ``SqliteEventLogStorage.path_for_shard`` knows (``INDEX_SHARD_NAME`` names the
+cross-run index). ``DAGSTER_EVENT_BATCH_SIZE``, the public lever, does not help SQLite: its
+``store_event_batch`` is the base class's loop of ``store_event``, one connection per event. So this
+stays, in one place, and ``invivo_pipeline_tests/test_assets/test_event_log.py`` fails if Dagster
+stops closing per event or moves the shards (the cost it removes is in docs/performance.md).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from invivo_pipeline.client.pagination import (
 )
 from invivo_pipeline.client.ratelimit import RateLimiter, SlidingWindowLimiter, Unlimited
 from invivo_pipeline.client.requester import FromBytes, Requester
+from invivo_pipeline.client.shared_budget import SharedWindowLimiter
 from invivo_pipeline.client.validation import validate_object, validate_page, validate_records
 from invivo_pipeline.models.invivo import PageMeta
 from invivo_pipeline.rejects import Reject
@@ -142,6 +143,17 @@ def _single_object(body: Any) -> dict[str, Any]:
     return body
 
 
+def budget(config: ClientConfig) -> RateLimiter:
+    """The request budget ``config`` asks for: none, this client's own window, or the window
+    shared through ``config.shared_budget_path`` by every process of the deployment."""
+    rpm = config.requests_per_minute
+    if not rpm:
+        return Unlimited()
+    if config.shared_budget_path:
+        return SharedWindowLimiter.per_minute(config.shared_budget_path, rpm)
+    return SlidingWindowLimiter.per_minute(rpm)
+
+
 class InVivoClient:
     def __init__(
         self,
@@ -156,8 +168,7 @@ class InVivoClient:
         self.config = config
         self.metrics = ClientMetrics()
         if rate_limiter is None:
-            rpm = config.requests_per_minute
-            rate_limiter = SlidingWindowLimiter.per_minute(rpm) if rpm else Unlimited()
+            rate_limiter = budget(config)
         self._requester = Requester(
             config, metrics=self.metrics, rate_limiter=rate_limiter, transport=transport
         )

@@ -83,6 +83,10 @@ class ClientConfig:
     concurrency: int = 8
     requests_per_minute: float | None = None
     """Client-side budget: at most ``floor(R)`` requests start in any rolling 60 s window."""
+    shared_budget_path: str | None = None
+    """The SQLite file where every process naming it keeps one ``requests_per_minute`` window, so
+    that together they stay under it (``shared_budget``); unset, each client has its own window.
+    ``from_env`` puts it beside the Dagster instance (``$DAGSTER_HOME``) when there is one."""
     timeout_s: float = 30.0
     connect_timeout_s: float = 10.0
     max_retries: int = 6
@@ -162,10 +166,25 @@ class ClientConfig:
                     raise ConfigError(f"environment variable {var} is not set")
                 continue
             values[name] = _parse(var, raw.strip(), _PARSERS.get(name, str))
+        if "shared_budget_path" not in values:
+            values["shared_budget_path"] = shared_budget_path_from_env(env)
         unknown = set(overrides) - {f.name for f in fields(cls)}
         if unknown:
             raise ConfigError(f"unknown ClientConfig fields: {', '.join(sorted(unknown))}")
         return cls(**values)
+
+
+SHARED_BUDGET_FILE = "invivo_request_budget.sqlite"
+
+
+def shared_budget_path_from_env(env: Mapping[str, str] = os.environ) -> str | None:
+    """``INVIVO_SHARED_BUDGET_PATH``, else the deployment's one request window beside its Dagster
+    instance (``$DAGSTER_HOME/invivo_request_budget.sqlite``), else none."""
+    if explicit := env.get("INVIVO_SHARED_BUDGET_PATH", "").strip():
+        return explicit
+    if home := env.get("DAGSTER_HOME", "").strip():
+        return os.path.join(home, SHARED_BUDGET_FILE)
+    return None
 
 
 _REQUIRED = {"base_url", "client_id", "client_secret"}

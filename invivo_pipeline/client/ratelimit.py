@@ -11,6 +11,9 @@ A leaky or token bucket (aiolimiter) only bounds the average and lets nearly twi
 through in some windows, which is exactly what trips a server counting a rolling minute. The log
 is at most ``max_requests`` floats.
 
+The window is this process's own. A deployment's processes (sensors, runs, ``invivo sync``) share
+one through ``shared_budget.SharedWindowLimiter``, the same window kept in a SQLite file.
+
 ``PauseGate`` holds every request back after a 429 with ``Retry-After``: once the server has said
 "not before T", none of the other concurrent requests should spend a request learning it again.
 """

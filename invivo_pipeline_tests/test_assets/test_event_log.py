@@ -13,6 +13,7 @@ from dagster._core.storage.tags import (
 )
 
 from invivo_pipeline.assets.event_log import event_log_kept_open
+from invivo_pipeline_tests.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
 
 PARTITIONS = dg.DynamicPartitionsDefinition(name="studies_for_event_log_test")
 KEYS = [f"study-{i}" for i in range(5)]
@@ -102,3 +103,17 @@ def test_other_storage_is_left_alone():
         with event_log_kept_open(instance, run_id):
             assert run(instance, run_id).success
         assert materialized(instance) == set(KEYS)
+
+
+def test_on_postgresql_nothing_is_held_and_every_event_is_recorded(postgres_home):  # noqa: F811
+    """PostgreSQL checkpoints nothing on a close: the holder must not touch it (nor create SQLite
+    shards beside its ``dagster.yaml``), and the run's events all reach the database."""
+    with postgres_home.instance() as instance:
+        instance.add_dynamic_partitions(PARTITIONS.name, KEYS)
+        run_id = str(uuid.uuid4())
+        with event_log_kept_open(instance, run_id):
+            assert run(instance, run_id).success
+        assert materialized(instance) == set(KEYS)
+        events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        assert len(events) == len(KEYS)
+    assert [p.name for p in postgres_home.path.rglob("*") if p.suffix in (".db", ".db-wal")] == []
