@@ -279,14 +279,16 @@ def test_a_poison_event_is_quarantined_and_later_events_are_still_acted_on(
     _store_raw(store, "whe_4", "animal.measurement.created", _measurement("whe_4", "sdy_a"))
     second = read_events(instance, first.cursor)
 
-    assert sorted(study_runs(first)) == ["sdy_a", "sdy_b"]
+    assert sorted(study_runs(first, instance)) == ["sdy_a", "sdy_b"]
     assert json.loads(first.cursor) == {"seq": 3, "quarantined": 1}
     (line,) = logged
     assert "1 quarantined (seq 2 'whe_p\\n2026 INFO forged': payload nests deeper" in line
     assert "\n" not in line
     (kept,) = store.set_aside("quarantined")
     assert (kept.seq, kept.reason) == (2, "payload nests deeper than 32 levels")
-    assert list(study_runs(second)) == ["sdy_a"], "the sensor goes on consuming good events"
+    assert list(study_runs(second, instance)) == ["sdy_a"], (
+        "the sensor goes on consuming good events"
+    )
     assert json.loads(second.cursor)["seq"] == 4
 
 
@@ -310,8 +312,8 @@ def test_a_flood_for_unlisted_studies_makes_no_partition_or_run_until_discovery_
     assert not any(p.startswith(("sdy_fake", "..")) for p in partitions(instance))
     assert json.loads(flooded.cursor) == {"seq": 3000, "held": 3000}
     assert "3000 held for 3000 studies not registered yet" in flooded.skip_reason.skip_message
-    assert list(study_runs(released)) == [real]
-    assert study_runs(released)[real].run_key == "webhook:released-3000:" + real
+    assert list(study_runs(released, instance)) == [real]
+    assert study_runs(released, instance)[real].run_key == "webhook:released-3000:" + real
     assert json.loads(released.cursor) == {"seq": 3000, "held": 2999}
     assert {e.study_id for e in store.set_aside("held")} == set(made_up)
 
