@@ -197,6 +197,7 @@ def _tick(sim_url: str, instance, cursor: str | None):
 
     from invivo_pipeline.automation.sensors import study_discovery
     from invivo_pipeline.definitions import defs
+    from invivo_pipeline_tests.test_automation.sensing import apply_partitions
 
     before = httpx.get(f"{sim_url}/_simulator/stats", timeout=30).json()
     started = time.perf_counter()
@@ -204,12 +205,7 @@ def _tick(sim_url: str, instance, cursor: str | None):
         instance=instance, cursor=cursor, resources={"invivo_api": _api(sim_url)}, definitions=defs
     ) as context:
         result = study_discovery(context)
-    for request in result.dynamic_partitions_requests or []:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
+    apply_partitions(instance, result)
     seconds = time.perf_counter() - started
     after = httpx.get(f"{sim_url}/_simulator/stats", timeout=30).json()
     made = (after["requests"] + after["token_requests"]) - (

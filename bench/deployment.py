@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -22,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import httpx
 
@@ -40,27 +39,13 @@ from bench.run import (
 BATCH_SIZE = "1000"
 
 
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _sync_into(base: str, simulator_pid: int, extra_env: dict[str, str], setup) -> dict:
     work = Path(tempfile.mkdtemp(prefix="invivo-instance-"))
     try:
         env = {**_sync_env(base, work), **extra_env}
         setup(work / "dagster_home")  # made by _sync_env
         sync = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, simulator_pid)
-        with _environ(extra_env):
+        with patch.dict(os.environ, extra_env):
             _, _, phases = _steps(work / "dagster_home")
         seconds = {k: round(end - start, 2) for k, (start, end) in phases.items()}
         return {

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
@@ -158,22 +159,8 @@ class PostgresHome:
         import dagster as dg
         from dagster._core.instance.ref import InstanceRef
 
-        with _environ(self.env):
+        with patch.dict(os.environ, self.env):
             return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(self.path)))
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def make_postgres_home(server: PostgresServer, folder: Path, database: str) -> PostgresHome:
