@@ -8,7 +8,6 @@ one clear line, for each way a server can be broken, against an otherwise real t
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 
 from invivo_pipeline.background_server import BackgroundServer
+from invivo_pipeline_tests.test_client.stub_api import drip
 
 _HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
 
@@ -81,7 +81,7 @@ def _instead(alteration: Alteration) -> Response | None:
         body = json.dumps({"message": alteration.body or f"altered {alteration.status}"})
         return Response(body, status_code=alteration.status, media_type="application/json")
     if alteration.kind == "drip":
-        return StreamingResponse(_drip(alteration.every_s), media_type="application/json")
+        return StreamingResponse(drip(alteration.every_s), media_type="application/json")
     if alteration.kind == "raw":
         return Response(alteration.body, media_type="application/json")
     if alteration.kind == "truncated":
@@ -109,13 +109,6 @@ def _altered(alteration: Alteration, body: bytes, request: Request) -> bytes:
         page["data"][0].update(alteration.body)
         return json.dumps(page).encode()
     return body
-
-
-async def _drip(every_s: float) -> Any:
-    yield b'{"data": ['
-    while True:
-        await asyncio.sleep(every_s)
-        yield b" "
 
 
 async def _large(size: int) -> Any:

@@ -163,7 +163,7 @@ async def _answer(state: StubState, request: Request) -> Response:
         if fault.kind == "raw":
             return Response(fault.body, media_type="application/json")
         if fault.kind == "drip":
-            return StreamingResponse(_drip(fault.delay_s), media_type="application/json")
+            return StreamingResponse(drip(fault.delay_s), media_type="application/json")
         if fault.kind == "stream":
             size = int(fault.body)
             headers = {"Content-Length": str(size)} if fault.declare else None
@@ -216,7 +216,8 @@ def _authorized(state: StubState, request: Request) -> bool:
     return expires is not None and time.monotonic() < expires
 
 
-async def _drip(every_s: float) -> Any:
+async def drip(every_s: float) -> Any:
+    """A page that starts, then trickles a byte every ``every_s`` forever: no read ever times out."""
     yield b'{"data": ['
     while True:
         await asyncio.sleep(every_s)
