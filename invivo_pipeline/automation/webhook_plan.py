@@ -136,7 +136,7 @@ def read_target(stored: StoredEvent) -> EventTarget:
         raise Unreadable(f"body is a JSON {type(envelope).__name__}, not an object")
     payload = envelope.get("payload")
     payload = payload if isinstance(payload, dict) else {}
-    if nests_deeper_than(payload, MAX_DEPTH):
+    if nests_deeper_than(stored.body, MAX_DEPTH):
         raise Unreadable(f"payload nests deeper than {MAX_DEPTH} levels")
     try:
         return target_of(stored.event, payload)

@@ -84,7 +84,7 @@ def _envelope_problems(body: bytes) -> tuple[WebhookEvent | None, list[str]]:
         return None, ["body: not valid JSON"]
     if not isinstance(data, dict):
         return None, [f"body: expected a JSON object, got {type(data).__name__}"]
-    if nests_deeper_than(data.get("payload"), MAX_DEPTH):
+    if nests_deeper_than(body, MAX_DEPTH):
         return None, [f"payload: nests deeper than {MAX_DEPTH} levels"]
     if problems := field_problems(data):
         return None, problems

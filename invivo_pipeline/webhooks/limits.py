@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from invivo_pipeline.client.response_limits import nesting_depth
+
 MAX_ID_LENGTH = 200
 MAX_EVENT_LENGTH = 100
 MAX_TEXT_FIELD_LENGTH = 200
@@ -19,22 +21,12 @@ MAX_TEXT_FIELD_LENGTH = 200
 MAX_DEPTH = 32
 
 
-def nests_deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON-like ``value`` has containers more than ``limit`` levels deep. Iterative, so
-    it cannot itself hit the recursion limit, and it stops at the first path that is too deep."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            children = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+def nests_deeper_than(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the payload of an event (``body``, its JSON bytes) nests containers more than
+    ``limit`` levels deep. The envelope holds the payload one level down, and its other fields are
+    text, so that is the body nesting past ``limit + 1``: read from the bytes by the client's
+    ``nesting_depth``, the one depth check, which never recurses and stops at the limit."""
+    return nesting_depth(body, limit + 1) is None
 
 
 def field_problems(fields: Mapping[str, Any]) -> list[str]:
