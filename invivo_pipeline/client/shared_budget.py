@@ -68,9 +68,7 @@ class SharedWindowLimiter:
         )
         self._db_lock = threading.Lock()
         with self._db_lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
+            _set_up(self._db, deadline=time.monotonic() + 30.0)
         self._mine: list[int] = []
         """The places this process holds for requests in flight."""
         self._lock = asyncio.Lock()
@@ -147,3 +145,24 @@ class SharedWindowLimiter:
         if oldest_answer is None:  # every place is held by a request in flight
             return None, self._poll_s
         return None, max(0.001, oldest_answer + self.period_s - now)
+
+
+def _set_up(db: sqlite3.Connection, *, deadline: float) -> None:
+    """WAL mode and the table, retried while another process does the same.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite answers ``database is locked``
+    at once, without its busy handler, when a second process is switching it too: the discovery
+    sensor, the daemon and a run worker often open the file in the same instant.
+    """
+    pause = 0.01
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(SCHEMA)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)

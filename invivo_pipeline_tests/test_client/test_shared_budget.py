@@ -157,3 +157,28 @@ def test_two_processes_syncing_at_once_meet_no_429_when_they_share_one_budget(tm
         assert sum(r["rate_limited"] for r in results) == 0
     else:
         assert stats["faults"]["rate_limited"] > 0
+
+
+OPEN_AT_ONCE = """
+import sys, time
+from invivo_pipeline.client.shared_budget import SharedWindowLimiter
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+SharedWindowLimiter(sys.argv[1], 10, 60.0).close()
+"""
+
+
+def test_processes_opening_a_new_budget_file_in_the_same_instant_all_open_it(tmp_path):
+    # The sensor, the daemon and run workers start together; switching a new file to WAL answers
+    # "database is locked" at once to every process but one, which used to crash them.
+    path, start_at = tmp_path / "budget.sqlite", time.time() + 3
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_ONCE, str(path), str(start_at)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(12)
+    ]
+    errors = [opener.communicate(timeout=60)[1] for opener in openers]
+    assert [opener.returncode for opener in openers] == [0] * 12, next(e for e in errors if e)
