@@ -68,7 +68,7 @@ def _as_dict(request, job: str) -> dict:
 
 
 def _api(base_url: str | None = None):
-    from invivo_pipeline.assets.resources import InVivoApiResource
+    from invivo_pipeline.sources.invivo.api_resource import InVivoApiResource
 
     return InVivoApiResource(
         base_url=base_url or os.environ["INVIVO_BASE_URL"],
@@ -98,8 +98,8 @@ def _evaluate_daily(env: dict[str, str]) -> tuple[list[dict], float]:
 def _evaluate_here() -> int:
     import dagster as dg
 
-    from invivo_pipeline.automation.jobs import FULL_JOB
-    from invivo_pipeline.automation.schedules import reconcile_daily
+    from invivo_pipeline.sources.invivo.automation.jobs import FULL_JOB
+    from invivo_pipeline.sources.invivo.automation.schedules import reconcile_daily
 
     started = time.perf_counter()
     with (
@@ -118,7 +118,7 @@ def _evaluate_here() -> int:
 
 def _per_study_requests(env: dict[str, str]) -> list[dict]:
     """What the daily reconcile requested before ranges: one run per active study + globals."""
-    from invivo_pipeline.automation.jobs import FULL_JOB, GLOBAL_KEYS, STUDY_KEYS
+    from invivo_pipeline.sources.invivo.automation.jobs import FULL_JOB, GLOBAL_KEYS, STUDY_KEYS
 
     studies = httpx.get(f"{env['INVIVO_BASE_URL']}/_simulator/stats", timeout=30).raise_for_status()
     del studies  # the simulator is up; the studies come from the world as the API lists them
@@ -136,7 +136,7 @@ def _per_study_requests(env: dict[str, str]) -> list[dict]:
 
 
 def _active_here() -> int:
-    from invivo_pipeline.automation.schedules import _list_studies
+    from invivo_pipeline.sources.invivo.automation.schedules import _list_studies
 
     listed, _ = _list_studies(_api())
     print(json.dumps([s.id for s in listed if not s.finished]))
@@ -195,8 +195,8 @@ def reconcile_mode(args: argparse.Namespace) -> dict:
 def _tick(sim_url: str, instance, cursor: str | None):
     import dagster as dg
 
-    from invivo_pipeline.automation.sensors import study_discovery
     from invivo_pipeline.definitions import defs
+    from invivo_pipeline.sources.invivo.automation.sensors import study_discovery
     from invivo_pipeline_tests.test_automation.sensing import apply_partitions
 
     before = httpx.get(f"{sim_url}/_simulator/stats", timeout=30).json()
@@ -222,7 +222,7 @@ def discovery_mode(args: argparse.Namespace) -> dict:
     import dagster as dg
 
     from bench.run import _free_port, _start_simulator
-    from invivo_pipeline.automation import discovery, sensors
+    from invivo_pipeline.sources.invivo.automation import discovery, sensors
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

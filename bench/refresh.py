@@ -16,10 +16,11 @@ import json
 import time
 from pathlib import Path
 
-from invivo_pipeline.automation.discovery import DiscoveryCursor, discover
-from invivo_pipeline.automation.settings import DEFAULT_PROBE_RESOURCES
-from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
-from invivo_pipeline.sync.ingest import STUDY_NAMES, ingest
+from invivo_pipeline.sources.invivo.automation.discovery import DiscoveryCursor, discover
+from invivo_pipeline.sources.invivo.automation.settings import DEFAULT_PROBE_RESOURCES
+from invivo_pipeline.sources.invivo.client import InVivoClient, run_sync
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.ingest import STUDY_NAMES, ingest
 from invivo_pipeline.warehouse import Warehouse
 
 SENSOR_GLOBALS = ("studies", "cages")

@@ -380,7 +380,7 @@ def paced_mode(args: argparse.Namespace) -> dict:
 def _record_count(database: Path, table: str | None = None) -> int:
     import duckdb
 
-    from invivo_pipeline.resource_table import RESOURCES
+    from invivo_pipeline.sources.invivo.table import RESOURCES
 
     names = [table] if table else [r.name for r in RESOURCES]
     with duckdb.connect(str(database), read_only=True) as con:
@@ -393,11 +393,15 @@ def _record_count(database: Path, table: str | None = None) -> int:
 def replay_mode(args: argparse.Namespace) -> dict:
     from bench.ceiling import native_load_seconds, write_ndjson
     from bench.recording import RecordingTransport, ReplayTransport
-    from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
-    from invivo_pipeline.simulator.server import SimulatorServer
-    from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-    from invivo_pipeline.simulator.world import WorldConfig
-    from invivo_pipeline.sync.ingest import GLOBAL_NAMES, STUDY_NAMES, ingest
+    from invivo_pipeline.sources.invivo.client import InVivoClient, run_sync
+    from invivo_pipeline.sources.invivo.config import ClientConfig
+    from invivo_pipeline.sources.invivo.ingest import GLOBAL_NAMES, STUDY_NAMES, ingest
+    from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+    from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+    from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+    )
     from invivo_pipeline.warehouse import Warehouse
 
     work = Path(tempfile.mkdtemp(prefix="invivo-replay-"))

@@ -19,11 +19,11 @@ import time
 import uvicorn
 from fastapi import Request, Response
 
-from invivo_pipeline.resource_table import API_PREFIX
-from invivo_pipeline.simulator.advance import advance
-from invivo_pipeline.simulator.app import create_app, json_response
-from invivo_pipeline.simulator.settings import SimulatorSettings
-from invivo_pipeline.simulator.world import World, WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.generate.advance import advance
+from invivo_pipeline.sources.invivo.simulator.generate.world import World, WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.serve.app import create_app, json_response
+from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
+from invivo_pipeline.sources.invivo.table import API_PREFIX
 
 CHANGE_ONE_PATH = "/_bench/change-one-study"
 REQUEST_SPAN_PATH = "/_bench/request-span"

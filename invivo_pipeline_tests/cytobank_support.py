@@ -6,18 +6,19 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig
-from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
-from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
-from invivo_pipeline.simulator.cytobank.settings import (
+from invivo_pipeline.sources.cytobank.client import CytobankClient
+from invivo_pipeline.sources.cytobank.config import CytobankConfig
+from invivo_pipeline.sources.cytobank.ingest import ingest_cytobank
+from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorServer
+from invivo_pipeline.sources.cytobank.simulator.settings import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
     CytobankSimulatorSettings,
 )
-from invivo_pipeline.simulator.world import WorldConfig, build_world
-from invivo_pipeline.sync.cytobank import ingest_cytobank
-from invivo_pipeline.sync.ingest import IngestRun
+from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig, build_world
 from invivo_pipeline.warehouse import Warehouse
+from invivo_pipeline.warehouse.ingest_run import IngestRun
 
 SMALL_WORLD = WorldConfig(studies=2, animals_per_study=12, days=14)
 

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from invivo_pipeline import resource_table
+from invivo_pipeline.sources.invivo import table as resource_table
 from invivo_pipeline_tests.reference import endpoint_examples
 from invivo_pipeline_tests.test_client.stub_api import CLIENT_ID, CLIENT_SECRET, StubServer
 

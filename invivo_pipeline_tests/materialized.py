@@ -18,11 +18,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
-from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorServer
+from invivo_pipeline.sources.cytobank.simulator.settings import DEMO_PASSWORD, DEMO_USERNAME
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # The default world's five kinds of study (two oncology studies with data, a tox study, a draft, a

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from invivo_pipeline.resource_table import RESOURCES, Resource, Scope
-from invivo_pipeline.simulator.world import World
+from invivo_pipeline.core.resource_spec import Resource
+from invivo_pipeline.sources.invivo.simulator.generate.world import World
+from invivo_pipeline.sources.invivo.table import RESOURCES, STUDY
 
 
 def contexts(world: World, resource: Resource) -> list[dict[str, str]]:
@@ -20,7 +21,7 @@ def contexts(world: World, resource: Resource) -> list[dict[str, str]]:
             for ctx in contexts(world, parent)
             for rec in records_in(world, parent, ctx)
         ]
-    if resource.scope is Scope.STUDY:
+    if resource.scope is STUDY:
         return [{"study_id": r.keys["id"]} for r in world.records("studies")]
     return [{}]
 

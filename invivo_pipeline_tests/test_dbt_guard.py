@@ -1,4 +1,4 @@
-"""The dbt child dies with the pipeline process that started it (``invivo_pipeline/dbt_guard.py``)."""
+"""The dbt child dies with the pipeline process that started it (``invivo_pipeline/assets/dbt_guard.py``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _orphan(guarded: bool) -> int:
     child_code = textwrap.dedent(
         f"""
         import os, sys, time
-        from invivo_pipeline.dbt_guard import die_with_parent
+        from invivo_pipeline.assets.dbt_guard import die_with_parent
         if {guarded!r}:
             assert die_with_parent(os.getppid())
         print(os.getpid(), flush=True)

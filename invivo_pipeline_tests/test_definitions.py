@@ -58,7 +58,7 @@ def test_dg_check_defs_passes_from_the_repository_root_without_warnings(tmp_path
 def test_marts_reports_and_global_raw_tables_carry_a_freshness_policy():
     import dagster as dg
 
-    from invivo_pipeline.automation.freshness import DAILY
+    from invivo_pipeline.assets.freshness import DAILY
     from invivo_pipeline.definitions import defs
 
     graph = defs.resolve_asset_graph()

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from invivo_pipeline.client import ClientConfig
-from invivo_pipeline.env_settings import (
+from invivo_pipeline.core.env_settings import (
     BY_NAME,
     SETTINGS,
     TABLE_END,
@@ -20,6 +19,7 @@ from invivo_pipeline.env_settings import (
     settings_table,
     write_table,
 )
+from invivo_pipeline.sources.invivo.config import ClientConfig
 
 
 class SettingError(Exception):
@@ -65,7 +65,9 @@ def variables_in_the_code() -> dict[str, set[str]]:
             ):
                 found.setdefault(node.value, set()).add(str(path.relative_to(ROOT)))
     for var in ClientConfig.environment_variables().values():
-        found.setdefault(var, set()).add("invivo_pipeline/client/config.py (ClientConfig field)")
+        found.setdefault(var, set()).add(
+            "invivo_pipeline/sources/invivo/config.py (ClientConfig field)"
+        )
     for path in (ROOT / "dbt_project").rglob("*"):
         if path.suffix in (".yml", ".yaml", ".sql") and "target" not in path.parts:
             for var in DBT_ENV_VAR.findall(path.read_text()):
@@ -78,7 +80,7 @@ def test_every_variable_the_code_reads_is_in_the_registry():
         var: sorted(files) for var, files in variables_in_the_code().items() if var not in BY_NAME
     }
     assert not unregistered, (
-        "read but not documented: add a Setting line to invivo_pipeline/env_settings.py "
+        "read but not documented: add a Setting line to invivo_pipeline/core/env_settings.py "
         f"and regenerate docs/configuration.md: {unregistered}"
     )
 
@@ -91,7 +93,7 @@ def test_every_registered_variable_is_read_somewhere():
 def test_the_reference_page_is_the_registry_table():
     page = (ROOT / "docs" / "configuration.md").read_text()
     assert settings_table() in page, (
-        "docs/configuration.md is stale: python -m invivo_pipeline.env_settings "
+        "docs/configuration.md is stale: python -m invivo_pipeline.core.env_settings "
         "docs/configuration.md"
     )
     documented = re.findall(r"^\| `([A-Z0-9_]+)` \|", page, flags=re.MULTILINE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline.partition_keys import (
+from invivo_pipeline.core.partition_keys import (
     partition_key_problem,
     ranges_in_registered_order,
     tail_order,

@@ -37,11 +37,10 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from invivo_pipeline.assets.dbt_guard import PARENT_PID_ENV
 from invivo_pipeline.assets.dbt_metadata import with_table_metadata
-from invivo_pipeline.assets.ingestion import asset_key
-from invivo_pipeline.assets.raw_tables import OWNERS
-from invivo_pipeline.assets.resources import WarehouseResource
-from invivo_pipeline.dbt_guard import PARENT_PID_ENV
+from invivo_pipeline.assets.raw_tables import OWNERS, raw_asset_key
+from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect
 
@@ -119,11 +118,8 @@ class InVivoDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            # The source is named after its raw schema: invivo_raw or cytobank_raw.
-            source = dbt_resource_props.get("source_name") or "invivo_raw"
-            if source != "invivo_raw":
-                return dg.AssetKey([source, dbt_resource_props["name"]])
-            return asset_key(dbt_resource_props["name"])
+            # Each dbt source is named after its raw schema (invivo_raw, cytobank_raw).
+            return raw_asset_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

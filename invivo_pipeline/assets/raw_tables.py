@@ -6,20 +6,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
-from invivo_pipeline.client import run_sync
-from invivo_pipeline.resource_table import Resource
-from invivo_pipeline.sync import observers
-from invivo_pipeline.sync.ingest import (
+from invivo_pipeline.assets import run_observers as observers
+from invivo_pipeline.assets.event_log import event_log_kept_open
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.core.resource_spec import Resource
+from invivo_pipeline.warehouse import LoadSession, Warehouse, table_spec
+from invivo_pipeline.warehouse.ingest_run import (
     IngestRun,
+    OnPartition,
     QuarantineError,
     quarantine_line,
     strict_from_env,
 )
-from invivo_pipeline.warehouse import LoadSession, Warehouse, table_spec
-from invivo_pipeline.warehouse.quality import REJECTED_CHECK, Check, CheckOutcome, run_check
+from invivo_pipeline.warehouse.quality import (
+    REJECTED_CHECK,
+    Check,
+    CheckOutcome,
+    all_checks,
+    run_check,
+)
 from invivo_pipeline.warehouse.schema import REJECTED_TABLE, quote
 
 OWNERS = ["team:preclinical-data"]
@@ -156,3 +166,124 @@ def asset_results(
     schema_of = {r.name: r.schema for r in resources}
     for outcome in ingested.checks:
         yield check_result(schema_of[outcome.check.table], outcome)
+
+
+Fetch = Callable[[Any, LoadSession, "Selection"], Awaitable[IngestRun]]
+"""Fetches a run's selection through the source's client and loads it in ``session``."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one run of a source's step fetches: global tables, and per-partition tables for each
+    partition key of the run."""
+
+    global_names: list[str]
+    partition_names: list[str]
+    partition_keys: list[str]
+    on_partition: OnPartition
+
+
+@dataclass(frozen=True)
+class RawTables:
+    """A source's raw tables as Dagster sees them: what ``raw_tables_step`` needs to build one
+    subsettable multi-asset over them, whatever the source."""
+
+    name: str
+    """The step's name (``invivo_ingestion``) and its asset group's prefix."""
+    resources: Sequence[Resource]
+    api_resource_key: str
+    """The Dagster resource whose value ``fetch`` receives (``invivo_api``)."""
+    fetch: Fetch
+    partitions_def: dg.PartitionsDefinition | None = None
+    group: str | None = None
+    """The asset group; default: the tables' schema."""
+    api_label: str = ""
+    """How the description names a route: ``GET <api_label><path>``."""
+    deps: Callable[[Resource], Sequence[str]] = lambda r: [r.parent] if r.parent else []
+    """Names of the tables a table's asset depends on (its parent's, by default)."""
+
+    @property
+    def schema(self) -> str:
+        return self.resources[0].schema
+
+    def key(self, name: str) -> dg.AssetKey:
+        return raw_asset_key(self.schema, name)
+
+    def spec(self, resource: Resource) -> dg.AssetSpec:
+        route = resource.route.path
+        return dg.AssetSpec(
+            key=self.key(resource.name),
+            description=f"{resource.description}\n\nFrom `GET {self.api_label}{route}` into "
+            f"`{self.schema}.{resource.name}` (primary key {', '.join(resource.primary_key)}).",
+            group_name=self.group or self.schema,
+            kinds={"duckdb", "python"},
+            owners=OWNERS,
+            deps=[self.key(name) for name in self.deps(resource)],
+            partitions_def=self.partitions_def if resource.scope.partitioned else None,
+            metadata={
+                "dagster/table_name": f"{self.schema}.{resource.name}",
+                "dagster/column_schema": column_schema(resource),
+                "primary_key": ", ".join(resource.primary_key),
+                "api_route": route,
+                "scope": str(resource.scope),
+            },
+        )
+
+
+def raw_tables_step(source: RawTables) -> dg.AssetsDefinition:
+    """One asset per table of ``source``, all computed by one subsettable step in one transaction.
+
+    One step (not one per table) because DuckDB has a single writer and the warehouse promises
+    that a run commits everything or nothing: the step fetches what was selected (the global
+    tables and, for every partition of the run, the per-partition tables) and loads it in one
+    transaction. It also means one token and one connection pool per run. Selecting a single asset
+    in the UI fetches and loads only that table."""
+    checks = all_checks(source.resources)
+    global_names = [r.name for r in source.resources if not r.scope.partitioned]
+    partition_names = [r.name for r in source.resources if r.scope.partitioned]
+
+    @dg.multi_asset(
+        name=source.name,
+        specs=[source.spec(r) for r in source.resources],
+        check_specs=check_specs(source.schema, checks),
+        can_subset=True,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb_writer",
+        required_resource_keys={source.api_resource_key, "warehouse"},
+    )
+    def step(  # context unannotated: a string annotation (PEP 563) is refused by Dagster
+        context,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        api = getattr(context.resources, source.api_resource_key)
+        warehouse = context.resources.warehouse
+        selected = {key.path[-1] for key in context.selected_asset_keys}
+        names = [n for n in partition_names if n in selected]
+        selection = Selection(
+            global_names=[n for n in global_names if n in selected],
+            partition_names=names,
+            partition_keys=list(context.partition_keys) if names else [],
+            on_partition=lambda key, results: _partition_done(context, key, results),
+        )
+        wh = warehouse.warehouse(source.resources)
+        context.log.info(
+            f"fetching {len(selection.global_names)} global tables and {len(names)} tables for "
+            f"{len(selection.partition_keys)} partitions into {wh.path}"
+        )
+        ingested, counts = load_in_one_transaction(
+            wh,
+            selected,
+            selected_checks(context, source.schema, checks),
+            lambda session: source.fetch(api, session, selection),
+            run_id=context.run.run_id,
+        )
+        # Dagster records one materialization per table and partition as these are yielded.
+        with event_log_kept_open(context.instance, context.run.run_id):
+            yield from asset_results(source.resources, ingested, counts)
+
+    return step
+
+
+def _partition_done(context: dg.AssetExecutionContext, key: str | None, results: list[Any]) -> None:
+    written = sum(r.rows_written for r in results)
+    context.log.debug(f"{'partition ' + key if key else 'global tables'}: {written} rows")
+    observers.partition_done(key, results)

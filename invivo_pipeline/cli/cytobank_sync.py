@@ -15,14 +15,16 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from invivo_pipeline.assets.cytobank import JOB, cytobank_asset_key
-from invivo_pipeline.assets.partitions import CYTOBANK_EXPERIMENT_PARTITIONS_NAME
-from invivo_pipeline.client import run_sync
-from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig, cytobank_configured
-from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES, GLOBAL_NAMES
-from invivo_pipeline.sync import observers
-from invivo_pipeline.sync.ingest import IngestRun
+from invivo_pipeline.assets import run_observers as observers
+from invivo_pipeline.assets.partition_runs import register_partitions
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.sources.cytobank.assets import JOB, cytobank_asset_key
+from invivo_pipeline.sources.cytobank.config import CytobankConfig, cytobank_configured
+from invivo_pipeline.sources.cytobank.ingest import discover_experiments
+from invivo_pipeline.sources.cytobank.partitions import CYTOBANK_EXPERIMENT_PARTITIONS_NAME
+from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES, GLOBAL_NAMES
 from invivo_pipeline.warehouse import TableLoadResult, Warehouse
+from invivo_pipeline.warehouse.ingest_run import IngestRun
 
 
 @dataclass
@@ -44,20 +46,6 @@ class _Collector:
         self.run = run
 
 
-async def discover_experiments(config: CytobankConfig) -> tuple[list[str], int]:
-    async with CytobankClient(config) as client:
-        ids = [str(e["id"]) for e in await client.list_experiments()]
-        return ids, client.metrics.requests
-
-
-def register_experiments(inst: dg.DagsterInstance, ids: list[str]) -> None:
-    known = inst.get_dynamic_partitions(CYTOBANK_EXPERIMENT_PARTITIONS_NAME)
-    for key in [k for k in known if k not in set(ids)]:
-        inst.delete_dynamic_partition(CYTOBANK_EXPERIMENT_PARTITIONS_NAME, key)
-    if new := [i for i in ids if i not in set(known)]:
-        inst.add_dynamic_partitions(CYTOBANK_EXPERIMENT_PARTITIONS_NAME, new)
-
-
 def sync_cytobank(
     inst: dg.DagsterInstance, wh: Warehouse, failure_line: object
 ) -> CytobankSyncSummary | None:
@@ -69,7 +57,7 @@ def sync_cytobank(
         return None
     config = CytobankConfig.from_env()
     ids, discovery_requests = run_sync(discover_experiments(config))
-    register_experiments(inst, ids)
+    register_partitions(inst, CYTOBANK_EXPERIMENT_PARTITIONS_NAME, ids)
     names = [r.name for r in CYTOBANK_RESOURCES]
     selection = [cytobank_asset_key(n) for n in (names if ids else GLOBAL_NAMES)]
     # Dagster takes a range in the registered order, not the listing's.

@@ -9,14 +9,21 @@ from pathlib import Path
 
 from rich.console import Console
 
-from invivo_pipeline.cli.reporting import print_sync_summary, print_tgi_tables, sync_with_progress
+from invivo_pipeline.cli.console_summary import (
+    print_sync_summary,
+    print_tgi_tables,
+    sync_with_progress,
+)
 from invivo_pipeline.reports.build import read_studies
 from invivo_pipeline.reports.files import reports_dir
-from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
-from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorServer
+from invivo_pipeline.sources.cytobank.simulator.settings import DEMO_PASSWORD, DEMO_USERNAME
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
 from invivo_pipeline.warehouse.publish import published_path
 
 

@@ -12,15 +12,13 @@ from collections.abc import Callable, Mapping
 
 from rich.console import Console
 
-from invivo_pipeline.client import (
-    ApiUnreachableError,
-    AuthenticationError,
-    ClientConfig,
-    InVivoClient,
-    InVivoError,
-    run_sync,
-)
-from invivo_pipeline.client.cytobank import CytobankClient, CytobankConfig, cytobank_configured
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.core.errors import ApiUnreachableError, AuthenticationError, ClientError
+from invivo_pipeline.sources.cytobank.client import CytobankClient
+from invivo_pipeline.sources.cytobank.config import CytobankConfig, cytobank_configured
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse, WarehouseError, default_duckdb_path
 
 REQUIRED = ("INVIVO_BASE_URL", "INVIVO_CLIENT_ID", "INVIVO_CLIENT_SECRET")
@@ -54,7 +52,7 @@ def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
             config = ClientConfig.from_env(env)
             config = dataclasses.replace(config, run_deadline_s=_bounded(config.run_deadline_s))
             report(True, "API URL", config.api_root)
-        except InVivoError as exc:
+        except ClientError as exc:
             report(False, "API URL", str(exc))
     if config is not None:
         try:
@@ -65,7 +63,7 @@ def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
             report(False, "credentials", str(exc))
         except ApiUnreachableError as exc:
             report(False, "connectivity", str(exc))
-        except InVivoError as exc:
+        except ClientError as exc:
             report(False, "API", str(exc))
     if cytobank_configured(env):
         _check_cytobank(env, report)
@@ -73,7 +71,7 @@ def run_doctor(console: Console, env: Mapping[str, str]) -> bool:
         console.print("- Cytobank: off (CYTOBANK_BASE_URL is not set)", highlight=False)
     path = default_duckdb_path(env)
     try:
-        counts = Warehouse(path, busy_timeout=2, lock_timeout=2).row_counts()
+        counts = Warehouse(path, busy_timeout=2, lock_timeout=2, resources=RESOURCES).row_counts()
         detail = (
             f"{path} holds {counts['studies']} studies, {counts['measurements']:,} measurements"
             if path.exists()
@@ -89,7 +87,7 @@ def _check_cytobank(env: Mapping[str, str], report: Callable[[bool, str, str], N
     """The optional source: its settings, then a login and the experiment list (two requests)."""
     try:
         config = CytobankConfig.from_env(env)
-    except InVivoError as exc:
+    except ClientError as exc:
         report(False, "Cytobank configuration", str(exc))
         return
     config = dataclasses.replace(config, run_deadline_s=_bounded(config.run_deadline_s))
@@ -100,7 +98,7 @@ def _check_cytobank(env: Mapping[str, str], report: Callable[[bool, str, str], N
         report(False, "Cytobank credentials", str(exc))
     except ApiUnreachableError as exc:
         report(False, "Cytobank connectivity", str(exc))
-    except InVivoError as exc:
+    except ClientError as exc:
         report(False, "Cytobank", str(exc))
 
 

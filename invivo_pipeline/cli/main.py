@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from invivo_pipeline.client import InVivoError
-from invivo_pipeline.client.errors import first_cause
+from invivo_pipeline.core.errors import ClientError, first_cause
 
 app = typer.Typer(
     name="invivo",
@@ -86,13 +85,13 @@ def simulator(
     webhook_secret = os.environ.get("INVIVO_WEBHOOK_SECRET") or None
     if webhook_url and not webhook_secret:
         raise fail("--webhook-url needs INVIVO_WEBHOOK_SECRET, the secret the receiver expects")
-    from invivo_pipeline.simulator.server import serve
-    from invivo_pipeline.simulator.settings import (
+    from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+    from invivo_pipeline.sources.invivo.simulator.serve.server import serve
+    from invivo_pipeline.sources.invivo.simulator.serve.settings import (
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
         SimulatorSettings,
     )
-    from invivo_pipeline.simulator.world import WorldConfig
 
     settings = SimulatorSettings(
         client_id=client_id or DEMO_CLIENT_ID,
@@ -130,7 +129,7 @@ def webhooks_serve(
     ] = None,
 ) -> None:
     """Serve POST /webhooks/invivo until interrupted (secret from INVIVO_WEBHOOK_SECRET)."""
-    from invivo_pipeline.webhooks.server import ReceiverConfigError, serve_from_env
+    from invivo_pipeline.sources.invivo.webhooks.server import ReceiverConfigError, serve_from_env
 
     try:
         serve_from_env(host=host, port=port, db=db)
@@ -152,7 +151,7 @@ def webhooks_held() -> None:
 
 
 def _print_set_aside(state: str) -> None:
-    from invivo_pipeline.webhooks.store import EventStore, webhook_db_path
+    from invivo_pipeline.sources.invivo.webhooks.store import EventStore, webhook_db_path
 
     store = EventStore(webhook_db_path(), create=False)
     events = store.set_aside(state)
@@ -174,9 +173,9 @@ def sync(
     ] = False,
 ) -> None:
     """Fetch every In Vivo resource into DuckDB (configured by INVIVO_* environment variables)."""
-    from invivo_pipeline.cli.reporting import print_sync_summary, sync_with_progress
+    from invivo_pipeline.cli.console_summary import print_sync_summary, sync_with_progress
     from invivo_pipeline.cli.sync_run import SyncFailed
-    from invivo_pipeline.sync.ingest import STRICT_ENV
+    from invivo_pipeline.warehouse.ingest_run import STRICT_ENV
 
     if strict:  # the in-process Dagster run's assets read it
         os.environ[STRICT_ENV] = "1"
@@ -248,7 +247,7 @@ def _one_line(exc: BaseException) -> str:
     cause = first_cause(exc)
     text = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
     name = type(cause).__name__
-    if isinstance(cause, InVivoError):
+    if isinstance(cause, ClientError):
         return text or name
     return f"{name}: {text}" if text else name
 

@@ -21,16 +21,21 @@ from typing import Any
 
 import dagster as dg
 
+from invivo_pipeline.assets import run_observers as observers
 from invivo_pipeline.assets.event_log import event_log_kept_open
-from invivo_pipeline.assets.ingestion import asset_key
-from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.assets.partition_runs import register_partitions
 from invivo_pipeline.cli.cytobank_sync import CytobankSyncSummary, sync_cytobank
 from invivo_pipeline.cli.instance import command_instance
-from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
-from invivo_pipeline.partition_keys import usable_keys
-from invivo_pipeline.sync import observers
-from invivo_pipeline.sync.ingest import GLOBAL_NAMES, IngestRun
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.core.partition_keys import usable_keys
+from invivo_pipeline.sources.invivo.assets import asset_key
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.ingest import GLOBAL_NAMES
+from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoadResult, Warehouse, default_duckdb_path
+from invivo_pipeline.warehouse.ingest_run import IngestRun
 from invivo_pipeline.warehouse.publish import publish
 
 
@@ -105,19 +110,6 @@ async def _discover(config: ClientConfig) -> tuple[list[object], int]:
         return ids, client.metrics.requests
 
 
-def register_partitions(inst: dg.DagsterInstance, study_ids: list[str]) -> None:
-    """Add new studies; drop partitions of studies the API no longer lists (a run would 404).
-
-    New ones are appended in the order given; a range is taken in the registered order, so what a
-    run selects is read off ``get_dynamic_partitions`` afterwards, never off ``study_ids``."""
-    known = inst.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
-    if stale := [k for k in known if k not in set(study_ids)]:
-        for key in stale:
-            inst.delete_dynamic_partition(STUDY_PARTITIONS_NAME, key)
-    if new := [s for s in study_ids if s not in set(known)]:
-        inst.add_dynamic_partitions(STUDY_PARTITIONS_NAME, new)
-
-
 @contextmanager
 def _quiet_integration_logs() -> Iterator[None]:
     """The command's output is the progress bar and the summary, unless ``-v`` asked for detail.
@@ -175,20 +167,20 @@ def sync_everything(
     inst: dg.DagsterInstance | None = None,
 ) -> SyncSummary:
     from invivo_pipeline.assets.dbt import MODEL_KEYS, invivo_dbt
-    from invivo_pipeline.assets.reports import invivo_reports
+    from invivo_pipeline.assets.report_pages import invivo_reports
     from invivo_pipeline.definitions import defs  # heavy import, only for this command
 
     started = time.perf_counter()
     # The same environment the run's resources read (EnvVar), validated here so that a missing
     # variable or a plain-http URL fails in one line before Dagster starts.
     config = ClientConfig.from_env()
-    wh = warehouse or Warehouse(default_duckdb_path())
+    wh = warehouse or Warehouse(default_duckdb_path(), resources=RESOURCES)
     listed, discovery_requests = run_sync(_discover(config))
     study_ids, refused = usable_keys(listed)
     if on_discovered is not None:
         on_discovered(study_ids)
     inst = inst or instance()
-    register_partitions(inst, study_ids)
+    register_partitions(inst, STUDY_PARTITIONS_NAME, study_ids)
     with _quiet_integration_logs():
         cytobank = sync_cytobank(inst, wh, _failure_line)
     job = defs.resolve_job_def("invivo_sync")
@@ -260,7 +252,7 @@ def _range_of(inst: dg.DagsterInstance, study_ids: list[str]) -> dict[str, str]:
     Just registered, they are the whole registered set, so one range covers exactly them. Only
     when a sensor registered a study in between and a running run pins it in place do they take
     more than one range; the run then spans them (that study exists: a listing registered it)."""
-    from invivo_pipeline.automation.runs import arrange_ranges, range_tags  # imports this module
+    from invivo_pipeline.sources.invivo.automation.runs import arrange_ranges, range_tags
 
     ranges = arrange_ranges(inst, study_ids)
     return range_tags(ranges[0][0], ranges[-1][-1])

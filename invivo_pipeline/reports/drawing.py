@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from invivo_pipeline.env_settings import positive_int
+from invivo_pipeline.core.env_settings import positive_int
 from invivo_pipeline.reports.data import StudyData
 from invivo_pipeline.reports.plots import (
     DEFAULT_LIMITS,

@@ -1,5 +1,6 @@
-"""The DuckDB warehouse: ``invivo_raw`` tables generated from the resource table, loaded in
-transactions by one writer at a time. Pure Python and DuckDB; the Dagster layer wraps it."""
+"""The DuckDB warehouse: raw tables generated from the resource tables it is given, loaded in
+transactions by one writer at a time. Pure Python and DuckDB, and no source's names: a source
+passes its resources in, and its partitions are keyed by their ``partition_key``."""
 
 from invivo_pipeline.warehouse.duckdb_file import (
     DEFAULT_BUSY_TIMEOUT,
@@ -15,9 +16,7 @@ from invivo_pipeline.warehouse.errors import (
     WarehouseSchemaError,
 )
 from invivo_pipeline.warehouse.flatten import BatchLike
-from invivo_pipeline.warehouse.loader import LoadSession, TableLoad, TableLoadResult, Warehouse
 from invivo_pipeline.warehouse.schema import (
-    SCHEMA,
     Column,
     SqlType,
     TableSpec,
@@ -25,11 +24,11 @@ from invivo_pipeline.warehouse.schema import (
     table_spec,
     table_specs,
 )
+from invivo_pipeline.warehouse.writer import LoadSession, TableLoad, TableLoadResult, Warehouse
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "DEFAULT_LOCK_TIMEOUT",
-    "SCHEMA",
     "BatchLike",
     "Column",
     "LoadSession",

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
-from invivo_pipeline.env_settings import positive_int
+from invivo_pipeline.core.env_settings import positive_int
 from invivo_pipeline.warehouse.errors import WarehouseError, WarehouseLockedError
 
 DUCKDB_PATH_ENV = "INVIVO_DUCKDB_PATH"

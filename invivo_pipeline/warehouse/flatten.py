@@ -29,7 +29,7 @@ import pyarrow as pa
 from invivo_pipeline.warehouse import raw_rows
 from invivo_pipeline.warehouse.errors import RecordConversionError, WarehouseLoadError
 from invivo_pipeline.warehouse.quality import numeric_paths
-from invivo_pipeline.warehouse.schema import SCHEMA, Column, Source, SqlType, TableSpec
+from invivo_pipeline.warehouse.schema import Column, Source, SqlType, TableSpec
 
 CHUNK_ROWS = 50_000
 """Rows per Arrow record batch: keeps every string buffer far below Arrow's 2 GiB offset limit."""
@@ -180,7 +180,7 @@ def _checked_records(spec: TableSpec, records: Sequence[Any]) -> Sequence[Mappin
     for record in records:
         if type(record) is not dict and not isinstance(record, Mapping):
             raise WarehouseLoadError(
-                f"{SCHEMA}.{spec.name}: a record is a {type(record).__name__}, not an object; "
+                f"{spec.qualified_name}: a record is a {type(record).__name__}, not an object; "
                 "nothing was loaded"
             )
     return records
@@ -205,7 +205,7 @@ def _fail(
     problem: str,
 ) -> RecordConversionError:
     return RecordConversionError(
-        f"{SCHEMA}.{spec.name}.{column.name}: {problem} (record {_label(spec, record, context)}); "
+        f"{spec.qualified_name}.{column.name}: {problem} (record {_label(spec, record, context)}); "
         "nothing was loaded",
         reason=f"{column.key or column.name}: {problem}",
     )

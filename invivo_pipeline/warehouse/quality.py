@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 from pydantic import AfterValidator, BaseModel
 
-from invivo_pipeline.models.common import parses_as_decimal
-from invivo_pipeline.resource_table import RESOURCES, Resource
-from invivo_pipeline.warehouse.schema import REJECTED_TABLE, SCHEMA, quote
+from invivo_pipeline.core.model_fields import parses_as_decimal
+from invivo_pipeline.core.resource_spec import Resource
+from invivo_pipeline.warehouse.schema import REJECTED_TABLE, quote
 
 SAMPLE_SIZE = 5
 REJECTED_CHECK = "no_rejected_records"
@@ -46,7 +46,7 @@ class CheckOutcome:
         return self.failures == 0
 
 
-def _qualified(table: str, schema: str = SCHEMA) -> str:
+def _qualified(table: str, schema: str) -> str:
     return f"{quote(schema)}.{quote(table)}"
 
 
@@ -197,7 +197,7 @@ def checks_for(resource: Resource) -> list[Check]:
     return checks
 
 
-def all_checks(resources: Sequence[Resource] = RESOURCES) -> list[Check]:
+def all_checks(resources: Sequence[Resource]) -> list[Check]:
     return [check for resource in resources for check in checks_for(resource)]
 
 

@@ -26,12 +26,10 @@ import orjson
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from invivo_pipeline.models.common import Ref, Timestamped
-from invivo_pipeline.resource_table import INVIVO_SCHEMA, RESOURCES, Resource, Scope
+from invivo_pipeline.core.model_fields import Ref, Timestamped
+from invivo_pipeline.core.resource_spec import Resource, Scope
 from invivo_pipeline.warehouse.errors import WarehouseSchemaError
 
-SCHEMA = INVIVO_SCHEMA
-"""The In Vivo schema; each table's own schema is ``TableSpec.schema`` (``cytobank_raw``, ...)."""
 MIGRATIONS_TABLE = "_schema_migrations"
 LOAD_STATE_TABLE = "_load_state"
 """One row per loaded partition (table, study or '' for global): a fingerprint of its content."""
@@ -228,7 +226,7 @@ def table_spec(resource: Resource) -> TableSpec:
     return spec
 
 
-def table_specs(resources: Iterable[Resource] = RESOURCES) -> dict[str, TableSpec]:
+def table_specs(resources: Iterable[Resource]) -> dict[str, TableSpec]:
     return {r.name: table_spec(r) for r in resources}
 
 
@@ -293,7 +291,7 @@ def plan_migration(
     existing: Mapping[str, Mapping[str, str]],
     *,
     schema_exists: bool,
-    schema: str = SCHEMA,
+    schema: str,
 ) -> list[str]:
     """Statements that bring ``existing`` (table → column → catalog type) of ``schema`` up to
     ``specs``."""
@@ -328,7 +326,7 @@ def plan_migration(
 
 
 def _existing_columns(
-    con: duckdb.DuckDBPyConnection, schema: str = SCHEMA
+    con: duckdb.DuckDBPyConnection, schema: str
 ) -> tuple[bool, dict[str, dict[str, str]]]:
     # fetchall, not fetchone: DuckDB 2 refuses other work on a connection with an unfinished result.
     schema_exists = bool(
@@ -350,9 +348,7 @@ def _existing_columns(
     return schema_exists, existing
 
 
-def ensure_schema(
-    con: duckdb.DuckDBPyConnection, resources: Sequence[Resource] = RESOURCES
-) -> list[str]:
+def ensure_schema(con: duckdb.DuckDBPyConnection, resources: Sequence[Resource]) -> list[str]:
     """Create or extend the resources' schemas in one transaction; returns the statements it ran.
 
     Running it again runs nothing and records nothing; each run that changed a schema adds one
@@ -386,14 +382,14 @@ def ensure_schema(
     return ran
 
 
-def _max_version(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA) -> int:
+def _max_version(con: duckdb.DuckDBPyConnection, schema: str) -> int:
     rows = con.execute(
         f"SELECT coalesce(max(version), 0) FROM {quote(schema)}.{quote(MIGRATIONS_TABLE)}"
     ).fetchall()
     return int(rows[0][0]) if rows else 0
 
 
-def schema_version(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA) -> int:
+def schema_version(con: duckdb.DuckDBPyConnection, schema: str) -> int:
     """Number of migrations applied to ``schema`` in this file (0 for one never migrated)."""
     _, existing = _existing_columns(con, schema)
     return _max_version(con, schema) if MIGRATIONS_TABLE in existing else 0

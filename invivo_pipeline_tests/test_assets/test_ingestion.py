@@ -6,14 +6,18 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from invivo_pipeline.assets.ingestion import CHECK_SPECS, asset_key, invivo_ingestion
-from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
-from invivo_pipeline.assets.resources import InVivoApiResource, WarehouseResource
+from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.definitions import defs
-from invivo_pipeline.resource_table import RESOURCES, Scope
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, SimulatorSettings
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.api_resource import InVivoApiResource
+from invivo_pipeline.sources.invivo.assets import CHECK_SPECS, asset_key, invivo_ingestion
+from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    SimulatorSettings,
+)
+from invivo_pipeline.sources.invivo.table import RESOURCES, STUDY
 from invivo_pipeline.warehouse import Warehouse
 
 SECRET = "s3cret-that-must-never-be-stored"
@@ -57,7 +61,7 @@ def test_one_asset_per_resource_with_what_the_ui_shows():
         assert resource.description in (node.description or "")
         schema = node.metadata["dagster/column_schema"]
         assert {c.name for c in schema.columns} >= {"_record", "_loaded_at"}
-        assert (node.partitions_def is not None) == (resource.scope is Scope.STUDY)
+        assert (node.partitions_def is not None) == (resource.scope is STUDY)
     checks = {(c.asset_key.path[-1], c.name) for c in CHECK_SPECS}
     assert ("measurements", "animal_id_references_animals") in checks
     assert ("dosages", "numeric_strings_parse") in checks
@@ -70,7 +74,7 @@ def test_each_asset_materializes_alone(resource, resources, instance, server, tm
     result = dg.materialize(
         [invivo_ingestion],
         selection=[asset_key(resource.name)],
-        partition_key=partition if resource.scope is Scope.STUDY else None,
+        partition_key=partition if resource.scope is STUDY else None,
         resources=resources,
         instance=instance,
     )
@@ -78,7 +82,7 @@ def test_each_asset_materializes_alone(resource, resources, instance, server, tm
     (event,) = result.get_asset_materialization_events()
     assert event.asset_key == asset_key(resource.name)
     metadata = event.materialization.metadata
-    counts = Warehouse(tmp_path / "invivo.duckdb").row_counts()
+    counts = Warehouse(tmp_path / "invivo.duckdb", resources=RESOURCES).row_counts()
     assert metadata["dagster/row_count"].value == counts[resource.name]
     assert {n for n, c in counts.items() if c} <= {resource.name}, "only the selected table"
     assert metadata["requests"].value >= metadata["minimum_requests"].value >= 1
@@ -112,7 +116,7 @@ def test_a_run_over_every_study_and_every_table_stores_no_secret(resources, inst
         (e.asset_key.path[-1], e.partition) for e in result.get_asset_materialization_events()
     }
     for resource in RESOURCES:
-        if resource.scope is Scope.STUDY:
+        if resource.scope is STUDY:
             assert {(resource.name, k) for k in keys} <= materialized
         else:
             assert (resource.name, None) in materialized

@@ -13,9 +13,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 from invivo_pipeline.assets import reports
-from invivo_pipeline.assets.reports import PLOT_ASSETS, STUDY_REPORTS, invivo_reports
-from invivo_pipeline.assets.resources import WarehouseResource
-from invivo_pipeline.automation.reports import FOLLOW_UPSTREAM
+from invivo_pipeline.assets.follow_upstream import FOLLOW_UPSTREAM
+from invivo_pipeline.assets.report_pages import PLOT_ASSETS, STUDY_REPORTS, invivo_reports
+from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.definitions import defs
 from invivo_pipeline.reports.snapshot import snapshot_prefix
 from invivo_pipeline.warehouse.duckdb_file import open_reader

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from invivo_pipeline.assets.cytobank import CytobankApiResource
-from invivo_pipeline.assets.resources import InVivoApiResource
-from invivo_pipeline.client import ClientConfig
-from invivo_pipeline.client.cytobank import CytobankConfig
+from invivo_pipeline.sources.cytobank.assets import CytobankApiResource
+from invivo_pipeline.sources.cytobank.config import CytobankConfig
+from invivo_pipeline.sources.invivo.api_resource import InVivoApiResource
+from invivo_pipeline.sources.invivo.config import ClientConfig
 
 REQUIRED = {
     "INVIVO_BASE_URL": "https://tenant.example.com",

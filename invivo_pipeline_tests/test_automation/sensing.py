@@ -9,13 +9,16 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME, study_partitions
-from invivo_pipeline.assets.resources import InVivoApiResource
-from invivo_pipeline.automation.jobs import GLOBAL_JOB, STUDY_JOB
-from invivo_pipeline.automation.sensors import study_discovery, webhook_events
 from invivo_pipeline.definitions import defs
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from invivo_pipeline.sources.invivo.api_resource import InVivoApiResource
+from invivo_pipeline.sources.invivo.automation.jobs import GLOBAL_JOB, STUDY_JOB
+from invivo_pipeline.sources.invivo.automation.sensors import study_discovery, webhook_events
+from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME, study_partitions
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
 
 
 def api(server: SimulatorServer) -> InVivoApiResource:

@@ -12,13 +12,13 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from invivo_pipeline.assets.cytobank import CytobankApiResource, cytobank_asset_key
-from invivo_pipeline.assets.partitions import CYTOBANK_EXPERIMENT_PARTITIONS_NAME
-from invivo_pipeline.automation.cytobank_schedule import cytobank_refresh_daily
-from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
-from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
-from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.cytobank.assets import CytobankApiResource, cytobank_asset_key
+from invivo_pipeline.sources.cytobank.partitions import CYTOBANK_EXPERIMENT_PARTITIONS_NAME
+from invivo_pipeline.sources.cytobank.schedule import cytobank_refresh_daily
+from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorServer
+from invivo_pipeline.sources.cytobank.simulator.settings import DEMO_PASSWORD, DEMO_USERNAME
+from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 
 WHEN = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 

@@ -3,7 +3,7 @@ totals mean for partitions and refreshes, and what the cursor remembers."""
 
 from __future__ import annotations
 
-from invivo_pipeline.automation.discovery import (
+from invivo_pipeline.sources.invivo.automation.discovery import (
     DiscoveryCursor,
     ListedStudy,
     apply_probe,

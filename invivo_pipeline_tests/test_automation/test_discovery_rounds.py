@@ -9,16 +9,16 @@ import dataclasses
 import dagster as dg
 import pytest
 
-from invivo_pipeline.automation import discovery, sensors
-from invivo_pipeline.automation.discovery import (
+from invivo_pipeline.sources.invivo.automation import discovery, sensors
+from invivo_pipeline.sources.invivo.automation.discovery import (
     DiscoveryCursor,
     DiscoveryPlan,
     apply_probe,
     probe_batch,
 )
-from invivo_pipeline.automation.jobs import STUDY_JOB
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.automation.jobs import STUDY_JOB
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.test_automation.sensing import (
     discover,
     in_progress,

@@ -17,8 +17,11 @@ import dagster as dg
 import httpx
 import pytest
 
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
 from invivo_pipeline_tests.test_automation.processes import (
     count_rows,
     free_port,

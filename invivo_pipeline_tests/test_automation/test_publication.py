@@ -8,13 +8,17 @@ import dagster as dg
 import duckdb
 import pytest
 
-from invivo_pipeline.automation.jobs import STUDY_JOB
-from invivo_pipeline.automation.publication import PUBLISH_JOB, publish_after_writes
+from invivo_pipeline.assets.publication import PUBLISH_JOB, publish_after_writes
 from invivo_pipeline.cli.sync_run import SyncFailed, sync_everything
 from invivo_pipeline.definitions import defs
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.automation.jobs import STUDY_JOB
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
 from invivo_pipeline.warehouse.publish import published_path
 from invivo_pipeline_tests.test_automation.sensing import execute
@@ -62,7 +66,7 @@ def test_a_failed_run_publishes_nothing_and_a_successful_one_is_published_once(
     # The whole job, its dbt step failing after the ingestion step committed its tables.
     monkeypatch.setenv("INVIVO_DBT_MEMORY_LIMIT", "not-a-size")
     with pytest.raises(SyncFailed):
-        sync_everything(warehouse=Warehouse(db), inst=instance)
+        sync_everything(warehouse=Warehouse(db, resources=RESOURCES), inst=instance)
     monkeypatch.delenv("INVIVO_DBT_MEMORY_LIMIT")
     assert _count(db) > 0, "the ingestion step committed before dbt failed"
     failed = _tick(instance)

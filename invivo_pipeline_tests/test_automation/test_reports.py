@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from invivo_pipeline.automation.reports import (
+from invivo_pipeline.assets.follow_upstream import (
     FOLLOW_UPSTREAM,
     REPORT_GROUPS,
     follow_upstream,

@@ -9,10 +9,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from invivo_pipeline.automation import sensors
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.automation import sensors
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
 from invivo_pipeline_tests.test_automation.sensing import discover, execute
 
 TABLES = ("studies", "animals", "measurements", "dosages", "observations", "samples")

@@ -11,12 +11,15 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
-from invivo_pipeline.automation import schedules
-from invivo_pipeline.automation.jobs import FULL_JOB, GLOBAL_KEYS, STUDY_JOB
-from invivo_pipeline.automation.schedules import reconcile_daily, refresh_finished_weekly
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.automation import schedules
+from invivo_pipeline.sources.invivo.automation.jobs import FULL_JOB, GLOBAL_KEYS, STUDY_JOB
+from invivo_pipeline.sources.invivo.automation.schedules import (
+    reconcile_daily,
+    refresh_finished_weekly,
+)
+from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.test_automation.sensing import api, partitions, studies_of
 
 WHEN = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)

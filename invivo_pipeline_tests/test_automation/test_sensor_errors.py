@@ -7,10 +7,9 @@ import time
 import dagster as dg
 import pytest
 
-from invivo_pipeline.client import MalformedResponseError
-from invivo_pipeline.client.errors import DeadlineExceededError
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.core.errors import DeadlineExceededError, MalformedResponseError
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.hostile_proxy import Alteration, HostileProxy
 from invivo_pipeline_tests.test_automation.sensing import discover
 

@@ -12,18 +12,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from invivo_pipeline.assets.ingestion import asset_key
-from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
-from invivo_pipeline.automation import sensors
-from invivo_pipeline.automation.discovery import expected_requests, probe_totals
-from invivo_pipeline.automation.jobs import STUDY_JOB
-from invivo_pipeline.client import InVivoClient, run_sync
+from invivo_pipeline.core.batches import run_sync
 from invivo_pipeline.definitions import defs
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import SimulatorSettings
-from invivo_pipeline.simulator.world import WorldConfig
-from invivo_pipeline.webhooks.server import ReceiverServer
-from invivo_pipeline.webhooks.store import EventStore
+from invivo_pipeline.sources.invivo.assets import asset_key
+from invivo_pipeline.sources.invivo.automation import sensors
+from invivo_pipeline.sources.invivo.automation.discovery import expected_requests, probe_totals
+from invivo_pipeline.sources.invivo.automation.jobs import STUDY_JOB
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
+from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
+from invivo_pipeline.sources.invivo.webhooks.store import EventStore
 from invivo_pipeline_tests.test_automation.sensing import (
     api,
     discover,

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline.automation.jobs import GLOBAL_KEYS, STUDY_KEYS
-from invivo_pipeline.automation.settings import AutomationConfigError, AutomationSettings
 from invivo_pipeline.definitions import defs
+from invivo_pipeline.sources.invivo.automation.jobs import GLOBAL_KEYS, STUDY_KEYS
+from invivo_pipeline.sources.invivo.automation.settings import (
+    AutomationConfigError,
+    AutomationSettings,
+)
 
 
 def test_sensors_and_schedules_are_running_by_default():

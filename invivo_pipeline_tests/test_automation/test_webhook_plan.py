@@ -7,10 +7,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from invivo_pipeline.automation import webhook_plan
-from invivo_pipeline.automation.webhook_plan import HOLD_LIMIT, WebhookCursor, plan_events
-from invivo_pipeline.webhooks.limits import MAX_DEPTH
-from invivo_pipeline.webhooks.store import StoredEvent
+from invivo_pipeline.sources.invivo.automation import webhook_plan
+from invivo_pipeline.sources.invivo.automation.webhook_plan import (
+    HOLD_LIMIT,
+    WebhookCursor,
+    plan_events,
+)
+from invivo_pipeline.sources.invivo.webhooks.limits import MAX_DEPTH
+from invivo_pipeline.sources.invivo.webhooks.store import StoredEvent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
 EXAMPLES = {e["event"]: e["body"] for e in json.loads(FIXTURES.read_text())["webhooks"]}

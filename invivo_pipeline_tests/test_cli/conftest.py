@@ -13,9 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from invivo_pipeline.resource_table import RESOURCES
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline_tests.tenant import expected_records, primary_key
 
 ROOT = Path(__file__).resolve().parents[2]

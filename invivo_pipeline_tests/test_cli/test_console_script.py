@@ -14,8 +14,8 @@ import dagster as dg
 from dagster_dbt import DbtProject
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR, InVivoDbtPreparer, dbt_executable
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.test_cli.conftest import ROOT, SMALL_WORLD, assert_matches_world
 
 BIN = Path(sys.executable).parent

@@ -8,7 +8,8 @@ import dagster as dg
 import pytest
 
 from invivo_pipeline.cli.cytobank_sync import sync_cytobank
-from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
+from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
 from invivo_pipeline_tests.test_warehouse.helpers import measurements
 
@@ -19,7 +20,7 @@ def test_cytobank_is_skipped_when_its_base_url_is_unset(
     monkeypatch.delenv("CYTOBANK_BASE_URL", raising=False)
     monkeypatch.setenv("CYTOBANK_USERNAME", "someone")  # a stray variable does not switch it on
     inst = dg.DagsterInstance.ephemeral()
-    wh = Warehouse(tmp_path / "w.duckdb")
+    wh = Warehouse(tmp_path / "w.duckdb", resources=RESOURCES)
 
     def fail(_: object) -> str:
         raise AssertionError("no Cytobank run may be launched")
@@ -31,10 +32,12 @@ def test_cytobank_is_skipped_when_its_base_url_is_unset(
 
 def test_an_invivo_load_creates_the_cytobank_tables_empty(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
-    Warehouse(path).load("measurements", [measurements("sdy_1", 2)], study_id="sdy_1")
+    Warehouse(path, resources=RESOURCES).load(
+        "measurements", [measurements("sdy_1", 2)], study_id="sdy_1"
+    )
     counts = Warehouse(path, resources=CYTOBANK_RESOURCES).row_counts()
     assert counts == dict.fromkeys((r.name for r in CYTOBANK_RESOURCES), 0)
-    with Warehouse(path).reader() as con:
+    with Warehouse(path, resources=RESOURCES).reader() as con:
         tables = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'cytobank_raw'"
         ).fetchone()

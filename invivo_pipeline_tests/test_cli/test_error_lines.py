@@ -17,8 +17,8 @@ import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline_tests.hostile_proxy import Alteration, HostileProxy
 
@@ -173,9 +173,9 @@ def test_doctor_is_bounded_against_a_drip_fed_server(cli, proxy):
 
 def test_a_cytobank_failure_is_one_line_naming_its_cause(cli, tmp_path):
     """The Cytobank client's own error (a sample-tag file that is not the documented TSV)."""
-    from invivo_pipeline.cytobank_table import API_PREFIX
-    from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
-    from invivo_pipeline.simulator.cytobank.settings import DEMO_PASSWORD, DEMO_USERNAME
+    from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorServer
+    from invivo_pipeline.sources.cytobank.simulator.settings import DEMO_PASSWORD, DEMO_USERNAME
+    from invivo_pipeline.sources.cytobank.table import API_PREFIX
 
     home = tmp_path / "dagster"
     home.mkdir()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.warehouse.publish import published_path
 from invivo_pipeline_tests.test_cli.conftest import SMALL_WORLD, pointing_at
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import SimulatorSettings
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
 from invivo_pipeline_tests.tenant import minimum_api_requests
 from invivo_pipeline_tests.test_cli.conftest import (
     SMALL_WORLD,

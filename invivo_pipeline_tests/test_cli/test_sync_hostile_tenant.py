@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from invivo_pipeline.resource_table import RESOURCES
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline_tests.hostile_tenant import (
     BAD_DATE,
     BAD_DOSE,
@@ -177,10 +177,10 @@ def test_strict_makes_a_quarantine_one_clear_failure_and_loads_nothing(cli, serv
 def _run_job(tmp_path: Path, *, ingestion_only: bool = False) -> dg.ExecuteInProcessResult:
     """The ``invivo_sync`` job for the tenant's study: every asset (ingestion, dbt, reports), or
     only the ingestion assets."""
-    from invivo_pipeline.assets.ingestion import asset_key
-    from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
     from invivo_pipeline.cli.sync_run import run_config
     from invivo_pipeline.definitions import defs
+    from invivo_pipeline.sources.invivo.assets import asset_key
+    from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
     from invivo_pipeline.warehouse import Warehouse
 
     inst = dg.DagsterInstance.ephemeral()
@@ -191,7 +191,7 @@ def _run_job(tmp_path: Path, *, ingestion_only: bool = False) -> dg.ExecuteInPro
         partition_key=STUDY,
         asset_selection=[asset_key(r.name) for r in RESOURCES] if ingestion_only else None,
         raise_on_error=False,
-        run_config=run_config(Warehouse(tmp_path / "invivo.duckdb")),
+        run_config=run_config(Warehouse(tmp_path / "invivo.duckdb", resources=RESOURCES)),
     )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from invivo_pipeline.assets.ingestion import asset_key
-from invivo_pipeline.assets.partitions import STUDY_PARTITIONS_NAME
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.assets import asset_key
+from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
 from invivo_pipeline_tests.test_cli.conftest import SMALL_WORLD, assert_matches_world, pointing_at
 

@@ -14,10 +14,14 @@ import json
 import sys
 import time
 
-from invivo_pipeline.client import ClientConfig, InVivoClient, SlidingWindowLimiter
-from invivo_pipeline.client.ratelimit import RateLimiter
-from invivo_pipeline.client.shared_budget import SharedWindowLimiter
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from invivo_pipeline.core.ratelimit import RateLimiter, SlidingWindowLimiter
+from invivo_pipeline.core.shared_budget import SharedWindowLimiter
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
 
 
 async def fetch_everything(base_url: str, limiter: RateLimiter) -> dict[str, int]:

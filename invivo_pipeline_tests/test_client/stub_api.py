@@ -21,8 +21,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from invivo_pipeline.background_server import BackgroundServer
-from invivo_pipeline.resource_table import API_PREFIX, TOKEN_PATH
+from invivo_pipeline.core.background_server import BackgroundServer
+from invivo_pipeline.sources.invivo.table import API_PREFIX, TOKEN_PATH
 
 CLIENT_ID = "stub-client-id"
 CLIENT_SECRET = "stub-secret-9f8e7d6c5b4a"  # asserted absent from every error and log line

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from invivo_pipeline.client import ClientConfig, InVivoClient
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
 from invivo_pipeline_tests.test_client.stub_api import CLIENT_ID, CLIENT_SECRET, StubServer
 
 T = TypeVar("T")

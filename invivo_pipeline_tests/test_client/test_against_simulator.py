@@ -7,15 +7,17 @@ from collections import Counter
 
 import pytest
 
-from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
-from invivo_pipeline.resource_table import BY_NAME
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import (
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     SimulatorSettings,
 )
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.table import BY_NAME
 from invivo_pipeline_tests.tenant import expected_records, minimum_api_requests, primary_key
 
 MAX_PER_PAGE = 25

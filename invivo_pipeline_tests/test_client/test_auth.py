@@ -8,14 +8,11 @@ import time
 
 import pytest
 
-from invivo_pipeline.client import AuthenticationError, ClientConfig, InVivoClient
-from invivo_pipeline.client.auth import (
-    MIN_TOKEN_REUSE_S,
-    TokenProvider,
-    refresh_margin,
-    reuse_for,
-)
-from invivo_pipeline.models.invivo import OAuthToken
+from invivo_pipeline.core.auth import MIN_TOKEN_REUSE_S, TokenProvider, refresh_margin, reuse_for
+from invivo_pipeline.core.errors import AuthenticationError
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.models import OAuthToken
 from invivo_pipeline_tests.test_client.stub_api import CLIENT_ID, CLIENT_SECRET
 from invivo_pipeline_tests.test_client.support import config_for, records, run_client
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline.client import ClientConfig, ConfigError
-from invivo_pipeline.resource_table import DEFAULT_API_VERSION
+from invivo_pipeline.core.errors import ConfigError
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.table import DEFAULT_API_VERSION
 
 ENV = {
     "INVIVO_BASE_URL": "https://tenant.example.com",
@@ -152,7 +153,7 @@ def test_a_url_with_userinfo_is_refused_without_printing_it(url):
 
 
 def test_cytobank_url_with_userinfo_is_refused_not_sent_as_basic_auth():
-    from invivo_pipeline.client.cytobank import CytobankConfig
+    from invivo_pipeline.sources.cytobank.config import CytobankConfig
 
     with pytest.raises(ConfigError) as caught:
         CytobankConfig.from_env(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline.client import ApiError
-from invivo_pipeline.resource_table import RESOURCES, Scope
+from invivo_pipeline.core.errors import ApiError
+from invivo_pipeline.core.resource_spec import Scope
+from invivo_pipeline.sources.invivo.table import RESOURCES, STUDY
 from invivo_pipeline_tests.test_client.support import records, run_client
 
 PROJECTS = ["pjt_a", "pjt_b", "pjt_c"]
@@ -28,7 +29,7 @@ def world(stub):
         lists[f"/metadata/{field}/options"] = [{"value": f"{field}-{i}"} for i in range(3)]
     for study in ("sdy_1", "sdy_2"):
         for resource in RESOURCES:
-            if resource.scope is Scope.STUDY and resource.parent is None and not resource.single:
+            if resource.scope is STUDY and resource.parent is None and not resource.single:
                 path = resource.route.format(study_id=study)
                 lists[path] = records(
                     resource.id_prefix or resource.name, 3, measured_at="2024-11-22"
@@ -67,7 +68,7 @@ def test_fetch_study_fans_out_over_groups_and_includes_the_preset(world):
     by_resource: dict[str, list] = {}
     for batch in batches:
         by_resource.setdefault(batch.resource, []).append(batch)
-    study_resources = {r.name for r in RESOURCES if r.scope is Scope.STUDY}
+    study_resources = {r.name for r in RESOURCES if r.scope is STUDY}
     assert set(by_resource) == study_resources
     treatments = by_resource["study_group_treatments"]
     assert [b.context for b in treatments] == [

@@ -17,8 +17,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from invivo_pipeline.client import MalformedResponseError
-from invivo_pipeline.client.errors import AuthenticationError, DeadlineExceededError
+from invivo_pipeline.core.errors import (
+    AuthenticationError,
+    DeadlineExceededError,
+    MalformedResponseError,
+)
 from invivo_pipeline_tests.test_client.stub_api import CLIENT_SECRET, TOKEN_PATH
 from invivo_pipeline_tests.test_client.support import records, run_client
 

@@ -7,7 +7,9 @@ import math
 
 import pytest
 
-from invivo_pipeline.client import InVivoClient, MalformedResponseError, run_sync
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.core.errors import MalformedResponseError
+from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline_tests.test_client.support import config_for, records, run_client
 
 ANIMALS = "/studies/sdy_1/animals"

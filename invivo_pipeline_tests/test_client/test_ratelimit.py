@@ -7,8 +7,7 @@ import asyncio
 
 import pytest
 
-from invivo_pipeline.client import SlidingWindowLimiter
-from invivo_pipeline.client.ratelimit import PauseGate
+from invivo_pipeline.core.ratelimit import PauseGate, SlidingWindowLimiter
 from invivo_pipeline_tests.test_client.support import records, run_client
 
 ANIMALS = "/studies/sdy_1/animals"

@@ -11,15 +11,15 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from invivo_pipeline.client import (
+from invivo_pipeline.core.errors import (
     ApiError,
     ApiUnreachableError,
-    ClientConfig,
-    InVivoClient,
     MalformedResponseError,
+    server_message,
 )
-from invivo_pipeline.client.errors import server_message
-from invivo_pipeline.client.retry import Cause, RetryPolicy, parse_retry_after
+from invivo_pipeline.core.retry import Cause, RetryPolicy, parse_retry_after
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
 from invivo_pipeline_tests.test_client.support import config_for, records, run_client
 
 SPECIES = "/species"

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from invivo_pipeline.client import InVivoError
+from invivo_pipeline.core.errors import ClientError
 from invivo_pipeline_tests.test_client.stub_api import CLIENT_SECRET, ECHO
 from invivo_pipeline_tests.test_client.support import records, run_client
 
@@ -53,7 +53,7 @@ def test_no_secret_in_errors_or_logs(stub, caplog, scenario):
     overrides = overrides if isinstance(overrides, dict) else {}
     caplog.set_level(logging.DEBUG)
 
-    with pytest.raises(InVivoError) as info:
+    with pytest.raises(ClientError) as info:
         run_client(stub, lambda c: c.list_all("species"), max_retries=1, timeout_s=0.1, **overrides)
 
     secrets = [CLIENT_SECRET, "another-secret-4242", *stub.state.tokens]

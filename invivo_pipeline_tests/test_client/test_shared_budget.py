@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from invivo_pipeline.assets.resources import InVivoApiResource
-from invivo_pipeline.client import ClientConfig, InVivoClient, SlidingWindowLimiter
-from invivo_pipeline.client.config import SHARED_BUDGET_FILE
-from invivo_pipeline.client.shared_budget import SharedWindowLimiter
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import SimulatorSettings
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.core.ratelimit import SlidingWindowLimiter
+from invivo_pipeline.core.shared_budget import SharedWindowLimiter
+from invivo_pipeline.sources.invivo.api_resource import InVivoApiResource
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import SHARED_BUDGET_FILE, ClientConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
@@ -161,7 +162,7 @@ def test_two_processes_syncing_at_once_meet_no_429_when_they_share_one_budget(tm
 
 OPEN_AT_ONCE = """
 import sys, time
-from invivo_pipeline.client.shared_budget import SharedWindowLimiter
+from invivo_pipeline.core.shared_budget import SharedWindowLimiter
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 SharedWindowLimiter(sys.argv[1], 10, 60.0).close()
 """

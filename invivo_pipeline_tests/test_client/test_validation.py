@@ -9,7 +9,7 @@ import copy
 import orjson
 import pytest
 
-from invivo_pipeline.client import RecordValidationError
+from invivo_pipeline.core.errors import RecordValidationError
 from invivo_pipeline_tests.reference import endpoint_examples
 from invivo_pipeline_tests.test_client.support import run_client
 
@@ -125,8 +125,8 @@ def test_numeric_strings_pass_exactly_when_the_model_passes_them(value, accepted
     import msgspec
     import orjson
 
-    from invivo_pipeline.client.validation import page_adapter, twin_decoder, validate_page
-    from invivo_pipeline.resource_table import get
+    from invivo_pipeline.core.validation import page_adapter, twin_decoder, validate_page
+    from invivo_pipeline.sources.invivo.table import get
 
     model = get("measurements").model
     records = _measurements(1)
@@ -161,8 +161,8 @@ def test_numeric_strings_pass_exactly_when_the_model_passes_them(value, accepted
 def test_the_twin_checks_every_field_of_every_resource_model_by_its_api_name():
     import msgspec
 
-    from invivo_pipeline.client.validation import twin_decoder, twin_type
-    from invivo_pipeline.resource_table import RESOURCES
+    from invivo_pipeline.core.validation import twin_decoder, twin_type
+    from invivo_pipeline.sources.invivo.table import RESOURCES
 
     for resource in RESOURCES:
         assert twin_decoder(resource.model) is not None, resource.name
@@ -177,9 +177,9 @@ def test_the_twin_rejects_what_the_model_rejects_on_every_simulated_record():
     import orjson
     from pydantic import ValidationError
 
-    from invivo_pipeline.client.validation import page_adapter, twin_decoder
-    from invivo_pipeline.resource_table import RESOURCES
-    from invivo_pipeline.simulator.world import WorldConfig, build_world
+    from invivo_pipeline.core.validation import page_adapter, twin_decoder
+    from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig, build_world
+    from invivo_pipeline.sources.invivo.table import RESOURCES
 
     world = build_world(WorldConfig(studies=2, animals_per_study=3, days=3))
     spoilers = [None, 12, "not-a-date", {"id": 5}, [1], True, "abc"]
@@ -209,7 +209,7 @@ def test_a_model_with_validators_of_its_own_gets_no_twin_and_checks_pages_itself
     import orjson
     from pydantic import BaseModel, field_validator
 
-    from invivo_pipeline.client.validation import twin_decoder, validate_page
+    from invivo_pipeline.core.validation import twin_decoder, validate_page
 
     class Even(BaseModel):
         n: int

@@ -20,7 +20,8 @@ from typing import Any
 import duckdb
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
-from invivo_pipeline.resource_table import BY_NAME, Scope
+from invivo_pipeline.core.resource_spec import Scope
+from invivo_pipeline.sources.invivo.table import BY_NAME, RESOURCES, STUDY
 from invivo_pipeline.warehouse import TableLoad, Warehouse
 
 UTC_STAMP = "T10:00:00Z"
@@ -293,11 +294,11 @@ def load(path: Path, studies: list[StudyBuilder]) -> Warehouse:
             records[(resource.name, None)] = []
     for builder in studies:
         for resource in BY_NAME.values():
-            if resource.scope is Scope.STUDY:
+            if resource.scope is STUDY:
                 records.setdefault((resource.name, builder.study_id), [])
         for name, rows in builder.records.items():
             scope = BY_NAME[name].scope
-            key = (name, builder.study_id if scope is Scope.STUDY else None)
+            key = (name, builder.study_id if scope is STUDY else None)
             records.setdefault(key, []).extend(rows)
     loads = []
     for (name, study_id), rows in records.items():
@@ -310,7 +311,7 @@ def load(path: Path, studies: list[StudyBuilder]) -> Warehouse:
             context = {"study_id": study_id} if study_id else {}
             batches.append(Batch(name, context, rows))
         loads.append(TableLoad(name, batches, study_id))
-    warehouse = Warehouse(path)
+    warehouse = Warehouse(path, resources=RESOURCES)
     warehouse.load_many(loads)
     return warehouse
 

@@ -13,7 +13,6 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource, DbtProject
 
-from invivo_pipeline.assets.cytobank import cytobank_asset_key
 from invivo_pipeline.assets.dbt import (
     DBT_PROJECT_DIR,
     MANIFEST,
@@ -23,12 +22,13 @@ from invivo_pipeline.assets.dbt import (
     invivo_dbt,
     manifest_is_stale,
 )
-from invivo_pipeline.assets.ingestion import asset_key
-from invivo_pipeline.assets.resources import WarehouseResource
+from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.cli.sync_run import _failure_line, dq_finding_count
-from invivo_pipeline.cytobank_table import CYTOBANK_RESOURCES
 from invivo_pipeline.definitions import defs
-from invivo_pipeline.resource_table import RESOURCES
+from invivo_pipeline.sources.cytobank.assets import cytobank_asset_key
+from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES
+from invivo_pipeline.sources.invivo.assets import asset_key
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline_tests.test_dbt.scenario import two_control_study
 from invivo_pipeline_tests.test_dbt.support import load

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
-from invivo_pipeline.simulator import vocab
+from invivo_pipeline.sources.invivo.simulator.generate import vocab
 from invivo_pipeline_tests.test_dbt.scenario import weighing_study, window_study
 from invivo_pipeline_tests.test_dbt.support import StudyBuilder, dbt_build, load, one, query
 

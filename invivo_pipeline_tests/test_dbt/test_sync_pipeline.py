@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from invivo_pipeline.assets.dbt import MANIFEST
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline_tests.materialized import sync_into
 from invivo_pipeline_tests.test_dbt.support import query
 

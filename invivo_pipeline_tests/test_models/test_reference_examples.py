@@ -7,8 +7,8 @@ import copy
 import pytest
 from pydantic import ValidationError
 
-from invivo_pipeline import resource_table
-from invivo_pipeline.models.invivo import OAuthToken, Page, WebhookEvent
+from invivo_pipeline.sources.invivo import table as resource_table
+from invivo_pipeline.sources.invivo.models import OAuthToken, Page, WebhookEvent
 from invivo_pipeline_tests.reference import endpoint_examples, webhook_examples
 
 RESPONSES = [e for e in endpoint_examples() if e["kind"] == "response"]

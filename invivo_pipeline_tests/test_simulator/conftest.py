@@ -9,14 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from invivo_pipeline.resource_table import API_PREFIX, TOKEN_PATH
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import (
+from invivo_pipeline.sources.invivo.simulator.generate.world import World, WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     SimulatorSettings,
 )
-from invivo_pipeline.simulator.world import World, WorldConfig, build_world
+from invivo_pipeline.sources.invivo.table import API_PREFIX, TOKEN_PATH
 
 
 def get_token(base_url: str) -> str:

@@ -14,14 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from invivo_pipeline.simulator.advance import LIVED, advance
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import SimulatorSettings
-from invivo_pipeline.simulator.webhook_emitter import SECRET_HEADER, deliver
-from invivo_pipeline.simulator.world import World, WorldConfig, build_world
-from invivo_pipeline.webhooks.server import ReceiverServer
-from invivo_pipeline.webhooks.store import EventStore
-from invivo_pipeline.webhooks.targets import resource_of
+from invivo_pipeline.sources.invivo.simulator.generate.advance import LIVED, advance
+from invivo_pipeline.sources.invivo.simulator.generate.world import World, WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
+from invivo_pipeline.sources.invivo.simulator.serve.webhook_emitter import SECRET_HEADER, deliver
+from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
+from invivo_pipeline.sources.invivo.webhooks.store import EventStore
+from invivo_pipeline.sources.invivo.webhooks.targets import resource_of
 from invivo_pipeline_tests.test_simulator.conftest import api_client, fetch_all
 
 SMALL = WorldConfig(seed=5, studies=5, animals_per_study=12, days=6)

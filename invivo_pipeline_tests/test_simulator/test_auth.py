@@ -7,14 +7,14 @@ import time
 
 import httpx
 
-from invivo_pipeline.resource_table import API_PREFIX, TOKEN_PATH
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import (
+from invivo_pipeline.sources.invivo.simulator.generate.world import World
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     SimulatorSettings,
 )
-from invivo_pipeline.simulator.world import World
+from invivo_pipeline.sources.invivo.table import API_PREFIX, TOKEN_PATH
 
 GRANT = {
     "grant_type": "client_credentials",

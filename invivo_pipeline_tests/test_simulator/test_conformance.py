@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from invivo_pipeline import resource_table
-from invivo_pipeline.simulator.query import Endpoint, endpoints
-from invivo_pipeline.simulator.records import Record
-from invivo_pipeline.simulator.world import World
+from invivo_pipeline.sources.invivo import table as resource_table
+from invivo_pipeline.sources.invivo.simulator.generate.records import Record
+from invivo_pipeline.sources.invivo.simulator.generate.world import World
+from invivo_pipeline.sources.invivo.simulator.serve.query import Endpoint, endpoints
 from invivo_pipeline_tests.reference import endpoint_examples
 
 FREE_FORM = frozenset({"metadata"})

@@ -9,13 +9,13 @@ import time
 import httpx
 import pytest
 
-from invivo_pipeline.simulator.cytobank.server import CytobankSimulatorServer
-from invivo_pipeline.simulator.cytobank.settings import (
+from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorServer
+from invivo_pipeline.sources.cytobank.simulator.settings import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
     CytobankSimulatorSettings,
 )
-from invivo_pipeline.simulator.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 
 WORLD = WorldConfig(seed=7, studies=3, animals_per_study=6, days=5)
 

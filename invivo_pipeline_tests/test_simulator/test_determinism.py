@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig, build_world
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.test_simulator.conftest import api_client
 
 PATHS = (

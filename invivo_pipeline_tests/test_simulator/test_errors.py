@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from invivo_pipeline.simulator.world import World
+from invivo_pipeline.sources.invivo.simulator.generate.world import World
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from invivo_pipeline.simulator.entities import Study
-from invivo_pipeline.simulator.world import World
+from invivo_pipeline.sources.invivo.simulator.generate.entities import Study
+from invivo_pipeline.sources.invivo.simulator.generate.world import World
 from invivo_pipeline_tests.test_simulator.conftest import fetch_all
 
 

@@ -8,8 +8,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.world import World
+from invivo_pipeline.sources.invivo.simulator.generate.world import World
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 
 
 @pytest.fixture(scope="module")

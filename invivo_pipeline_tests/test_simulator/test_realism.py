@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from invivo_pipeline.simulator.world import World
+from invivo_pipeline.sources.invivo.simulator.generate.world import World
 from invivo_pipeline_tests.test_simulator.conftest import fetch_all
 
 Json = dict[str, Any]

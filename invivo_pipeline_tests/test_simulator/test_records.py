@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import orjson
 
-from invivo_pipeline.simulator.ids import IdSource, stable_id
-from invivo_pipeline.simulator.numbers import fmt_fixed, tumour_volume
-from invivo_pipeline.simulator.records import Record, Shared
+from invivo_pipeline.sources.invivo.simulator.generate.ids import IdSource, stable_id
+from invivo_pipeline.sources.invivo.simulator.generate.numbers import fmt_fixed, tumour_volume
+from invivo_pipeline.sources.invivo.simulator.generate.records import Record, Shared
 
 
 def test_bodies_round_trip_with_shared_parts_in_any_position():

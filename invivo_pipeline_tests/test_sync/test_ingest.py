@@ -6,11 +6,17 @@ from __future__ import annotations
 
 import gc
 
-from invivo_pipeline.client import ClientConfig, InVivoClient, run_sync
-from invivo_pipeline.simulator.server import SimulatorServer
-from invivo_pipeline.simulator.settings import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from invivo_pipeline.simulator.world import WorldConfig
-from invivo_pipeline.sync.ingest import GLOBAL_NAMES, STUDY_NAMES, ingest
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.config import ClientConfig
+from invivo_pipeline.sources.invivo.ingest import GLOBAL_NAMES, STUDY_NAMES, ingest
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
+from invivo_pipeline.sources.invivo.simulator.serve.settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+)
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
 from invivo_pipeline_tests.test_cli.conftest import assert_matches_world, table_snapshot
 
@@ -22,7 +28,7 @@ def _ingest(server: SimulatorServer, db, **options):
         config = ClientConfig(server.base_url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         study_ids = [r.body["id"] for r in server.world.records("studies")]
         async with InVivoClient(config) as client:
-            with Warehouse(db).session() as session:
+            with Warehouse(db, resources=RESOURCES).session() as session:
                 return await ingest(
                     client,
                     session,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoad, Warehouse
 from invivo_pipeline_tests.test_warehouse.helpers import animals, measurements
 
@@ -37,12 +38,12 @@ def load_and_hang(db: str, marker: str, rows: str) -> None:
         return result
 
     Warehouse._write_table = write_then_hang  # type: ignore[method-assign]
-    Warehouse(db).load_many(loads)
+    Warehouse(db, resources=RESOURCES).load_many(loads)
 
 
 def load_loop(db: str, worker: str, times: str, go: str) -> None:
     """Load several studies one after another; ``busy_timeout=0`` proves writers never overlap."""
-    warehouse = Warehouse(db, lock_timeout=60, busy_timeout=0)
+    warehouse = Warehouse(db, lock_timeout=60, busy_timeout=0, resources=RESOURCES)
     Path(f"{go}.{worker}").touch()
     while not Path(go).exists():
         time.sleep(0.01)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def wh(db_path: Path) -> Warehouse:
-    return Warehouse(db_path, lock_timeout=10, busy_timeout=2)
+    return Warehouse(db_path, lock_timeout=10, busy_timeout=2, resources=RESOURCES)
 
 
 class Workers:

@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
-from invivo_pipeline import resource_table
-from invivo_pipeline.client import Batch as ClientBatch
-from invivo_pipeline.resource_table import Scope
+from invivo_pipeline.core.batches import Batch as ClientBatch
+from invivo_pipeline.sources.invivo import table as resource_table
+from invivo_pipeline.sources.invivo.table import STUDY
 from invivo_pipeline.warehouse import TableLoad
 from invivo_pipeline.warehouse.schema import SqlType, TableSpec
 from invivo_pipeline_tests.reference import endpoint_examples
@@ -58,7 +58,7 @@ def reference_batches() -> list[tuple[Batch, str | None]]:
         context = {k: v for k, v in match.params.items() if k in resource.context_keys}
         for record in records:
             study_id = None
-            if resource.scope is Scope.STUDY:
+            if resource.scope is STUDY:
                 study_id = context.get("study_id") or record["study"]["id"]
             out.append((Batch(resource.name, context, [copy.deepcopy(record)]), study_id))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse, WarehouseError
 from invivo_pipeline.warehouse.duckdb_file import MEMORY_LIMIT_ENV, THREADS_ENV, open_writer
 from invivo_pipeline_tests.test_warehouse.helpers import measurements
@@ -24,8 +25,13 @@ def test_a_writer_is_limited_to_64mb_unless_told_otherwise(db_path, monkeypatch)
 def test_a_bad_limit_fails_in_one_line_before_anything_is_written(db_path, monkeypatch):
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "lots'; DROP")
     with pytest.raises(WarehouseError, match=f"^{MEMORY_LIMIT_ENV}=.* is not a size"):
-        Warehouse(db_path).load("measurements", [measurements("sdy_1", 3)], study_id="sdy_1")
-    assert not db_path.exists() or Warehouse(db_path).row_counts()["measurements"] == 0
+        Warehouse(db_path, resources=RESOURCES).load(
+            "measurements", [measurements("sdy_1", 3)], study_id="sdy_1"
+        )
+    assert (
+        not db_path.exists()
+        or Warehouse(db_path, resources=RESOURCES).row_counts()["measurements"] == 0
+    )
 
 
 def _threads(db_path) -> int:
@@ -44,4 +50,6 @@ def test_a_writer_runs_one_duckdb_thread_unless_told_otherwise(db_path, monkeypa
 def test_a_bad_thread_count_fails_in_one_line(db_path, monkeypatch, value):
     monkeypatch.setenv(THREADS_ENV, value)
     with pytest.raises(WarehouseError, match=f"^{THREADS_ENV}=.* is not a whole number"):
-        Warehouse(db_path).load("measurements", [measurements("sdy_1", 3)], study_id="sdy_1")
+        Warehouse(db_path, resources=RESOURCES).load(
+            "measurements", [measurements("sdy_1", 3)], study_id="sdy_1"
+        )

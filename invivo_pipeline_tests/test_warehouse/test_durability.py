@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoad, Warehouse
 from invivo_pipeline_tests.test_warehouse.helpers import animals, measurements
 
@@ -13,7 +14,7 @@ COMMIT, so the test also covers blocks that exist on disk but were never committ
 
 
 def test_a_load_killed_mid_transaction_leaves_the_previous_state(db_path, workers):
-    wh = Warehouse(db_path)
+    wh = Warehouse(db_path, resources=RESOURCES)
     wh.load_many(
         [
             TableLoad("measurements", [measurements("sdy_A", 50)], "sdy_A"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from invivo_pipeline import resource_table
+from invivo_pipeline.sources.invivo import table as resource_table
 from invivo_pipeline.warehouse import WarehouseLoadError, table_spec
 from invivo_pipeline.warehouse import flatten as flatten_module
 from invivo_pipeline.warehouse.flatten import arrow_schema, flatten

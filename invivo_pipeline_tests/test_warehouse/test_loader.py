@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from invivo_pipeline.resource_table import RESOURCES
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import (
     TableLoad,
     Warehouse,
@@ -248,9 +248,9 @@ def test_the_file_is_where_the_environment_says(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("INVIVO_DUCKDB_PATH", raising=False)
-    assert Warehouse().path == tmp_path / "data" / "invivo.duckdb"
+    assert Warehouse(resources=RESOURCES).path == tmp_path / "data" / "invivo.duckdb"
     monkeypatch.setenv("INVIVO_DUCKDB_PATH", str(target))
-    Warehouse().load("species", [species(["mouse"])])
+    Warehouse(resources=RESOURCES).load("species", [species(["mouse"])])
     assert target.exists()
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse, WarehouseLockedError, writer_lock
 from invivo_pipeline_tests.test_warehouse.helpers import species
 
@@ -17,7 +18,7 @@ def test_a_file_held_by_another_program_is_a_clear_error(db_path, workers):
     holder = workers.start("hold", str(db_path), str(ready), "60")
     workers.wait_for(ready, holder)
 
-    wh = Warehouse(db_path, lock_timeout=5, busy_timeout=1.0)
+    wh = Warehouse(db_path, lock_timeout=5, busy_timeout=1.0, resources=RESOURCES)
     started = time.monotonic()
     with pytest.raises(WarehouseLockedError) as err:
         wh.load("species", [species(["mouse"])])
@@ -41,14 +42,14 @@ def test_a_holder_that_lets_go_soon_is_waited_for(db_path, workers):
     ready = db_path.parent / "holding"
     holder = workers.start("hold", str(db_path), str(ready), "1.5")
     workers.wait_for(ready, holder)
-    wh = Warehouse(db_path, busy_timeout=20)
+    wh = Warehouse(db_path, busy_timeout=20, resources=RESOURCES)
     wh.load("species", [species(["mouse"])])
     assert holder.wait(timeout=30) == 0
     assert wh.row_counts()["species"] == 1
 
 
 def test_writers_of_the_pipeline_queue_on_the_lock_file(db_path):
-    wh = Warehouse(db_path, lock_timeout=0.3)
+    wh = Warehouse(db_path, lock_timeout=0.3, resources=RESOURCES)
     with writer_lock(db_path):
         started = time.monotonic()
         with pytest.raises(WarehouseLockedError, match="another writer of this pipeline"):
@@ -56,7 +57,7 @@ def test_writers_of_the_pipeline_queue_on_the_lock_file(db_path):
         assert time.monotonic() - started < 2
 
     # Released after 0.5 s: a writer with a longer wait gets through.
-    patient = Warehouse(db_path, lock_timeout=10)
+    patient = Warehouse(db_path, lock_timeout=10, resources=RESOURCES)
     release = threading.Event()
 
     def hold_briefly() -> None:
@@ -73,7 +74,7 @@ def test_writers_of_the_pipeline_queue_on_the_lock_file(db_path):
 
 
 def test_concurrent_loaders_in_two_processes_both_succeed(db_path, workers):
-    Warehouse(db_path).ensure_schema()
+    Warehouse(db_path, resources=RESOURCES).ensure_schema()
     go = db_path.parent / "go"
     procs = [workers.start("load-loop", str(db_path), str(n), "4", str(go)) for n in (1, 2)]
     for n, proc in zip((1, 2), procs, strict=True):
@@ -81,6 +82,6 @@ def test_concurrent_loaders_in_two_processes_both_succeed(db_path, workers):
     go.touch()  # both start loading at once
     for proc in procs:
         assert proc.wait(timeout=120) == 0, workers.output(proc)
-    counts = Warehouse(db_path).row_counts()
+    counts = Warehouse(db_path, resources=RESOURCES).row_counts()
     assert counts["measurements"] == 2 * 4 * 3000
     assert counts["animals"] == 2 * 4 * 40

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from invivo_pipeline.resource_table import get
+from invivo_pipeline.sources.invivo.table import RESOURCES, get
 from invivo_pipeline.warehouse import Warehouse
-from invivo_pipeline.warehouse.partition import PartitionBuilder
+from invivo_pipeline.warehouse.partition_rows import PartitionBuilder
 from invivo_pipeline.warehouse.schema import table_spec
 from invivo_pipeline_tests.test_warehouse.helpers import Batch, measurements
 
@@ -51,7 +51,7 @@ def test_a_session_writing_many_partitions_does_not_keep_their_arrow_rows(db_pat
     per_study = 3000
     one_study = _built([measurements("sdy_1", per_study)]).table().nbytes
     peak = 0
-    with Warehouse(db_path).session() as session:
+    with Warehouse(db_path, resources=RESOURCES).session() as session:
         for k in range(12):
             builder = session.partition("measurements", f"sdy_{k}")
             builder.add(measurements(f"sdy_{k}", per_study))
@@ -60,7 +60,7 @@ def test_a_session_writing_many_partitions_does_not_keep_their_arrow_rows(db_pat
             peak = max(peak, pa.total_allocated_bytes())
     # Twelve studies written, at most about one study's Arrow rows alive at any time.
     assert peak < 2 * one_study
-    assert Warehouse(db_path).row_counts()["measurements"] == 12 * per_study
+    assert Warehouse(db_path, resources=RESOURCES).row_counts()["measurements"] == 12 * per_study
 
 
 def _pages_as_sent(batch: Batch, size: int, separator: bytes = b",") -> list:
@@ -68,8 +68,8 @@ def _pages_as_sent(batch: Batch, size: int, separator: bytes = b",") -> list:
     the page's JSON array they were split from."""
     import orjson
 
-    from invivo_pipeline.client import Batch as ClientBatch
-    from invivo_pipeline.client.pagination import parse_envelope
+    from invivo_pipeline.core.batches import Batch as ClientBatch
+    from invivo_pipeline.sources.invivo.pagination import parse_envelope
 
     pages = []
     for page in _paged(batch, size):

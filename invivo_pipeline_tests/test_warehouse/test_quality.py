@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline.resource_table import RESOURCES
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoad
 from invivo_pipeline.warehouse.quality import all_checks, checks_for, run_check
 from invivo_pipeline_tests.test_warehouse.helpers import Batch
@@ -54,7 +54,9 @@ def test_clean_data_passes_every_check(wh):
     _load(wh)
     wh.ensure_schema()
     with wh.reader() as con:
-        outcomes = [run_check(c, lambda sql: con.execute(sql).fetchall()) for c in all_checks()]
+        outcomes = [
+            run_check(c, lambda sql: con.execute(sql).fetchall()) for c in all_checks(RESOURCES)
+        ]
     assert [o.check.name for o in outcomes if not o.passed] == []
 
 
@@ -114,7 +116,9 @@ def test_records_set_aside_make_their_table_warn_with_the_count(wh):
         f"dsg_{i}: dosed_at: cannot read 'yesterday' as TIMESTAMPTZ" for i in (0, 1)
     ]
     assert _outcomes(wh, "animals")["no_rejected_records"].passed
-    assert {c.severity for c in all_checks() if c.name != "no_rejected_records"} == {"error"}
+    assert {c.severity for c in all_checks(RESOURCES) if c.name != "no_rejected_records"} == {
+        "error"
+    }
 
 
 def test_a_reference_to_a_record_set_aside_is_not_an_unknown_parent(wh):

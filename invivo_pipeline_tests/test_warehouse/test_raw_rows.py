@@ -6,9 +6,9 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from invivo_pipeline import resource_table
-from invivo_pipeline.resource_table import RESOURCES
-from invivo_pipeline.simulator.world import WorldConfig, build_world
+from invivo_pipeline.sources.invivo import table as resource_table
+from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig, build_world
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import raw_rows, table_spec
 from invivo_pipeline.warehouse.flatten import arrow_schema, flatten
 from invivo_pipeline.warehouse.schema import Source
@@ -80,7 +80,7 @@ def test_the_record_column_holds_the_bytes_the_api_sent():
     record = reference_record("species")
     sent = b'{"id": "spc_1",  "name": "M\\u00fcs", "extra": [1, 2.50]}'
     spec = table_spec(resource_table.get("species"))
-    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.core.batches import Batch as ClientBatch
 
     [row] = flatten(spec, [ClientBatch("species", {}, raw=[sent])]).to_pylist()
     assert row["_record"] == sent.decode()  # spacing, escapes and 2.50 kept as sent
@@ -94,7 +94,7 @@ def test_a_json_null_is_sql_null_and_lax_values_still_convert():
     record = reference_record("study_groups")
     study = record["study"]["id"]
     record.update(no="7", max_animals=10.0, control="true")  # only the record path converts
-    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.core.batches import Batch as ClientBatch
 
     batch = ClientBatch("study_groups", {}, raw=[orjson.dumps(record)])
     with pytest.raises(raw_rows.GiveUp):
@@ -110,7 +110,7 @@ def test_a_json_null_is_sql_null_and_lax_values_still_convert():
 
 
 def test_json_nulls_among_values_stay_null_row_by_row():
-    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.core.batches import Batch as ClientBatch
 
     spec = table_spec(resource_table.get("metadata_glossary"))
     sent = [
@@ -140,9 +140,9 @@ def test_json_nulls_among_values_stay_null_row_by_row():
 
 
 def test_text_that_is_not_utf8_is_a_clear_error_before_anything_is_written():
-    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.core.batches import Batch as ClientBatch
     from invivo_pipeline.warehouse import WarehouseLoadError
-    from invivo_pipeline.warehouse.partition import PartitionBuilder
+    from invivo_pipeline.warehouse.partition_rows import PartitionBuilder
 
     spec = table_spec(resource_table.get("species"))
     sent = [b'{"id":"spc_1","extra":"\xff\xfe"}']
@@ -159,7 +159,7 @@ def test_text_that_is_not_utf8_is_a_clear_error_before_anything_is_written():
 @pytest.mark.parametrize("sent", [b'{"id":"spc_1","extra":"\\q"}', b'{"id":"spc_1","extra":[1,]}'])
 def test_bytes_that_are_not_json_never_reach_duckdb(sent):
     """DuckDB takes JSON columns without parsing them again: what is not JSON must stop here."""
-    from invivo_pipeline.client import Batch as ClientBatch
+    from invivo_pipeline.core.batches import Batch as ClientBatch
     from invivo_pipeline.warehouse import WarehouseLoadError
 
     spec = table_spec(resource_table.get("species"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from invivo_pipeline.client import Batch as ClientBatch
-from invivo_pipeline.rejects import Reject
+from invivo_pipeline.core.batches import Batch as ClientBatch
+from invivo_pipeline.core.rejects import Reject
 from invivo_pipeline.warehouse import TableLoad, WarehouseLoadError
 from invivo_pipeline_tests.test_warehouse.helpers import Batch, animals, measurements, species
 

@@ -9,10 +9,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from invivo_pipeline import resource_table
-from invivo_pipeline.models import invivo as m
-from invivo_pipeline.models.common import NumericString, Quantity, Ref
-from invivo_pipeline.resource_table import RESOURCES
+from invivo_pipeline.core.model_fields import NumericString, Quantity, Ref
+from invivo_pipeline.sources.invivo import models as m
+from invivo_pipeline.sources.invivo import table as resource_table
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import SqlType, Warehouse, WarehouseSchemaError, table_spec
 from invivo_pipeline.warehouse.schema import (
     LOAD_STATE_TABLE,
@@ -129,7 +129,7 @@ def test_columns_follow_the_contract(wh, table, expected):
 
 
 def test_context_keys_lead_and_audit_columns_close_every_table():
-    for spec in table_specs().values():
+    for spec in table_specs(RESOURCES).values():
         names = spec.column_names
         assert names[: len(spec.resource.context_keys)] == spec.resource.context_keys
         assert names[-2:] == ("_record", "_loaded_at")
@@ -138,7 +138,7 @@ def test_context_keys_lead_and_audit_columns_close_every_table():
 
 
 def test_every_ref_field_becomes_an_id_column():
-    for spec in table_specs().values():
+    for spec in table_specs(RESOURCES).values():
         for name, info in spec.resource.model.model_fields.items():
             annotation = info.annotation
             if annotation is not None and Ref in getattr(annotation, "__args__", (annotation,)):
@@ -230,7 +230,7 @@ def _with_model(name: str, model: type) -> tuple[resource_table.Resource, ...]:
 
 
 def test_a_new_model_field_is_added_as_a_column(db_path):
-    old = Warehouse(db_path)
+    old = Warehouse(db_path, resources=RESOURCES)
     old.load("measurements", [measurements("sdy_1", 3)], study_id="sdy_1")
 
     new = Warehouse(db_path, resources=_with_model("measurements", MeasurementV2))
@@ -261,7 +261,7 @@ def test_a_new_model_field_is_added_as_a_column(db_path):
 
 
 def test_a_new_resource_gets_its_table(db_path):
-    Warehouse(db_path).ensure_schema()
+    Warehouse(db_path, resources=RESOURCES).ensure_schema()
     extra = dataclasses.replace(resource_table.get("species"), name="species_archive")
     statements = Warehouse(db_path, resources=(*RESOURCES, extra)).ensure_schema()
     assert len(statements) == 1 and '"species_archive"' in statements[0]
@@ -271,8 +271,8 @@ def test_a_changed_column_type_needs_a_hand_written_migration(db_path):
     class MeasurementDrift(m.Measurement):
         measured_at: int  # type: ignore[assignment]
 
-    Warehouse(db_path).ensure_schema()
+    Warehouse(db_path, resources=RESOURCES).ensure_schema()
     drifted = Warehouse(db_path, resources=_with_model("measurements", MeasurementDrift))
     with pytest.raises(WarehouseSchemaError, match=r"measurements\.measured_at is DATE"):
         drifted.ensure_schema()
-    assert Warehouse(db_path).schema_version() == 1
+    assert Warehouse(db_path, resources=RESOURCES).schema_version() == 1

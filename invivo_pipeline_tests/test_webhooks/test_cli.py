@@ -10,8 +10,13 @@ from pathlib import Path
 
 import httpx
 
-from invivo_pipeline.webhooks.app import SECRET_HEADER
-from invivo_pipeline.webhooks.store import HELD, QUARANTINED, EventStore, SetAsideEvent
+from invivo_pipeline.sources.invivo.webhooks.app import SECRET_HEADER
+from invivo_pipeline.sources.invivo.webhooks.store import (
+    HELD,
+    QUARANTINED,
+    EventStore,
+    SetAsideEvent,
+)
 from invivo_pipeline_tests.test_automation.processes import free_port, http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

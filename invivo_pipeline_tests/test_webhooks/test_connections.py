@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from invivo_pipeline.webhooks.app import SECRET_HEADER, WEBHOOK_PATH
-from invivo_pipeline.webhooks.server import ReceiverServer
-from invivo_pipeline.webhooks.store import EventStore
+from invivo_pipeline.sources.invivo.webhooks.app import SECRET_HEADER, WEBHOOK_PATH
+from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
+from invivo_pipeline.sources.invivo.webhooks.store import EventStore
 from invivo_pipeline_tests.test_automation.processes import free_port, http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

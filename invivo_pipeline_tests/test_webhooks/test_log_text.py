@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline.webhooks.log_text import loggable
+from invivo_pipeline.sources.invivo.webhooks.log_text import loggable
 
 
 @pytest.mark.parametrize("plain", ["whe_01HX", "animal.measurement.created", "sdy-1:a"])

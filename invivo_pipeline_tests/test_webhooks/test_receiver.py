@@ -11,10 +11,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from invivo_pipeline.webhooks.app import SECRET_HEADER, WEBHOOK_PATH, create_app
-from invivo_pipeline.webhooks.limits import MAX_DEPTH
-from invivo_pipeline.webhooks.server import ReceiverServer
-from invivo_pipeline.webhooks.store import EventStore
+from invivo_pipeline.sources.invivo.webhooks.app import SECRET_HEADER, WEBHOOK_PATH, create_app
+from invivo_pipeline.sources.invivo.webhooks.limits import MAX_DEPTH
+from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
+from invivo_pipeline.sources.invivo.webhooks.store import EventStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
 REFERENCE_EVENTS = json.loads(FIXTURES.read_text())["webhooks"]

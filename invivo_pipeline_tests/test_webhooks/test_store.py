@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from invivo_pipeline.webhooks.store import (
+from invivo_pipeline.sources.invivo.webhooks.store import (
     _SCHEMA,
     DROPPED,
     HELD,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from invivo_pipeline.resource_table import BY_NAME, Scope
-from invivo_pipeline.webhooks.targets import resource_of, study_id_in, target_of
+from invivo_pipeline.sources.invivo.table import BY_NAME, STUDY
+from invivo_pipeline.sources.invivo.webhooks.targets import resource_of, study_id_in, target_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
 REFERENCE_EVENTS = json.loads(FIXTURES.read_text())["webhooks"]
@@ -40,7 +40,7 @@ def test_every_reference_event_has_a_target(example):
         assert target.study_created == name.endswith(".created")
         assert target.study_deleted == name.endswith(".deleted")
     else:
-        assert BY_NAME[target.resource].scope is Scope.STUDY
+        assert BY_NAME[target.resource].scope is STUDY
         assert target.study_id == _study_in(example["body"])
         assert target.global_tables == frozenset()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from invivo_pipeline.client import ApiError, AuthenticationError
-from invivo_pipeline.client.cytobank import CytobankClient
+from invivo_pipeline.core.errors import ApiError, AuthenticationError
+from invivo_pipeline.sources.cytobank.client import CytobankClient
 from invivo_pipeline_tests.cytobank_support import (
     config,
     cytobank_warehouse,

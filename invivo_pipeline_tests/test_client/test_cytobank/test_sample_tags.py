@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline.client.cytobank.sample_tags import SampleTagFormatError, parse_sample_tags
+from invivo_pipeline.sources.cytobank.sample_tags import SampleTagFormatError, parse_sample_tags
 
 
 def test_rows_become_one_record_per_file_and_dimension_with_dash_as_null() -> None:

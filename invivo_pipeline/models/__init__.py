@@ -1,1 +1,0 @@
-"""Typed shapes of the API's records (pydantic v2); no I/O here."""

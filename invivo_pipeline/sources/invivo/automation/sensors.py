@@ -1,0 +1,152 @@
+"""The two sensors that keep the warehouse fresh. Both are RUNNING by default, so ``dagster dev``
+(webserver and daemon) reacts with no manual step; stop either in the UI to pause it.
+
+- ``invivo_study_discovery`` lists the studies every ``INVIVO_SENSOR_INTERVAL_S`` seconds and, when
+  due, probes the in-progress ones (``discovery`` has the logic and its request cost);
+- ``invivo_webhook_events`` reads the events the receiver stored since its cursor and refreshes the
+  study partitions (and global tables) they name (``webhook_plan``). It makes no API request.
+
+Everything here is glue: read the instance, call a planner, build the result.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+
+from invivo_pipeline.core.batches import run_sync
+from invivo_pipeline.sources.invivo.api_resource import InVivoApiResource
+from invivo_pipeline.sources.invivo.automation.discovery import (
+    DiscoveryCursor,
+    DiscoveryPlan,
+    discover,
+)
+from invivo_pipeline.sources.invivo.automation.jobs import GLOBAL_KEYS, JOBS, STUDY_KEYS
+from invivo_pipeline.sources.invivo.automation.runs import build_requests, sensor_result
+from invivo_pipeline.sources.invivo.automation.settings import AutomationSettings
+from invivo_pipeline.sources.invivo.automation.webhook_plan import WebhookCursor, plan_events
+from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
+from invivo_pipeline.sources.invivo.webhooks.store import HELD, EventStore, webhook_db_path
+
+SETTINGS = AutomationSettings.from_env()
+DISCOVERY_SENSOR = "invivo_study_discovery"
+WEBHOOK_SENSOR = "invivo_webhook_events"
+DISCOVERY_GLOBALS = [k for k in GLOBAL_KEYS if k.path[-1] in ("studies", "cages")]
+"""What a new, changed or vanished study changes among the global tables."""
+
+
+def _discover(
+    api: InVivoApiResource, cursor: DiscoveryCursor, inst: dg.DagsterInstance
+) -> DiscoveryPlan:
+    config = api.client_config()
+    registered = inst.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
+    # "Loaded" means the first per-study table has a materialization for the partition.
+    materialized = inst.get_materialized_partitions(STUDY_KEYS[0])
+
+    async def tick() -> DiscoveryPlan:
+        async with InVivoClient(config) as client:
+            return await discover(
+                client,
+                cursor,
+                registered=registered,
+                materialized=materialized,
+                probe_resources=SETTINGS.probe_resources,
+                probe_interval_s=SETTINGS.probe_interval_s,
+                now=time.time(),
+            )
+
+    return run_sync(tick())
+
+
+@dg.sensor(
+    name=DISCOVERY_SENSOR,
+    minimum_interval_seconds=SETTINGS.discovery_interval_s,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=JOBS,
+    description="Lists the studies: registers new study partitions and refreshes new, updated and "
+    "vanished studies; probes in-progress studies' list totals for new measurements, doses, "
+    "observations and samples. A quiet tick costs ceil(studies/100) + 1 requests (+ 4 per "
+    "in-progress study probed: at most 100 a tick, a round resuming where the last tick stopped) "
+    "and launches nothing. The studies a tick refreshes go into one run.",
+)
+def study_discovery(
+    context: dg.SensorEvaluationContext, invivo_api: InVivoApiResource
+) -> dg.SensorResult:
+    cursor = DiscoveryCursor.from_json(context.cursor)
+    plan = _discover(invivo_api, cursor, context.instance)
+    requests, skipped = build_requests(
+        context.instance,
+        trigger="discovery",
+        key=str(plan.cursor.tick),
+        studies=[(r.study_id, r.reason) for r in plan.refresh],
+        global_keys=DISCOVERY_GLOBALS if plan.refresh_globals else (),
+    )
+    summary = plan.summary() + (f"; already queued: {', '.join(skipped)}" if skipped else "")
+    context.log.info(summary)
+    return sensor_result(
+        requests=requests,
+        add=plan.add_partitions,
+        delete=plan.delete_partitions,
+        cursor=plan.cursor.to_json(),
+        summary=summary,
+    )
+
+
+@dg.sensor(
+    name=WEBHOOK_SENSOR,
+    minimum_interval_seconds=SETTINGS.webhook_interval_s,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=JOBS,
+    description="Reads the webhook events stored by `invivo webhooks serve` (INVIVO_WEBHOOK_DB) "
+    "after its cursor and refreshes only the study partitions and global tables they name. "
+    "Events naming a study discovery has not registered are held until it is (dropped after 7 "
+    "days); events it cannot read are quarantined (`invivo webhooks held`, `invivo webhooks "
+    "quarantined`). Makes no API request.",
+)
+def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    cursor = WebhookCursor.from_json(context.cursor)
+    store = EventStore(webhook_db_path(), create=False)
+    try:
+        events = store.since(cursor.seq, SETTINGS.max_events_per_tick)
+        held = store.set_aside(HELD)
+        registered = context.instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
+        plan = plan_events(events, registered, held=held)
+        if plan is not None:
+            store.record_set_aside(
+                plan.quarantined + plan.held,
+                released=[e.seq for e in plan.released],
+                dropped=plan.dropped,
+            )
+            cursor = WebhookCursor(max(cursor.seq, plan.last_seq), store.set_aside_counts())
+    finally:
+        store.close()
+    if plan is None:
+        where = "" if store.exists() else f" (no event store at {store.path} yet)"
+        return dg.SensorResult(
+            skip_reason=f"no events after seq {cursor.seq}{where}",
+            cursor=context.cursor or cursor.to_json(),
+        )
+    keys = [k for k in GLOBAL_KEYS if k.path[-1] in plan.global_tables]
+    requests, skipped = build_requests(
+        context.instance,
+        trigger="webhook",
+        key=plan.run_key_part(),
+        studies=[(study_id, plan.reason(study_id)) for study_id in plan.studies],
+        global_keys=keys,
+    )
+    summary = plan.summary() + (f"; already queued: {', '.join(skipped)}" if skipped else "")
+    if plan.quarantined or plan.dropped:
+        context.log.warning(summary)
+    else:
+        context.log.info(summary)
+    return sensor_result(
+        requests=requests,
+        delete=plan.delete_partitions,
+        cursor=cursor.to_json(),
+        summary=summary,
+    )
+
+
+SENSORS = [study_discovery, webhook_events]
