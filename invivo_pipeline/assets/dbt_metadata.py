@@ -2,8 +2,8 @@
 
 dagster-dbt's ``fetch_row_counts()`` / ``fetch_column_metadata()`` work with dbt-duckdb (they wait
 for dbt to exit, then query through dbt's adapter), but they reopen the DuckDB file through the
-adapter for every model, which measured 12 s of CPU for our 36 tables on top of a 20 s build, and
-leave the file open read-only in this process, so the next writer in it is refused. Here, once
+adapter for every model, which cost CPU worth over half the build's own time (docs/performance.md),
+and leave the file open read-only in this process, so the next writer in it is refused. Here, once
 dbt has exited, one read-only connection reads every built table's row count and column types
 (``information_schema``) in two queries, and the column descriptions come from the model docs in
 the manifest. The metadata keys are Dagster's standard ones (``dagster/row_count``,

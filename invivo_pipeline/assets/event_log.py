@@ -2,11 +2,11 @@
 
 Dagster's SQLite event storage opens a new engine and connection for every event it stores and
 closes it afterwards. Closing the last connection to a WAL database checkpoints the log into the
-database and deletes it, so each event of a full sync (a planned and a materialized event per
-table and study partition: 4,424 at 200 studies) paid for a checkpoint, twice: in the run's shard
-and in the cross-run index. One idle connection held on each of the two for the run's length
-makes every such close an ordinary one; SQLite still checkpoints as the log grows, and when the
-held connection closes. At 200 studies this took Dagster's recording of the run from 31 s to 18 s.
+database and deletes it, so each event of a full sync (a planned and a materialized event per table
+and study partition: thousands on a large tenant) paid for a checkpoint, twice: in the run's shard
+and in the cross-run index. One idle connection held on each of the two for the run's length makes
+every such close an ordinary one; SQLite still checkpoints as the log grows, and when the held
+connection closes, which takes a large share off Dagster's recording of a run (docs/performance.md).
 
 Only Dagster's sharded SQLite event log (the embedded default) gets it. Any other storage is left
 as it is: the ephemeral instance (in memory), and PostgreSQL (``deploy/dagster-postgres.yaml``),

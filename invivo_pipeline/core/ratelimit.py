@@ -6,7 +6,8 @@ free place. A server counts a request when it arrives, which is after its start 
 answer, so this is an exact guarantee on the server's side too: in ANY interval of length
 ``period_s`` at most ``max_requests`` requests arrive, however much the network or the server's
 queue delays each one. (Counting from the start alone let a quick request follow a slow one by less
-than the period at the server: a 200-study sync paced at exactly the server's limit met 65 429s.)
+than the period at the server, so a sync paced at exactly the server's limit still met 429s:
+docs/performance.md.)
 A leaky or token bucket (aiolimiter) only bounds the average and lets nearly twice the budget
 through in some windows, which is exactly what trips a server counting a rolling minute. The log
 is at most ``max_requests`` floats.

@@ -3,9 +3,9 @@
 A page is checked straight from the bytes the API sent, by a msgspec *twin* of the record's model
 (``twin_type``): the same fields and types by API name, unknown fields skipped in C, numeric
 strings matched by a regex instead of a Python ``Decimal`` call, free-form values (``Any``)
-scanned but not built. msgspec decodes a page of measurements about five times faster than
-pydantic-core checks the already-decoded dicts, and the records handed on stay the bytes the API
-sent (the warehouse stores exactly those).
+scanned but not built. msgspec decodes a page of measurements several times faster than
+pydantic-core checks the already-decoded dicts (docs/performance.md), and the records handed on stay
+the bytes the API sent (the warehouse stores exactly those).
 
 What the twin accepts, the model accepts too; a page the twin rejects is checked record by record
 (only a failing page pays that cost): each record the twin rejects goes through the model itself,

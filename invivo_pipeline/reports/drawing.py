@@ -1,7 +1,7 @@
 """Drawing the studies' figures on every core.
 
-matplotlib draws on one core, and drawing was most of a sync: 200 studies' three figures took
-79 s of a 146 s ``invivo sync`` on two cores, one of them idle. Worker processes draw the
+matplotlib draws on one core, and drawing the three figures of every study was over half of an
+``invivo sync`` on two cores (docs/performance.md). Worker processes draw the
 figures here while this process reads the next studies from DuckDB and writes the pages; the
 figures come back in study order, and only a few studies are in flight at once, so memory does
 not grow with the tenant.
@@ -31,8 +31,8 @@ from invivo_pipeline.reports.plots import (
 WORKERS_ENV = "INVIVO_REPORT_WORKERS"
 STUDIES_PER_WORKER = 4
 """Studies a worker must have to draw before it is worth starting. Starting one (an interpreter
-importing matplotlib and pandas) took 0.8 s, as long as drawing 2.4 studies (0.33 s each);
-with fewer studies per worker they are drawn in this process."""
+importing matplotlib and pandas) costs about as much as drawing two or three studies
+(docs/performance.md); with fewer studies per worker they are drawn in this process."""
 IN_FLIGHT_PER_WORKER = 2
 """Studies queued per worker: enough that none waits, few enough that memory stays flat."""
 

@@ -2,7 +2,7 @@
 
 DuckDB lets no other process write a file while a reader has it open, so the reports must queue on
 the pipeline's writer lock like every writer. Drawing every study takes minutes on a large tenant
-(151 s at 800 studies), longer than a writer waits for the lock. So the reports hold the lock only
+(docs/performance.md), longer than a writer waits for the lock. So the reports hold the lock only
 to copy the tables they read (``data.TABLES_READ``) into a DuckDB file of their own, then let the
 warehouse go and read and draw from that copy.
 
@@ -52,7 +52,7 @@ def report_snapshot(
 
     The copy is made in a hidden directory beside the warehouse (``snapshot_prefix``), on the disk
     that already holds the warehouse (the system temporary directory may be a small RAM disk); it
-    is a fraction of the warehouse's size (44 MB of 1.2 GB at 800 studies). A process killed
+    is a small fraction of the warehouse's size (docs/performance.md). A process killed
     outright leaves its directory behind, to be deleted by hand when no reports are being drawn.
     """
     db_path.parent.mkdir(parents=True, exist_ok=True)  # as the lock does; "no warehouse" follows
@@ -71,8 +71,8 @@ def copy_tables_read(con: duckdb.DuckDBPyConnection, target: Path, *, spill_dir:
     ``target``, under the same schema and name (a view becomes a table)."""
     # The tables stream from the warehouse into the copy; held to a writer's memory limit (64 MB
     # unless INVIVO_DUCKDB_MEMORY_LIMIT says otherwise), beyond which DuckDB spills to the
-    # snapshot's own directory, memory does not grow with the tenant. 800 studies: 0.53 s with
-    # 256 MB, 0.59 s with 64 MB (and 80 MB less resident).
+    # snapshot's own directory, memory does not grow with the tenant; the cap barely slows the
+    # copy (docs/performance.md).
     con.execute(f"SET memory_limit = '{writer_memory_limit()}'")
     con.execute(f"SET temp_directory = {_literal(str(spill_dir))}")
     (source,) = con.execute("select current_database()").fetchall()[0]

@@ -33,13 +33,13 @@ MEMORY_LIMIT_ENV = "INVIVO_DUCKDB_MEMORY_LIMIT"
 DEFAULT_WRITER_MEMORY_LIMIT = "64MB"
 """What a writer's DuckDB may hold in memory. A run is one transaction, and DuckDB keeps a
 transaction's new rows in memory until COMMIT unless a limit makes it spill them to
-``<db>.tmp/``: without one, memory grows with the size of the tenant (7 GB at 200 studies)."""
+``<db>.tmp/``: without one, memory grows with the size of the tenant (docs/performance.md)."""
 
 THREADS_ENV = "INVIVO_DUCKDB_WRITER_THREADS"
 DEFAULT_WRITER_THREADS = 1
 """Threads of a writer's DuckDB. A sync's writer shares the machine with the thread that reads
-pages, which keeps a core busy: on two cores a second DuckDB thread only contended with it (a
-200-study replay took 20-21 s with one, 22-26 s with two)."""
+pages, which keeps a core busy: on two cores a second DuckDB thread only contended with it and
+made a sync slower (docs/performance.md)."""
 
 _SIZE = re.compile(r"\d+(\.\d+)?\s*[KMGT]i?B", flags=re.IGNORECASE)
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")

@@ -38,8 +38,8 @@ class Fingerprint:
     Two digests per column, one over the value lengths (-1 for null) and one over the bytes, so
     the result is the same however the rows are chunked. The bytes are hashed with XXH3 (128
     bits), which runs at memory speed: this is change detection between loads of the same
-    source, not a defence against forged input, and SHA-256 (about 1 GB/s here) cost over a
-    second of a 200-study sync.
+    source, not a defence against forged input, and SHA-256 cost a noticeable share of a large
+    sync (docs/performance.md).
     """
 
     def __init__(self, spec: TableSpec) -> None:

@@ -8,7 +8,7 @@ read-only connection open so that no other program writes it meanwhile, and rena
 
 Why a copy of the file's bytes, and not the tables copied with SQL (as the reports' snapshot copies
 its few tables) or Parquet files with a DuckDB file of views over them: docs/performance.md has
-the figures at 200 and 800 studies. The byte copy is more than ten times faster than either (and
+the figures at 200 and 800 studies. The byte copy is by far the fastest of the three (and
 the writer lock is held while it runs), needs no memory, and one file renamed atomically is the
 whole publication: a reader holding the old one keeps reading its inode (Linux frees it when the
 last reader closes it), so at most the current publication and the one a reader still holds take

@@ -233,7 +233,8 @@ def table_specs(resources: Iterable[Resource]) -> dict[str, TableSpec]:
 def column_sql(column: Column) -> str:
     """A column's definition. JSON (``_record`` above all) is stored with zstd: DuckDB's default
     analysis tries every light-weight scheme on these long texts, which made committing a load
-    cost three times the load itself, and the file came out seven times larger."""
+    cost several times the load itself, and the file came out several times larger
+    (docs/performance.md)."""
     definition = f"{quote(column.name)} {column.type}"
     return definition + " USING COMPRESSION zstd" if column.type is SqlType.JSON else definition
 
