@@ -15,7 +15,8 @@ from invivo_pipeline.cli.sync_run import SyncSummary, sync_everything
 from invivo_pipeline.reports.data import StudyData
 from invivo_pipeline.reports.files import reports_dir
 from invivo_pipeline.sources.cytobank.table import CYTOBANK_SCHEMA
-from invivo_pipeline.warehouse import SCHEMA, TableLoadResult
+from invivo_pipeline.sources.invivo.table import INVIVO_SCHEMA as SCHEMA
+from invivo_pipeline.warehouse import TableLoadResult
 from invivo_pipeline.warehouse.ingest_run import quarantine_line
 from invivo_pipeline.warehouse.quality import REJECTED_CHECK
 

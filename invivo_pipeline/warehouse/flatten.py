@@ -180,7 +180,7 @@ def _checked_records(spec: TableSpec, records: Sequence[Any]) -> Sequence[Mappin
     for record in records:
         if type(record) is not dict and not isinstance(record, Mapping):
             raise WarehouseLoadError(
-                f"{spec.qualified_name}: a record is a {type(record).__name__}, not an object; "
+                f"{spec.schema}.{spec.name}: a record is a {type(record).__name__}, not an object; "
                 "nothing was loaded"
             )
     return records
@@ -205,7 +205,7 @@ def _fail(
     problem: str,
 ) -> RecordConversionError:
     return RecordConversionError(
-        f"{spec.qualified_name}.{column.name}: {problem} (record {_label(spec, record, context)}); "
+        f"{spec.schema}.{spec.name}.{column.name}: {problem} (record {_label(spec, record, context)}); "
         "nothing was loaded",
         reason=f"{column.key or column.name}: {problem}",
     )

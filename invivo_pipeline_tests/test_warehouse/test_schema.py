@@ -12,13 +12,13 @@ import pytest
 from invivo_pipeline.core.model_fields import NumericString, Quantity, Ref
 from invivo_pipeline.sources.invivo import models as m
 from invivo_pipeline.sources.invivo import table as resource_table
+from invivo_pipeline.sources.invivo.table import INVIVO_SCHEMA as SCHEMA
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import SqlType, Warehouse, WarehouseSchemaError, table_spec
 from invivo_pipeline.warehouse.schema import (
     LOAD_STATE_TABLE,
     MIGRATIONS_TABLE,
     REJECTED_TABLE,
-    SCHEMA,
     Source,
     table_specs,
 )
