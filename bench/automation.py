@@ -197,7 +197,7 @@ def _tick(sim_url: str, instance, cursor: str | None):
 
     from invivo_pipeline.definitions import defs
     from invivo_pipeline.sources.invivo.automation.sensors import study_discovery
-    from invivo_pipeline_tests.test_automation.sensing import apply_partitions
+    from invivo_pipeline_tests.support.sensing import apply_partitions
 
     before = httpx.get(f"{sim_url}/_simulator/stats", timeout=30).json()
     started = time.perf_counter()

@@ -62,14 +62,14 @@ def _sync_into(base: str, simulator_pid: int, extra_env: dict[str, str], setup) 
 
 
 def _postgres_home(home: Path) -> None:
-    from invivo_pipeline_tests.postgres_server import DEPLOY_YAML
+    from invivo_pipeline_tests.support.postgres_server import DEPLOY_YAML
 
     shutil.copy(DEPLOY_YAML, home / "dagster.yaml")  # as shipped
 
 
 def instance_mode(args: argparse.Namespace) -> dict:
     sys.path.insert(0, str(ROOT))
-    from invivo_pipeline_tests.postgres_server import postgres_server, skip_reason
+    from invivo_pipeline_tests.support.postgres_server import postgres_server, skip_reason
 
     if reason := skip_reason():
         raise SystemExit(f"bench --mode instance needs a PostgreSQL server: {reason}")

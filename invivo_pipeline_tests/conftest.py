@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline_tests.materialized import Materialized, materialize
+from invivo_pipeline_tests.support.materialized import Materialized, materialize
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from invivo_pipeline_tests.processes import gone_within
+from invivo_pipeline_tests.support.processes import gone_within
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
 

@@ -13,7 +13,7 @@ from dagster._core.storage.tags import (
 )
 
 from invivo_pipeline.assets.event_log import event_log_kept_open
-from invivo_pipeline_tests.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
+from invivo_pipeline_tests.support.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
 
 PARTITIONS = dg.DynamicPartitionsDefinition(name="studies_for_event_log_test")
 KEYS = [f"study-{i}" for i in range(5)]

@@ -12,14 +12,14 @@ import dagster as dg
 import pytest
 from markdown_it import MarkdownIt
 
-from invivo_pipeline.assets import reports
+from invivo_pipeline.assets import report_pages as reports
 from invivo_pipeline.assets.follow_upstream import FOLLOW_UPSTREAM
 from invivo_pipeline.assets.report_pages import PLOT_ASSETS, STUDY_REPORTS, invivo_reports
 from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.definitions import defs
 from invivo_pipeline.reports.snapshot import snapshot_prefix
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import (
+from invivo_pipeline_tests.support.reports import (
     PNG_MAGIC,
     copy_of,
     png_size,
@@ -133,7 +133,7 @@ def test_a_writer_gets_in_while_the_reports_draw(materialized, tmp_path, monkeyp
 
 def test_a_plot_asset_shows_a_bounded_number_of_figures_but_lists_every_file(tmp_path, monkeypatch):
     """Hundreds of studies would otherwise put hundreds of inlined PNGs in one event."""
-    from invivo_pipeline.assets import reports
+    from invivo_pipeline.assets import report_pages as reports
     from invivo_pipeline.reports.data import StudyData
 
     monkeypatch.setattr(reports, "FIGURES_IN_METADATA", 2)

@@ -21,14 +21,14 @@ from playwright.sync_api import Browser, Error, Page, expect, sync_playwright
 
 from invivo_pipeline.definitions import defs
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.materialized import Materialized
-from invivo_pipeline_tests.test_assets.browser import (
+from invivo_pipeline_tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     DISMISS_COMMUNITY_DIALOG,
     artifacts_dir,
 )
-from invivo_pipeline_tests.test_assets.ui_stack import UiStack, served_ui
+from invivo_pipeline_tests.support.materialized import Materialized
+from invivo_pipeline_tests.support.ui_stack import UiStack, served_ui
 
 GRAPH = defs.resolve_asset_graph()
 GROWTH_CURVES = dg.AssetKey(["reports", "tumour_growth_curves"])

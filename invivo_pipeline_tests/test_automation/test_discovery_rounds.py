@@ -19,7 +19,7 @@ from invivo_pipeline.sources.invivo.automation.discovery import (
 from invivo_pipeline.sources.invivo.automation.jobs import STUDY_JOB
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
-from invivo_pipeline_tests.test_automation.sensing import (
+from invivo_pipeline_tests.support.sensing import (
     discover,
     in_progress,
     partitions,

@@ -22,7 +22,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
 )
-from invivo_pipeline_tests.test_automation.processes import (
+from invivo_pipeline_tests.support.automation_processes import (
     count_rows,
     free_port,
     http_ok,

@@ -18,8 +18,8 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
 )
-from invivo_pipeline_tests.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
-from invivo_pipeline_tests.test_automation.sensing import discover, execute, partitions, study_runs
+from invivo_pipeline_tests.support.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
+from invivo_pipeline_tests.support.sensing import discover, execute, partitions, study_runs
 
 
 @pytest.mark.timeout(300)

@@ -21,7 +21,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
 from invivo_pipeline.warehouse.publish import published_path
-from invivo_pipeline_tests.test_automation.sensing import execute
+from invivo_pipeline_tests.support.sensing import execute
 
 WORLD = WorldConfig(seed=31, studies=3, animals_per_study=6, days=4)
 COUNT = "select count(*) from invivo_raw.measurements"

@@ -16,7 +16,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
 )
-from invivo_pipeline_tests.test_automation.sensing import discover, execute
+from invivo_pipeline_tests.support.sensing import discover, execute
 
 TABLES = ("studies", "animals", "measurements", "dosages", "observations", "samples")
 

@@ -20,7 +20,7 @@ from invivo_pipeline.sources.invivo.automation.schedules import (
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
-from invivo_pipeline_tests.test_automation.sensing import api, partitions, studies_of
+from invivo_pipeline_tests.support.sensing import api, partitions, studies_of
 
 WHEN = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ import pytest
 from invivo_pipeline.core.errors import DeadlineExceededError, MalformedResponseError
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
-from invivo_pipeline_tests.hostile_proxy import Alteration, HostileProxy
-from invivo_pipeline_tests.test_automation.sensing import discover
+from invivo_pipeline_tests.support.hostile_proxy import Alteration, HostileProxy
+from invivo_pipeline_tests.support.sensing import discover
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServe
 from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
 from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
 from invivo_pipeline.sources.invivo.webhooks.store import EventStore
-from invivo_pipeline_tests.test_automation.sensing import (
+from invivo_pipeline_tests.support.sensing import (
     api,
     discover,
     global_runs,

@@ -11,7 +11,7 @@ from invivo_pipeline.cli.cytobank_sync import sync_cytobank
 from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
-from invivo_pipeline_tests.test_warehouse.helpers import measurements
+from invivo_pipeline_tests.support.warehouse import measurements
 
 
 def test_cytobank_is_skipped_when_its_base_url_is_unset(

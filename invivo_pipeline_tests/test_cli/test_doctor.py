@@ -6,7 +6,7 @@ from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorS
 from invivo_pipeline.sources.cytobank.simulator.settings import DEMO_PASSWORD, DEMO_USERNAME
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
-from invivo_pipeline_tests.test_cli.conftest import pointing_at
+from invivo_pipeline_tests.support.cli import pointing_at
 
 TINY = WorldConfig(seed=41, studies=2, animals_per_study=2, days=2)
 

@@ -20,7 +20,7 @@ from dagster._core.instance.ref import InstanceRef
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.warehouse import writer_lock
-from invivo_pipeline_tests.hostile_proxy import Alteration, HostileProxy
+from invivo_pipeline_tests.support.hostile_proxy import Alteration, HostileProxy
 
 FORBIDDEN = ("TaskGroup", "ExceptionGroup", "sub-exception", "Traceback", "RecursionError")
 QUICK = {"INVIVO_MAX_RETRIES": "1", "INVIVO_BACKOFF_BASE_S": "0.01", "INVIVO_BACKOFF_MAX_S": "0.05"}

@@ -8,8 +8,8 @@ from pathlib import Path
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.warehouse import writer_lock
-from invivo_pipeline_tests.processes import children, cmdline, gone_within
-from invivo_pipeline_tests.test_cli.conftest import SMALL_WORLD, pointing_at
+from invivo_pipeline_tests.support.cli import SMALL_WORLD, pointing_at
+from invivo_pipeline_tests.support.processes import children, cmdline, gone_within
 
 
 def test_kill_9_of_a_sync_during_dbt_build_leaves_no_dbt_writing(cli):

@@ -17,7 +17,7 @@ import duckdb
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.warehouse.publish import published_path
-from invivo_pipeline_tests.test_cli.conftest import SMALL_WORLD, pointing_at
+from invivo_pipeline_tests.support.cli import SMALL_WORLD, pointing_at
 
 COUNT = "select count(*) from invivo_raw.measurements"
 

@@ -13,13 +13,13 @@ import pytest
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
-from invivo_pipeline_tests.tenant import minimum_api_requests
-from invivo_pipeline_tests.test_cli.conftest import (
+from invivo_pipeline_tests.support.cli import (
     SMALL_WORLD,
     assert_matches_world,
     pointing_at,
     table_snapshot,
 )
+from invivo_pipeline_tests.support.tenant import minimum_api_requests
 
 RATIO = re.compile(r"requests: ([\d,]+) \(minimum possible ([\d,]+), ratio ([\d.]+)")
 

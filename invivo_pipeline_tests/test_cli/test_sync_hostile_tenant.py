@@ -16,7 +16,8 @@ import duckdb
 import pytest
 
 from invivo_pipeline.sources.invivo.table import RESOURCES
-from invivo_pipeline_tests.hostile_tenant import (
+from invivo_pipeline_tests.support.cli import ROOT, Cli
+from invivo_pipeline_tests.support.hostile_tenant import (
     BAD_DATE,
     BAD_DOSE,
     BAD_MEASUREMENT,
@@ -27,8 +28,7 @@ from invivo_pipeline_tests.hostile_tenant import (
     hostile_tenant,
     reason_matches,
 )
-from invivo_pipeline_tests.test_cli.conftest import ROOT, Cli
-from invivo_pipeline_tests.test_client.stub_api import StubServer
+from invivo_pipeline_tests.support.stub_api import StubServer
 
 KEY = {"metadata_options": "value", "study_presets": "study_id"}
 

@@ -9,8 +9,8 @@ from invivo_pipeline.sources.invivo.assets import asset_key
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
-from invivo_pipeline_tests.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
-from invivo_pipeline_tests.test_cli.conftest import SMALL_WORLD, assert_matches_world, pointing_at
+from invivo_pipeline_tests.support.cli import SMALL_WORLD, assert_matches_world, pointing_at
+from invivo_pipeline_tests.support.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
 
 
 def test_a_full_sync_is_recorded_in_postgresql(cli, postgres_home):  # noqa: F811

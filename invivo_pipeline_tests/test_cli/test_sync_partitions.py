@@ -11,7 +11,7 @@ from dagster._core.instance.ref import InstanceRef
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
-from invivo_pipeline_tests.test_cli.conftest import SMALL_WORLD, assert_matches_world, pointing_at
+from invivo_pipeline_tests.support.cli import SMALL_WORLD, assert_matches_world, pointing_at
 
 WORLD = WorldConfig(seed=41, **SMALL_WORLD)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from invivo_pipeline_tests.test_client.stub_api import StubServer
+from invivo_pipeline_tests.support.stub_api import StubServer
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     SimulatorSettings,
 )
 from invivo_pipeline.sources.invivo.table import BY_NAME
-from invivo_pipeline_tests.tenant import expected_records, minimum_api_requests, primary_key
+from invivo_pipeline_tests.support.tenant import expected_records, minimum_api_requests, primary_key
 
 MAX_PER_PAGE = 25
 FAULTS = SimulatorSettings(

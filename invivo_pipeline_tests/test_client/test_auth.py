@@ -13,8 +13,8 @@ from invivo_pipeline.core.errors import AuthenticationError
 from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.config import ClientConfig
 from invivo_pipeline.sources.invivo.models import OAuthToken
-from invivo_pipeline_tests.test_client.stub_api import CLIENT_ID, CLIENT_SECRET
-from invivo_pipeline_tests.test_client.support import config_for, records, run_client
+from invivo_pipeline_tests.support.client import config_for, records, run_client
+from invivo_pipeline_tests.support.stub_api import CLIENT_ID, CLIENT_SECRET
 
 TOKEN_URL = "/api/public/v1/oauth/token"
 

@@ -7,7 +7,7 @@ import pytest
 from invivo_pipeline.core.errors import ApiError
 from invivo_pipeline.core.resource_spec import Scope
 from invivo_pipeline.sources.invivo.table import RESOURCES, STUDY
-from invivo_pipeline_tests.test_client.support import records, run_client
+from invivo_pipeline_tests.support.client import records, run_client
 
 PROJECTS = ["pjt_a", "pjt_b", "pjt_c"]
 FIELDS = ["mgl_1", "mgl_2"]

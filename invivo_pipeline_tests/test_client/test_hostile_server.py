@@ -22,8 +22,8 @@ from invivo_pipeline.core.errors import (
     DeadlineExceededError,
     MalformedResponseError,
 )
-from invivo_pipeline_tests.test_client.stub_api import CLIENT_SECRET, TOKEN_PATH
-from invivo_pipeline_tests.test_client.support import records, run_client
+from invivo_pipeline_tests.support.client import records, run_client
+from invivo_pipeline_tests.support.stub_api import CLIENT_SECRET, TOKEN_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,7 +132,7 @@ def test_a_page_declaring_more_than_the_cap_is_not_read(users):
 _MEASURE_RSS = """
 import re, sys
 from pathlib import Path
-from invivo_pipeline_tests.test_client.support import run_client
+from invivo_pipeline_tests.support.client import run_client
 try:
     run_client(sys.argv[1], lambda c: c.list_all("users"), max_page_bytes=int(sys.argv[2]))
     print("no error")

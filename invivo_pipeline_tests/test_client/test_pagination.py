@@ -10,7 +10,7 @@ import pytest
 from invivo_pipeline.core.batches import run_sync
 from invivo_pipeline.core.errors import MalformedResponseError
 from invivo_pipeline.sources.invivo.client import InVivoClient
-from invivo_pipeline_tests.test_client.support import config_for, records, run_client
+from invivo_pipeline_tests.support.client import config_for, records, run_client
 
 ANIMALS = "/studies/sdy_1/animals"
 

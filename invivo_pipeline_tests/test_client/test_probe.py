@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invivo_pipeline_tests.test_client.support import records, run_client
+from invivo_pipeline_tests.support.client import records, run_client
 
 MEASUREMENTS = "/studies/sdy_1/measurements"
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from invivo_pipeline.core.ratelimit import PauseGate, SlidingWindowLimiter
-from invivo_pipeline_tests.test_client.support import records, run_client
+from invivo_pipeline_tests.support.client import records, run_client
 
 ANIMALS = "/studies/sdy_1/animals"
 

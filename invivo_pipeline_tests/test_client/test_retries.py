@@ -20,7 +20,7 @@ from invivo_pipeline.core.errors import (
 from invivo_pipeline.core.retry import Cause, RetryPolicy, parse_retry_after
 from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.config import ClientConfig
-from invivo_pipeline_tests.test_client.support import config_for, records, run_client
+from invivo_pipeline_tests.support.client import config_for, records, run_client
 
 SPECIES = "/species"
 URL_PATH = "/api/public/v1/species"

@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from invivo_pipeline.core.errors import ClientError
-from invivo_pipeline_tests.test_client.stub_api import CLIENT_SECRET, ECHO
-from invivo_pipeline_tests.test_client.support import records, run_client
+from invivo_pipeline_tests.support.client import records, run_client
+from invivo_pipeline_tests.support.stub_api import CLIENT_SECRET, ECHO
 
 SPECIES = "/species"
 

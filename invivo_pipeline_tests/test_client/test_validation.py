@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from invivo_pipeline.core.errors import RecordValidationError
-from invivo_pipeline_tests.reference import endpoint_examples
-from invivo_pipeline_tests.test_client.support import run_client
+from invivo_pipeline_tests.support.client import run_client
+from invivo_pipeline_tests.support.reference import endpoint_examples
 
 MEASUREMENTS = "/studies/sdy_1/measurements"
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from invivo_pipeline.reports.flow_tables import MATCHED_FILES, POPULATION_BY_GROUP, flow_tables
-from invivo_pipeline_tests.materialized import Materialized
+from invivo_pipeline_tests.support.materialized import Materialized
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,8 @@ from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES
 from invivo_pipeline.sources.invivo.assets import asset_key
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import writer_lock
-from invivo_pipeline_tests.test_dbt.scenario import two_control_study
-from invivo_pipeline_tests.test_dbt.support import load
+from invivo_pipeline_tests.support.dbt import load
+from invivo_pipeline_tests.support.dbt_scenario import two_control_study
 
 REQUIRED_MARTS = {
     "dim_animal",

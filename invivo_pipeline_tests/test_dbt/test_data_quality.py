@@ -15,7 +15,8 @@ from pytest import approx
 
 from invivo_pipeline.assets.dbt import DQ_TESTS
 from invivo_pipeline.reports.build import write_reports
-from invivo_pipeline_tests.test_dbt.scenario import (
+from invivo_pipeline_tests.support.dbt import DbtRun, dbt_build, one, query
+from invivo_pipeline_tests.support.dbt_scenario import (
     DAY0,
     ODD_CONTROL,
     ODD_TREATED,
@@ -24,7 +25,6 @@ from invivo_pipeline_tests.test_dbt.scenario import (
     odd_study,
     two_control_study,
 )
-from invivo_pipeline_tests.test_dbt.support import DbtRun, dbt_build, one, query
 
 
 def mean(values: list[float]) -> float:
@@ -33,7 +33,7 @@ def mean(values: list[float]) -> float:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, DbtRun]:
-    from invivo_pipeline_tests.test_dbt.support import load
+    from invivo_pipeline_tests.support.dbt import load
 
     work = tmp_path_factory.mktemp("odd")
     path = work / "invivo.duckdb"

@@ -14,8 +14,8 @@ import pytest
 from pytest import approx
 
 from invivo_pipeline.assets.dbt import MANIFEST
-from invivo_pipeline_tests.test_dbt.scenario import draft_study, hand_study
-from invivo_pipeline_tests.test_dbt.support import dbt_build, load, one, query
+from invivo_pipeline_tests.support.dbt import dbt_build, load, one, query
+from invivo_pipeline_tests.support.dbt_scenario import draft_study, hand_study
 
 
 @pytest.fixture(scope="module")

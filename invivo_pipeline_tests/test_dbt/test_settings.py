@@ -10,8 +10,8 @@ import pytest
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
 from invivo_pipeline.sources.invivo.simulator.generate import vocab
-from invivo_pipeline_tests.test_dbt.scenario import weighing_study, window_study
-from invivo_pipeline_tests.test_dbt.support import StudyBuilder, dbt_build, load, one, query
+from invivo_pipeline_tests.support.dbt import StudyBuilder, dbt_build, load, one, query
+from invivo_pipeline_tests.support.dbt_scenario import weighing_study, window_study
 
 
 def test_every_termination_reason_of_the_simulator_is_mapped_in_the_seed():

@@ -10,8 +10,8 @@ import pytest
 
 from invivo_pipeline.assets.dbt import MANIFEST
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
-from invivo_pipeline_tests.materialized import sync_into
-from invivo_pipeline_tests.test_dbt.support import query
+from invivo_pipeline_tests.support.dbt import query
+from invivo_pipeline_tests.support.materialized import sync_into
 
 ROOT = Path(__file__).resolve().parents[2]
 # The default world: five studies (in progress, completed, tox, draft, canceled), five groups each

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from invivo_pipeline.sources.invivo import table as resource_table
 from invivo_pipeline.sources.invivo.models import OAuthToken, Page, WebhookEvent
-from invivo_pipeline_tests.reference import endpoint_examples, webhook_examples
+from invivo_pipeline_tests.support.reference import endpoint_examples, webhook_examples
 
 RESPONSES = [e for e in endpoint_examples() if e["kind"] == "response"]
 

@@ -10,7 +10,7 @@ import duckdb
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
 from invivo_pipeline.reports.build import body_weight_limits, load_dbt_vars, write_reports
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import copy_of
+from invivo_pipeline_tests.support.reports import copy_of
 
 
 def test_the_sync_wrote_one_page_per_study_and_an_index(materialized):

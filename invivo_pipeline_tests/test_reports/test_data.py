@@ -6,7 +6,7 @@ import pytest
 
 from invivo_pipeline.reports.data import load_studies, load_study, study_ids
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import by_kind
+from invivo_pipeline_tests.support.reports import by_kind
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from invivo_pipeline.reports.drawing import (
     report_workers,
     workers_for,
 )
-from invivo_pipeline_tests.test_reports.support import pages_in
+from invivo_pipeline_tests.support.reports import pages_in
 
 
 def test_workers_draw_the_same_figures_and_pages_in_the_same_order(

@@ -19,7 +19,7 @@ from invivo_pipeline.reports.html import (
     table_html,
 )
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import PNG_MAGIC, by_kind
+from invivo_pipeline_tests.support.reports import PNG_MAGIC, by_kind
 
 
 class Links(HTMLParser):

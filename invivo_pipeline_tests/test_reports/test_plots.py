@@ -20,7 +20,7 @@ from invivo_pipeline.reports.plots import (
 )
 from invivo_pipeline.reports.style import CONTROL_COLOUR, group_styles
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import by_kind, png_size
+from invivo_pipeline_tests.support.reports import by_kind, png_size
 
 
 @pytest.fixture(scope="module")

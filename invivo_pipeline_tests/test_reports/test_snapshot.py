@@ -15,7 +15,7 @@ from invivo_pipeline.reports.flow_tables import FLOW_MARTS_READ, flow_tables
 from invivo_pipeline.reports.snapshot import report_snapshot, snapshot_prefix
 from invivo_pipeline.warehouse import WarehouseLockedError, writer_lock
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import (
+from invivo_pipeline_tests.support.reports import (
     copy_of,
     pages_in,
     write_from_another_process,

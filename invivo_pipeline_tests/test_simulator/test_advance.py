@@ -22,7 +22,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.webhook_emitter import SECRE
 from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
 from invivo_pipeline.sources.invivo.webhooks.store import EventStore
 from invivo_pipeline.sources.invivo.webhooks.targets import resource_of
-from invivo_pipeline_tests.test_simulator.conftest import api_client, fetch_all
+from invivo_pipeline_tests.support.simulator_api import api_client, fetch_all
 
 SMALL = WorldConfig(seed=5, studies=5, animals_per_study=12, days=6)
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from invivo_pipeline.sources.invivo import table as resource_table
 from invivo_pipeline.sources.invivo.simulator.generate.records import Record
 from invivo_pipeline.sources.invivo.simulator.generate.world import World
 from invivo_pipeline.sources.invivo.simulator.serve.query import Endpoint, endpoints
-from invivo_pipeline_tests.reference import endpoint_examples
+from invivo_pipeline_tests.support.reference import endpoint_examples
 
 FREE_FORM = frozenset({"metadata"})
 

@@ -7,7 +7,7 @@ import httpx
 
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig, build_world
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
-from invivo_pipeline_tests.test_simulator.conftest import api_client
+from invivo_pipeline_tests.support.simulator_api import api_client
 
 PATHS = (
     "/studies?perPage=100",

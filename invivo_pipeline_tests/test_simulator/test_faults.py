@@ -15,7 +15,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     SimulatorSettings,
 )
 from invivo_pipeline.sources.invivo.table import API_PREFIX, TOKEN_PATH
-from invivo_pipeline_tests.test_simulator.conftest import api_client
+from invivo_pipeline_tests.support.simulator_api import api_client
 
 
 def _statuses(client: httpx.Client, count: int, path: str = "/studies") -> list[httpx.Response]:

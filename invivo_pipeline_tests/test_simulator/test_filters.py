@@ -7,7 +7,7 @@ import pytest
 
 from invivo_pipeline.sources.invivo.simulator.generate.entities import Study
 from invivo_pipeline.sources.invivo.simulator.generate.world import World
-from invivo_pipeline_tests.test_simulator.conftest import fetch_all
+from invivo_pipeline_tests.support.simulator_api import fetch_all
 
 
 @pytest.fixture(scope="module")

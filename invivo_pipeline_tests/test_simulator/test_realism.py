@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from invivo_pipeline.sources.invivo.simulator.generate.world import World
-from invivo_pipeline_tests.test_simulator.conftest import fetch_all
+from invivo_pipeline_tests.support.simulator_api import fetch_all
 
 Json = dict[str, Any]
 

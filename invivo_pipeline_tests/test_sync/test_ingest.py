@@ -18,7 +18,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
 )
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
-from invivo_pipeline_tests.test_cli.conftest import assert_matches_world, table_snapshot
+from invivo_pipeline_tests.support.cli import assert_matches_world, table_snapshot
 
 
 def _ingest(server: SimulatorServer, db, **options):

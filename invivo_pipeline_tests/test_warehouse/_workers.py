@@ -10,7 +10,7 @@ import duckdb
 
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoad, Warehouse
-from invivo_pipeline_tests.test_warehouse.helpers import animals, measurements
+from invivo_pipeline_tests.support.warehouse import animals, measurements
 
 
 def hold(db: str, ready: str, seconds: str) -> None:

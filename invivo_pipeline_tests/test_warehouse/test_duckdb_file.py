@@ -7,7 +7,7 @@ import pytest
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse, WarehouseError
 from invivo_pipeline.warehouse.duckdb_file import MEMORY_LIMIT_ENV, THREADS_ENV, open_writer
-from invivo_pipeline_tests.test_warehouse.helpers import measurements
+from invivo_pipeline_tests.support.warehouse import measurements
 
 
 def _limit(db_path) -> str:

@@ -6,7 +6,7 @@ import signal
 
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoad, Warehouse
-from invivo_pipeline_tests.test_warehouse.helpers import animals, measurements
+from invivo_pipeline_tests.support.warehouse import animals, measurements
 
 BIG = 200_000
 """More than one DuckDB row group (122,880 rows): the big insert is written to the file before

@@ -9,7 +9,7 @@ from invivo_pipeline.sources.invivo import table as resource_table
 from invivo_pipeline.warehouse import WarehouseLoadError, table_spec
 from invivo_pipeline.warehouse import flatten as flatten_module
 from invivo_pipeline.warehouse.flatten import arrow_schema, flatten
-from invivo_pipeline_tests.test_warehouse.helpers import (
+from invivo_pipeline_tests.support.warehouse import (
     Batch,
     as_raw,
     measurements,

@@ -16,7 +16,7 @@ from invivo_pipeline.warehouse import (
     WarehouseLoadError,
     default_duckdb_path,
 )
-from invivo_pipeline_tests.test_warehouse.helpers import (
+from invivo_pipeline_tests.support.warehouse import (
     Batch,
     animals,
     measurements,

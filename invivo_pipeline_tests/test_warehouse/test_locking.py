@@ -9,7 +9,7 @@ import pytest
 
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse, WarehouseLockedError, writer_lock
-from invivo_pipeline_tests.test_warehouse.helpers import species
+from invivo_pipeline_tests.support.warehouse import species
 
 
 def test_a_file_held_by_another_program_is_a_clear_error(db_path, workers):

@@ -9,7 +9,7 @@ from invivo_pipeline.sources.invivo.table import RESOURCES, get
 from invivo_pipeline.warehouse import Warehouse
 from invivo_pipeline.warehouse.partition_rows import PartitionBuilder
 from invivo_pipeline.warehouse.schema import table_spec
-from invivo_pipeline_tests.test_warehouse.helpers import Batch, measurements
+from invivo_pipeline_tests.support.warehouse import Batch, measurements
 
 
 def _built(pages: list[Batch]) -> PartitionBuilder:

@@ -17,7 +17,7 @@ from invivo_pipeline.warehouse.publish import (
     published_path,
     publishing_prefix,
 )
-from invivo_pipeline_tests.test_reports.support import copy_of
+from invivo_pipeline_tests.support.reports import copy_of
 
 COUNT_IN_ANOTHER_PROCESS = """
 import sys, duckdb

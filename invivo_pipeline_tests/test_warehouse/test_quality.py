@@ -7,7 +7,7 @@ import pytest
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoad
 from invivo_pipeline.warehouse.quality import all_checks, checks_for, run_check
-from invivo_pipeline_tests.test_warehouse.helpers import Batch
+from invivo_pipeline_tests.support.warehouse import Batch
 
 STUDY = "sdy_1"
 

@@ -12,7 +12,7 @@ from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import raw_rows, table_spec
 from invivo_pipeline.warehouse.flatten import arrow_schema, flatten
 from invivo_pipeline.warehouse.schema import Source
-from invivo_pipeline_tests.test_warehouse.helpers import (
+from invivo_pipeline_tests.support.warehouse import (
     Batch,
     as_raw,
     normalised,

@@ -9,7 +9,7 @@ import pytest
 from invivo_pipeline.core.batches import Batch as ClientBatch
 from invivo_pipeline.core.rejects import Reject
 from invivo_pipeline.warehouse import TableLoad, WarehouseLoadError
-from invivo_pipeline_tests.test_warehouse.helpers import Batch, animals, measurements, species
+from invivo_pipeline_tests.support.warehouse import Batch, animals, measurements, species
 
 
 def _rejected(wh) -> list[dict]:

@@ -22,7 +22,7 @@ from invivo_pipeline.warehouse.schema import (
     Source,
     table_specs,
 )
-from invivo_pipeline_tests.test_warehouse.helpers import measurements
+from invivo_pipeline_tests.support.warehouse import measurements
 
 ALL_TABLES = {r.name for r in RESOURCES}
 

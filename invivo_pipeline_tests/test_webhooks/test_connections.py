@@ -20,7 +20,7 @@ import pytest
 from invivo_pipeline.sources.invivo.webhooks.app import SECRET_HEADER, WEBHOOK_PATH
 from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
 from invivo_pipeline.sources.invivo.webhooks.store import EventStore
-from invivo_pipeline_tests.test_automation.processes import free_port, http_ok, wait_for
+from invivo_pipeline_tests.support.automation_processes import free_port, http_ok, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "invivo_pipeline_tests" / "fixtures" / "reference_examples.json"

@@ -9,7 +9,7 @@ import pytest
 
 from invivo_pipeline.core.errors import ApiError, AuthenticationError
 from invivo_pipeline.sources.cytobank.client import CytobankClient
-from invivo_pipeline_tests.cytobank_support import (
+from invivo_pipeline_tests.support.cytobank import (
     config,
     cytobank_warehouse,
     load_everything,

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 
 from invivo_pipeline.core.background_server import BackgroundServer
-from invivo_pipeline_tests.test_client.stub_api import drip
+from invivo_pipeline_tests.support.stub_api import drip
 
 _HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
 

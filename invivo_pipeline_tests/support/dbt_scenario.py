@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from invivo_pipeline_tests.test_dbt.support import StudyBuilder
+from invivo_pipeline_tests.support.dbt import StudyBuilder
 
 DAY0 = date(2026, 1, 10)
 

@@ -15,7 +15,7 @@ from invivo_pipeline.sources.invivo import table as resource_table
 from invivo_pipeline.sources.invivo.table import STUDY
 from invivo_pipeline.warehouse import TableLoad
 from invivo_pipeline.warehouse.schema import SqlType, TableSpec
-from invivo_pipeline_tests.reference import endpoint_examples
+from invivo_pipeline_tests.support.reference import endpoint_examples
 
 
 @dataclass(frozen=True)

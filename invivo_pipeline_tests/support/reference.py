@@ -7,7 +7,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-FIXTURE = Path(__file__).parent / "fixtures" / "reference_examples.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
 
 
 @cache

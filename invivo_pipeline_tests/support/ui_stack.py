@@ -17,14 +17,14 @@ from pathlib import Path
 
 import httpx
 
-from invivo_pipeline_tests.materialized import Materialized
-from invivo_pipeline_tests.test_automation.processes import (
+from invivo_pipeline_tests.support.automation_processes import (
     Processes,
     free_port,
     http_ok,
     processes,
     wait_for,
 )
+from invivo_pipeline_tests.support.materialized import Materialized
 
 ROOT = Path(__file__).resolve().parents[2]
 

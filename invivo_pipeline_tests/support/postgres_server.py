@@ -141,7 +141,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-DEPLOY_YAML = Path(__file__).resolve().parents[1] / "deploy" / "dagster-postgres.yaml"
+DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster-postgres.yaml"
 
 
 @dataclass(frozen=True)

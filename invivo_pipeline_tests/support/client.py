@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.config import ClientConfig
-from invivo_pipeline_tests.test_client.stub_api import CLIENT_ID, CLIENT_SECRET, StubServer
+from invivo_pipeline_tests.support.stub_api import CLIENT_ID, CLIENT_SECRET, StubServer
 
 T = TypeVar("T")
 

@@ -27,7 +27,7 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
     DEMO_CLIENT_SECRET,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # The default world's five kinds of study (two oncology studies with data, a tox study, a draft, a
 # canceled one), with fewer animals and days than the demo.
 WORLD = WorldConfig(seed=7, studies=5, animals_per_study=25, days=14)

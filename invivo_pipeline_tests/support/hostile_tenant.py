@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from invivo_pipeline.sources.invivo import table as resource_table
-from invivo_pipeline_tests.reference import endpoint_examples
-from invivo_pipeline_tests.test_client.stub_api import CLIENT_ID, CLIENT_SECRET, StubServer
+from invivo_pipeline_tests.support.reference import endpoint_examples
+from invivo_pipeline_tests.support.stub_api import CLIENT_ID, CLIENT_SECRET, StubServer
 
 STUDY = "sdy_hostile0001"
 PROJECT = "pjt_hostile0001"
