@@ -80,9 +80,10 @@ def _arrow_type(column: Column) -> pa.DataType:
 
 
 def flatten(
-    spec: TableSpec, batches: Iterable[BatchLike], *, study_id: str | None = None
+    spec: TableSpec, batches: Iterable[BatchLike], *, partition_key: str | None = None
 ) -> pa.Table:
-    """One Arrow table for all ``batches``; ``study_id`` is the partition every row must belong to."""
+    """One Arrow table for all ``batches``; ``partition_key`` is the partition every row must belong
+    to (its value of the table's partition column)."""
     schema = arrow_schema(spec)
     columns = [c for c in spec.columns if c.source is not Source.LOADED_AT]
     chunks: list[pa.RecordBatch] = []
@@ -91,7 +92,7 @@ def flatten(
             raise WarehouseLoadError(
                 f"a {batch.resource!r} batch was passed to the {spec.name!r} load"
             )
-        context = _context(spec, batch, study_id)
+        context = _context(spec, batch, partition_key)
         fast = _from_raw(spec, columns, batch, context)
         if fast is not None:
             chunks.extend(fast)
@@ -161,18 +162,17 @@ def _from_raw(
     return chunks
 
 
-def _context(spec: TableSpec, batch: BatchLike, study_id: str | None) -> dict[str, str]:
+def _context(spec: TableSpec, batch: BatchLike, partition_key: str | None) -> dict[str, str]:
     context = {k: v for k, v in batch.context.items() if k in spec.resource.context_keys}
-    # ``study_id`` names the partition: a study, or a Cytobank experiment (``experiment_id``).
-    partition = spec.partition_column or "study_id"
-    if study_id is not None:
+    partition = spec.partition_column
+    if partition_key is not None and partition is not None:
         given = context.get(partition)
-        if given is not None and given != study_id:
+        if given is not None and given != partition_key:
             raise WarehouseLoadError(
                 f"{spec.schema}.{spec.name}: a batch of {spec.scope} {given!r} was passed to the "
-                f"load of {spec.scope} {study_id!r}; nothing was loaded"
+                f"load of {spec.scope} {partition_key!r}; nothing was loaded"
             )
-        context[partition] = study_id
+        context[partition] = partition_key
     return context
 
 
@@ -191,8 +191,10 @@ def _label(spec: TableSpec, record: Mapping[str, Any], context: Mapping[str, str
     parts = []
     for key in spec.primary_key:
         value = record.get(key, context.get(key))
-        if key == "study_id" and value is None and isinstance(record.get("study"), Mapping):
-            value = record["study"].get("id")
+        # A key column filled from an embedded object (``study_id`` from ``{"study": {"id": ...}}``).
+        embedded = record.get(key.removesuffix("_id")) if key.endswith("_id") else None
+        if value is None and isinstance(embedded, Mapping):
+            value = embedded.get("id")
         parts.append(f"{key}={value!r}")
     return ", ".join(parts)
 

@@ -144,9 +144,9 @@ class PartitionBuilder:
     and the rest of the page is kept: only a page with such a record is flattened record by record.
     """
 
-    def __init__(self, spec: TableSpec, study_id: str | None) -> None:
+    def __init__(self, spec: TableSpec, partition_key: str | None) -> None:
         self.spec = spec
-        self.study_id = study_id
+        self.partition_key = partition_key
         self._chunks: list[pa.Table] = []
         self._fingerprint = Fingerprint(spec)
         self.rows = 0
@@ -157,7 +157,7 @@ class PartitionBuilder:
         started = time.perf_counter()
         self.rejects.extend(getattr(batch, "rejects", ()))
         try:
-            table = flatten(self.spec, [batch], study_id=self.study_id)
+            table = flatten(self.spec, [batch], partition_key=self.partition_key)
         except RecordConversionError:
             table = self._record_by_record(batch)
         table = self._without_uncastable(table)
@@ -176,7 +176,7 @@ class PartitionBuilder:
                 batch.resource, batch.context, [record], None if sent is None else [sent]
             )
             try:
-                kept.append(flatten(self.spec, [one], study_id=self.study_id))
+                kept.append(flatten(self.spec, [one], partition_key=self.partition_key))
             except RecordConversionError as exc:
                 text = bytes(sent) if sent is not None else orjson.dumps(record)
                 self.rejects.append(Reject(text, exc.reason, record_id_of(record)))

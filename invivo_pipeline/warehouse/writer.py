@@ -60,17 +60,18 @@ JSON extension type), as text already known to be JSON, so it is not parsed a se
 
 @dataclass(frozen=True)
 class TableLoad:
-    """One partition to replace: a study's rows (``study_id``) or a whole global table."""
+    """One partition to replace: the rows of one partition (``partition_key``: a study, an
+    experiment) or a whole global table."""
 
     resource: str
     batches: Sequence[BatchLike]
-    study_id: str | None = None
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True)
 class TableLoadResult:
     table: str
-    study_id: str | None
+    partition_key: str | None
     rows_written: int
     rows_deleted: int
     seconds: float
@@ -138,10 +139,10 @@ class Warehouse:
             return schema.ensure_schema(con, self._ensured)
 
     def load(
-        self, resource_name: str, batches: Iterable[BatchLike], *, study_id: str | None = None
+        self, resource_name: str, batches: Iterable[BatchLike], *, partition_key: str | None = None
     ) -> TableLoadResult:
-        """Replace one partition: ``study_id``'s rows of a per-study table, or a global table."""
-        return self.load_many([TableLoad(resource_name, list(batches), study_id)])[0]
+        """Replace one partition: ``partition_key``'s rows of a partitioned table, or a global table."""
+        return self.load_many([TableLoad(resource_name, list(batches), partition_key)])[0]
 
     def load_many(self, loads: Iterable[TableLoad]) -> list[TableLoadResult]:
         """Replace several partitions in one transaction: all of them change, or none."""
@@ -176,7 +177,7 @@ class Warehouse:
                 "%s.%s%s: %s",
                 self.specs[r.table].schema,
                 r.table,
-                f" ({self.specs[r.table].scope} {r.study_id})" if r.study_id else "",
+                f" ({self.specs[r.table].scope} {r.partition_key})" if r.partition_key else "",
                 "unchanged"
                 if r.unchanged
                 else f"{r.rows_written} rows written, {r.rows_deleted} deleted in {r.seconds:.2f} s",
@@ -212,8 +213,10 @@ class Warehouse:
         if view != ARROW_SCAN_NAME:
             raise ValueError(f"the rows are scanned as {ARROW_SCAN_NAME}, not {view}")
         invivo_load_rows = item.table  # noqa: F841 (read by name by the INSERT below)
-        study_ids = [b.study_id for b, _ in item.partitions if b.study_id in existing]
-        if spec.partition_column is not None and not study_ids:
+        partition_keys = [
+            b.partition_key for b, _ in item.partitions if b.partition_key in existing
+        ]
+        if spec.partition_column is not None and not partition_keys:
             counts: dict[str | None, int] = {}
         elif spec.partition_column is not None:
             key = quote(spec.partition_column)
@@ -221,12 +224,12 @@ class Warehouse:
                 con.execute(
                     f"SELECT {key}, count(*) FROM {spec.qualified_name} "
                     f"WHERE {key} IN (SELECT unnest(?::VARCHAR[])) GROUP BY {key}",
-                    [study_ids],
+                    [partition_keys],
                 ).fetchall()
             )
             con.execute(
                 f"DELETE FROM {spec.qualified_name} WHERE {key} IN (SELECT unnest(?::VARCHAR[]))",
-                [study_ids],
+                [partition_keys],
             ).fetchall()
         else:
             counts = {None: _count(con.execute(f"DELETE FROM {spec.qualified_name}"))}
@@ -239,9 +242,9 @@ class Warehouse:
         return [
             TableLoadResult(
                 table=spec.name,
-                study_id=b.study_id,
+                partition_key=b.partition_key,
                 rows_written=b.rows,
-                rows_deleted=int(counts.get(b.study_id, 0)),
+                rows_deleted=int(counts.get(b.partition_key, 0)),
                 # The shared statements' time is shared out by rows.
                 seconds=b.flatten_seconds + seconds * b.rows / max(1, written),
                 loaded_at=loaded_at,
@@ -300,28 +303,28 @@ class Warehouse:
         spelled = {t.catalog_name: t.value for t in SqlType}
         return [(column, spelled.get(data_type, data_type)) for column, data_type in rows]
 
-    def fetch_arrow(self, name: str, *, study_id: str | None = None) -> pa.Table:
+    def fetch_arrow(self, name: str, *, partition_key: str | None = None) -> pa.Table:
         """A table (or one study's rows of it), ordered by primary key."""
-        query, params = self._select(name, study_id)
+        query, params = self._select(name, partition_key)
         with self.reader() as con:
             return con.sql(query, params=params).to_arrow_table()
 
-    def fetch_table(self, name: str, *, study_id: str | None = None) -> list[dict[str, Any]]:
+    def fetch_table(self, name: str, *, partition_key: str | None = None) -> list[dict[str, Any]]:
         """Rows as dicts (JSON columns as strings), ordered by primary key."""
-        query, params = self._select(name, study_id)
+        query, params = self._select(name, partition_key)
         with self.reader() as con:
             cursor = con.execute(query, params)
             columns = [d[0] for d in cursor.description or ()]
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
-    def _select(self, name: str, study_id: str | None) -> tuple[str, list[Any]]:
+    def _select(self, name: str, partition_key: str | None) -> tuple[str, list[Any]]:
         spec = self._spec(name)
         where, params = ("", [])
-        partition = spec.partition_column or "study_id"
-        if study_id is not None and partition not in spec.column_names:
-            raise ValueError(f"{name} has no {partition} column")
-        if study_id is not None:
-            where, params = f" WHERE {quote(partition)} = ?", [study_id]
+        partition = spec.partition_column
+        if partition_key is not None and partition is None:
+            raise ValueError(f"{name} is a global table: it has no partitions")
+        if partition_key is not None:
+            where, params = f" WHERE {quote(partition)} = ?", [partition_key]
         order = ", ".join(quote(k) for k in spec.primary_key)
         return f"SELECT * FROM {spec.qualified_name}{where} ORDER BY {order}", params
 
@@ -348,23 +351,23 @@ class LoadSession:
     def load_many(self, loads: Iterable[TableLoad]) -> list[TableLoadResult]:
         """Replace these partitions inside the session's transaction; each at most once a session."""
         loads = list(loads)
-        builders = [self.partition(item.resource, item.study_id) for item in loads]
+        builders = [self.partition(item.resource, item.partition_key) for item in loads]
         for builder, item in zip(builders, loads, strict=True):
             for batch in item.batches:
                 builder.add(batch)
         return self.write_partitions(builders)
 
-    def partition(self, resource: str, study_id: str | None = None) -> PartitionBuilder:
+    def partition(self, resource: str, partition_key: str | None = None) -> PartitionBuilder:
         """A partition to fill page by page (``add``) and then hand to ``write_partitions``."""
         spec = self._warehouse._spec(resource)
-        if spec.partition_column is not None and not study_id:
-            raise ValueError(f"{spec.name} is loaded per {spec.scope}: pass study_id")
-        if spec.partition_column is None and study_id is not None:
+        if spec.partition_column is not None and not partition_key:
+            raise ValueError(f"{spec.name} is loaded per {spec.scope}: pass partition_key")
+        if spec.partition_column is None and partition_key is not None:
             raise ValueError(f"{spec.name} is a global table: it is replaced whole, not per study")
-        if (resource, study_id) in self._seen:
-            raise ValueError(f"{resource} (study {study_id}) is loaded twice")
-        self._seen.add((resource, study_id))
-        return PartitionBuilder(spec, study_id)
+        if (resource, partition_key) in self._seen:
+            raise ValueError(f"{resource} ({spec.scope} {partition_key}) is loaded twice")
+        self._seen.add((resource, partition_key))
+        return PartitionBuilder(spec, partition_key)
 
     def write_partitions(self, builders: Iterable[PartitionBuilder]) -> list[TableLoadResult]:
         """Write finished partitions, many studies at once: per table, one DELETE and one INSERT
@@ -377,7 +380,7 @@ class LoadSession:
         results: dict[int, list[TableLoadResult]] = {}
         changed: dict[str, list[int]] = {}
         for i, (b, fp) in enumerate(zip(builders, fingerprints, strict=True)):
-            if stored.get((b.spec.name, b.study_id or "")) == fp:
+            if stored.get((b.spec.name, b.partition_key or "")) == fp:
                 results[i] = [self._unchanged(b)]
             else:
                 changed.setdefault(b.spec.name, []).append(i)
@@ -443,7 +446,7 @@ class LoadSession:
                     self.loaded_at,
                     self.loaded_at,
                     [b.spec.name for b, _ in rejects],
-                    [b.study_id for b, _ in rejects],
+                    [b.partition_key for b, _ in rejects],
                     [r.record_id for _, r in rejects],
                     [bytes(r.record).decode("utf-8", errors="replace") for _, r in rejects],
                     [r.reason for _, r in rejects],
@@ -454,7 +457,7 @@ class LoadSession:
                 f"DELETE FROM {table} t USING (SELECT unnest(?::VARCHAR[]) AS table_name, "
                 "unnest(?::VARCHAR[]) AS partition_key) p WHERE t.table_name = p.table_name "
                 "AND coalesce(t.partition_key, '') = p.partition_key",
-                [[b.spec.name for b in builders], [b.study_id or "" for b in builders]],
+                [[b.spec.name for b in builders], [b.partition_key or "" for b in builders]],
             ).fetchall()
         if rejects:
             con.execute(
@@ -486,14 +489,17 @@ class LoadSession:
             f"SELECT table_name, partition_key, fingerprint FROM {schema_name}.{LOAD_STATE_TABLE} "
             "WHERE table_name IN (SELECT unnest(?::VARCHAR[])) "
             "AND partition_key IN (SELECT unnest(?::VARCHAR[]))",
-            [sorted({b.spec.name for b in builders}), sorted({b.study_id or "" for b in builders})],
+            [
+                sorted({b.spec.name for b in builders}),
+                sorted({b.partition_key or "" for b in builders}),
+            ],
         ).fetchall()
         return {(t, k): f for t, k, f in rows}
 
     def _unchanged(self, builder: PartitionBuilder) -> TableLoadResult:
         return TableLoadResult(
             table=builder.spec.name,
-            study_id=builder.study_id,
+            partition_key=builder.partition_key,
             rows_written=0,
             rows_deleted=0,
             seconds=builder.flatten_seconds,
@@ -558,7 +564,7 @@ def _record_load_state(
         "unnest(?::BIGINT[]), CAST(? AS TIMESTAMPTZ)",
         [
             [b.spec.name for b, _ in written],
-            [b.study_id or "" for b, _ in written],
+            [b.partition_key or "" for b, _ in written],
             [fp for _, fp in written],
             [b.rows for b, _ in written],
             loaded_at,

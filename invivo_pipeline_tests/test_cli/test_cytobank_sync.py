@@ -33,7 +33,7 @@ def test_cytobank_is_skipped_when_its_base_url_is_unset(
 def test_an_invivo_load_creates_the_cytobank_tables_empty(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     Warehouse(path, resources=RESOURCES).load(
-        "measurements", [measurements("sdy_1", 2)], study_id="sdy_1"
+        "measurements", [measurements("sdy_1", 2)], partition_key="sdy_1"
     )
     counts = Warehouse(path, resources=CYTOBANK_RESOURCES).row_counts()
     assert counts == dict.fromkeys((r.name for r in CYTOBANK_RESOURCES), 0)

@@ -26,7 +26,7 @@ def test_a_bad_limit_fails_in_one_line_before_anything_is_written(db_path, monke
     monkeypatch.setenv(MEMORY_LIMIT_ENV, "lots'; DROP")
     with pytest.raises(WarehouseError, match=f"^{MEMORY_LIMIT_ENV}=.* is not a size"):
         Warehouse(db_path, resources=RESOURCES).load(
-            "measurements", [measurements("sdy_1", 3)], study_id="sdy_1"
+            "measurements", [measurements("sdy_1", 3)], partition_key="sdy_1"
         )
     assert (
         not db_path.exists()
@@ -51,5 +51,5 @@ def test_a_bad_thread_count_fails_in_one_line(db_path, monkeypatch, value):
     monkeypatch.setenv(THREADS_ENV, value)
     with pytest.raises(WarehouseError, match=f"^{THREADS_ENV}=.* is not a whole number"):
         Warehouse(db_path, resources=RESOURCES).load(
-            "measurements", [measurements("sdy_1", 3)], study_id="sdy_1"
+            "measurements", [measurements("sdy_1", 3)], partition_key="sdy_1"
         )

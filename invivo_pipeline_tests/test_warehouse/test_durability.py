@@ -21,7 +21,7 @@ def test_a_load_killed_mid_transaction_leaves_the_previous_state(db_path, worker
             TableLoad("animals", [animals("sdy_A", 10)], "sdy_A"),
         ]
     )
-    wh.load("measurements", [measurements("sdy_B", 20)], study_id="sdy_B")
+    wh.load("measurements", [measurements("sdy_B", 20)], partition_key="sdy_B")
     before = {t: wh.fetch_table(t) for t in ("measurements", "animals")}
     size_before = db_path.stat().st_size
 
@@ -40,5 +40,5 @@ def test_a_load_killed_mid_transaction_leaves_the_previous_state(db_path, worker
     assert size_during > size_before
 
     # The file is healthy: the next load works and sees the previous state.
-    result = wh.load("animals", [animals("sdy_A", 4)], study_id="sdy_A")
+    result = wh.load("animals", [animals("sdy_A", 4)], partition_key="sdy_A")
     assert (result.rows_deleted, result.rows_written) == (10, 4)

@@ -24,17 +24,17 @@ def _flat(resource: str, batches: list[Batch], study_id: str | None = None) -> l
     spec = table_spec(resource_table.get(resource))
     as_sent = [as_raw(b) for b in batches]
     try:
-        table = flatten(spec, batches, study_id=study_id)
+        table = flatten(spec, batches, partition_key=study_id)
     except WarehouseLoadError as error:
         with pytest.raises(WarehouseLoadError) as raw_error:
-            flatten(spec, as_sent, study_id=study_id)
+            flatten(spec, as_sent, partition_key=study_id)
         assert str(raw_error.value) == str(error)
         raise
     assert table.schema == arrow_schema(spec)
     rows = table.to_pylist()
-    assert normalised(spec, flatten(spec, as_sent, study_id=study_id).to_pylist()) == normalised(
-        spec, rows
-    )
+    assert normalised(
+        spec, flatten(spec, as_sent, partition_key=study_id).to_pylist()
+    ) == normalised(spec, rows)
     return rows
 
 
@@ -149,6 +149,8 @@ def test_a_batch_of_another_resource_is_refused():
 def test_big_batches_are_split_into_arrow_chunks(monkeypatch):
     monkeypatch.setattr(flatten_module, "CHUNK_ROWS", 4)
     spec = table_spec(resource_table.get("measurements"))
-    table = flatten(spec, [measurements("sdy_1", 10), measurements("sdy_1", 0)], study_id="sdy_1")
+    table = flatten(
+        spec, [measurements("sdy_1", 10), measurements("sdy_1", 0)], partition_key="sdy_1"
+    )
     assert table.num_rows == 10
     assert [len(b) for b in table.to_batches()] == [4, 4, 2]

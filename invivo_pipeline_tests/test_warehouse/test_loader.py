@@ -68,8 +68,8 @@ def test_values_round_trip_with_their_types(wh):
     dosage["id"] = "dsg_exact"
     dosage["weight_at_dosing"] = "1.60"
     study = dosage["study"]["id"]
-    wh.load("dosages", [Batch("dosages", {"study_id": study}, [dosage])], study_id=study)
-    [row] = wh.fetch_table("dosages", study_id=study)
+    wh.load("dosages", [Batch("dosages", {"study_id": study}, [dosage])], partition_key=study)
+    [row] = wh.fetch_table("dosages", partition_key=study)
     assert row["weight_at_dosing"] == "1.60"
     assert json.loads(row["dose"]) == dosage["dose"]
     assert json.loads(row["_record"]) == dosage
@@ -96,35 +96,35 @@ def test_values_round_trip_with_their_types(wh):
 
 
 def test_a_study_load_replaces_only_that_study(wh):
-    wh.load("measurements", [measurements("sdy_A", 5)], study_id="sdy_A")
-    wh.load("measurements", [measurements("sdy_B", 4)], study_id="sdy_B")
-    before_b = wh.fetch_table("measurements", study_id="sdy_B")
+    wh.load("measurements", [measurements("sdy_A", 5)], partition_key="sdy_A")
+    wh.load("measurements", [measurements("sdy_B", 4)], partition_key="sdy_B")
+    before_b = wh.fetch_table("measurements", partition_key="sdy_B")
 
-    result = wh.load("measurements", [measurements("sdy_A", 2)], study_id="sdy_A")
-    assert (result.table, result.study_id) == ("measurements", "sdy_A")
+    result = wh.load("measurements", [measurements("sdy_A", 2)], partition_key="sdy_A")
+    assert (result.table, result.partition_key) == ("measurements", "sdy_A")
     assert (result.rows_written, result.rows_deleted) == (2, 5)
     assert result.seconds > 0
-    assert [r["id"] for r in wh.fetch_table("measurements", study_id="sdy_A")] == [
+    assert [r["id"] for r in wh.fetch_table("measurements", partition_key="sdy_A")] == [
         "mst_sdy_A_0",
         "mst_sdy_A_1",
     ]
-    assert wh.fetch_table("measurements", study_id="sdy_B") == before_b
+    assert wh.fetch_table("measurements", partition_key="sdy_B") == before_b
 
     # The same data again: not duplicated (and, being unchanged, not even rewritten).
-    again = wh.load("measurements", [measurements("sdy_A", 2)], study_id="sdy_A")
+    again = wh.load("measurements", [measurements("sdy_A", 2)], partition_key="sdy_A")
     assert again.unchanged
     assert wh.row_counts()["measurements"] == 6
 
     # A study that lost all its rows is emptied.
-    wh.load("measurements", [], study_id="sdy_A")
-    assert wh.fetch_table("measurements", study_id="sdy_A") == []
+    wh.load("measurements", [], partition_key="sdy_A")
+    assert wh.fetch_table("measurements", partition_key="sdy_A") == []
     assert wh.row_counts()["measurements"] == 4
 
 
 def test_a_global_load_replaces_the_whole_table(wh):
     wh.load("species", [species(["mouse", "rat", "dog"])])
     result = wh.load("species", [species(["mouse"]), species(["pig"])])
-    assert (result.rows_written, result.rows_deleted, result.study_id) == (2, 3, None)
+    assert (result.rows_written, result.rows_deleted, result.partition_key) == (2, 3, None)
     assert [r["name"] for r in wh.fetch_table("species")] == ["mouse", "pig"]
 
 
@@ -138,7 +138,7 @@ def test_one_loaded_at_per_load(wh):
     assert first[0].loaded_at == first[1].loaded_at
     stamps = {r["_loaded_at"] for t in ("measurements", "animals") for r in wh.fetch_table(t)}
     assert stamps == {first[0].loaded_at}
-    second = wh.load("animals", [animals("sdy_A", 4)], study_id="sdy_A")
+    second = wh.load("animals", [animals("sdy_A", 4)], partition_key="sdy_A")
     assert second.loaded_at > first[0].loaded_at
     assert {r["_loaded_at"] for r in wh.fetch_table("measurements")} == {first[0].loaded_at}
 
@@ -181,7 +181,7 @@ def test_any_uncastable_value_is_quarantined_naming_field_and_value(wh, table, f
     good = {**reference_record(table), "id": "good_1"}
     record[field] = value
     study = record["study"]["id"] if table != "studies" else None
-    result = wh.load(table, [Batch(table, {}, [record, good])], study_id=study)
+    result = wh.load(table, [Batch(table, {}, [record, good])], partition_key=study)
     assert (result.rows_written, result.rejected) == (1, 1)
     assert [r["id"] for r in wh.fetch_table(table)] == ["good_1"]
     with wh.reader() as con:
@@ -200,12 +200,12 @@ def test_any_uncastable_value_is_quarantined_naming_field_and_value(wh, table, f
 
 
 def test_a_record_of_another_study_is_quarantined_and_the_rest_loads(wh):
-    wh.load("measurements", [measurements("sdy_A", 2)], study_id="sdy_A")
+    wh.load("measurements", [measurements("sdy_A", 2)], partition_key="sdy_A")
     stray = measurements("sdy_B", 1)
     result = wh.load(
         "measurements",
         [measurements("sdy_A", 3), Batch("measurements", {}, stray.records)],
-        study_id="sdy_A",
+        partition_key="sdy_A",
     )
     assert (result.rows_written, result.rejected) == (3, 1)
     assert {r["study_id"] for r in wh.fetch_table("measurements")} == {"sdy_A"}
@@ -218,7 +218,7 @@ def test_loads_must_match_the_table_scope(wh):
     with pytest.raises(ValueError, match="per study"):
         wh.load("measurements", [measurements("sdy_A", 1)])
     with pytest.raises(ValueError, match="global"):
-        wh.load("species", [species(["mouse"])], study_id="sdy_A")
+        wh.load("species", [species(["mouse"])], partition_key="sdy_A")
     with pytest.raises(KeyError, match="unknown table"):
         wh.load("nope", [])
     with pytest.raises(ValueError, match="twice"):
@@ -297,7 +297,7 @@ def test_a_changed_context_is_not_mistaken_for_unchanged_content(wh):
 
 
 def test_a_session_commits_every_load_or_none(wh):
-    wh.load("animals", [animals("sdy_A", 2)], study_id="sdy_A")
+    wh.load("animals", [animals("sdy_A", 2)], partition_key="sdy_A")
     before = _snapshot(wh, {"animals", "measurements"})
 
     with pytest.raises(WarehouseLoadError), wh.session() as session:
@@ -329,5 +329,5 @@ def test_studies_the_api_no_longer_lists_are_purged_in_the_same_transaction(wh):
     assert purged == {"animals": 2, "measurements": 3}
     assert {r["study_id"] for r in wh.fetch_table("animals")} == {"sdy_A", "sdy_C"}
     # Its load state went too: the study coming back is loaded again, not skipped as unchanged.
-    again = wh.load("animals", [animals("sdy_B", 2)], study_id="sdy_B")
+    again = wh.load("animals", [animals("sdy_B", 2)], partition_key="sdy_B")
     assert not again.unchanged and again.rows_written == 2

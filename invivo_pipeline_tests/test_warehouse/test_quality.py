@@ -95,7 +95,9 @@ def test_numeric_checks_reach_into_nested_lists(wh):
             {"key": "tv2", "value": "1", "variables": [{"key": "l", "value": "six"}]},
         ],
     }
-    wh.load("measurements", [Batch("measurements", {"study_id": STUDY}, [record])], study_id=STUDY)
+    wh.load(
+        "measurements", [Batch("measurements", {"study_id": STUDY}, [record])], partition_key=STUDY
+    )
     outcome = _outcomes(wh, "measurements")["numeric_strings_parse"]
     assert (outcome.failures, outcome.sample) == (1, ["six"])
 
@@ -105,7 +107,7 @@ def test_records_set_aside_make_their_table_warn_with_the_count(wh):
         {"id": f"dsg_{i}", "dosed_at": "yesterday" if i < 2 else None, "study": {"id": STUDY}}
         for i in range(3)
     ]
-    wh.load("dosages", [Batch("dosages", {"study_id": STUDY}, dosages)], study_id=STUDY)
+    wh.load("dosages", [Batch("dosages", {"study_id": STUDY}, dosages)], partition_key=STUDY)
 
     outcomes = _outcomes(wh, "dosages")
 
@@ -124,7 +126,7 @@ def test_records_set_aside_make_their_table_warn_with_the_count(wh):
 def test_a_reference_to_a_record_set_aside_is_not_an_unknown_parent(wh):
     _load(wh, animal_of_dosage="aml_2")
     animal = {"id": "aml_2", "dob": "2024-02-30", "study": {"id": STUDY}}
-    wh.load("animals", [Batch("animals", {"study_id": STUDY}, [animal])], study_id=STUDY)
+    wh.load("animals", [Batch("animals", {"study_id": STUDY}, [animal])], partition_key=STUDY)
 
     outcomes = _outcomes(wh, "dosages")
 

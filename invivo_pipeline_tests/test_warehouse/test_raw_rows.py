@@ -48,7 +48,7 @@ def _both_ways(spec, batch: Batch, study_id: str | None):
     from_page = raw_rows.arrays(spec, _columns(spec), raw.raw, context, data=page)
     assert [_text(a) for a in from_page] == [_text(a) for a in arrays]
     fast = dict(zip([c.name for c in _columns(spec)], arrays, strict=True))
-    slow = flatten(spec, [batch], study_id=study_id)
+    slow = flatten(spec, [batch], partition_key=study_id)
     fast_rows = [{name: fast[name][i].as_py() for name in fast} for i in range(slow.num_rows)]
     return normalised(spec, slow.to_pylist()), normalised(spec, fast_rows)
 
@@ -99,7 +99,7 @@ def test_a_json_null_is_sql_null_and_lax_values_still_convert():
     batch = ClientBatch("study_groups", {}, raw=[orjson.dumps(record)])
     with pytest.raises(raw_rows.GiveUp):
         raw_rows.arrays(spec, _columns(spec), batch.raw, {"study_id": study})
-    [row] = flatten(spec, [batch], study_id=study).to_pylist()
+    [row] = flatten(spec, [batch], partition_key=study).to_pylist()
     assert (row["no"], row["max_animals"], row["control"]) == (7, 10, True)
 
     glossary = table_spec(resource_table.get("metadata_glossary"))

@@ -59,7 +59,7 @@ def test_rejects_handed_over_by_the_api_client_are_stored_as_sent(wh):
 
 
 def test_rejects_are_in_the_runs_transaction(wh):
-    wh.load("measurements", [_bad_measurements("sdy_A", 3, bad=0)], study_id="sdy_A")
+    wh.load("measurements", [_bad_measurements("sdy_A", 3, bad=0)], partition_key="sdy_A")
     before = (_rejected(wh), wh.fetch_table("measurements"))
 
     with pytest.raises(WarehouseLoadError), wh.session() as session:
@@ -72,23 +72,23 @@ def test_rejects_are_in_the_runs_transaction(wh):
 
 
 def test_a_record_rejected_again_keeps_first_seen_and_a_fixed_one_clears(wh):
-    first = wh.load("measurements", [_bad_measurements("sdy_A", 3, bad=1)], study_id="sdy_A")
-    wh.load("measurements", [_bad_measurements("sdy_B", 3, bad=0)], study_id="sdy_B")
+    first = wh.load("measurements", [_bad_measurements("sdy_A", 3, bad=1)], partition_key="sdy_A")
+    wh.load("measurements", [_bad_measurements("sdy_B", 3, bad=0)], partition_key="sdy_B")
 
-    again = wh.load("measurements", [_bad_measurements("sdy_A", 3, bad=1)], study_id="sdy_A")
+    again = wh.load("measurements", [_bad_measurements("sdy_A", 3, bad=1)], partition_key="sdy_A")
     assert again.unchanged and again.rejected == 1  # the rows did not change; the reject stays
     rows = {r["partition_key"]: r for r in _rejected(wh)}
     assert rows["sdy_A"]["first_seen"] == first.loaded_at
     assert rows["sdy_A"]["last_seen"] == again.loaded_at > first.loaded_at
 
-    fixed = wh.load("measurements", [measurements("sdy_A", 3)], study_id="sdy_A")
+    fixed = wh.load("measurements", [measurements("sdy_A", 3)], partition_key="sdy_A")
     assert fixed.rejected == 0 and fixed.rows_written == 3
     assert [r["partition_key"] for r in _rejected(wh)] == ["sdy_B"]  # only sdy_A's cleared
 
 
 def test_a_study_no_longer_listed_takes_its_rejects_with_it(wh):
-    wh.load("measurements", [_bad_measurements("sdy_A", 2, bad=0)], study_id="sdy_A")
-    wh.load("measurements", [_bad_measurements("sdy_B", 2, bad=0)], study_id="sdy_B")
+    wh.load("measurements", [_bad_measurements("sdy_A", 2, bad=0)], partition_key="sdy_A")
+    wh.load("measurements", [_bad_measurements("sdy_B", 2, bad=0)], partition_key="sdy_B")
     wh.load("species", [Batch("species", {}, [{"id": "spc_1", "active": "perhaps"}])])
 
     with wh.session() as session:

@@ -231,7 +231,7 @@ def _with_model(name: str, model: type) -> tuple[resource_table.Resource, ...]:
 
 def test_a_new_model_field_is_added_as_a_column(db_path):
     old = Warehouse(db_path, resources=RESOURCES)
-    old.load("measurements", [measurements("sdy_1", 3)], study_id="sdy_1")
+    old.load("measurements", [measurements("sdy_1", 3)], partition_key="sdy_1")
 
     new = Warehouse(db_path, resources=_with_model("measurements", MeasurementV2))
     statements = new.ensure_schema()
@@ -251,12 +251,12 @@ def test_a_new_model_field_is_added_as_a_column(db_path):
     for record in batch.records:
         record["site"] = "flank"
         record["caliper"] = {"id": "cal_1"}
-    new.load("measurements", [batch], study_id="sdy_1")
+    new.load("measurements", [batch], partition_key="sdy_1")
     assert {(r["site"], r["caliper_id"]) for r in new.fetch_table("measurements")} == {
         ("flank", "cal_1")
     }
     # The old code still loads into the wider table.
-    old.load("measurements", [measurements("sdy_2", 1)], study_id="sdy_2")
+    old.load("measurements", [measurements("sdy_2", 1)], partition_key="sdy_2")
     assert old.row_counts()["measurements"] == 3
 
 
