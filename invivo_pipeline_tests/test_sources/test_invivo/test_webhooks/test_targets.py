@@ -11,7 +11,7 @@ import pytest
 from invivo_pipeline.sources.invivo.table import BY_NAME, STUDY
 from invivo_pipeline.sources.invivo.webhooks.targets import resource_of, study_id_in, target_of
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "reference_examples.json"
 REFERENCE_EVENTS = json.loads(FIXTURES.read_text())["webhooks"]
 GLOBAL_ENTITIES = {"species": "species", "strain": "strains", "user": "users", "cage": "cages"}
 

@@ -42,7 +42,7 @@ def test_anything_else_is_the_caller_s_error_naming_variable_and_value(bad):
 
 # --- The registry of variables against the code and the docs ------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "invivo_pipeline"
 VARIABLE = re.compile(r"(?:INVIVO|CYTOBANK|DAGSTER)_[A-Z0-9_]*[A-Z0-9]")
 DBT_ENV_VAR = re.compile(r"env_var\(\s*['\"]([A-Z0-9_]+)['\"]")

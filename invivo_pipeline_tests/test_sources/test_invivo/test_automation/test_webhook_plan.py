@@ -16,7 +16,7 @@ from invivo_pipeline.sources.invivo.automation.webhook_plan import (
 from invivo_pipeline.sources.invivo.webhooks.limits import MAX_DEPTH
 from invivo_pipeline.sources.invivo.webhooks.store import StoredEvent
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "reference_examples.json"
 EXAMPLES = {e["event"]: e["body"] for e in json.loads(FIXTURES.read_text())["webhooks"]}
 
 

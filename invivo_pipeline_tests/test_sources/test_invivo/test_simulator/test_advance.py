@@ -25,7 +25,7 @@ from invivo_pipeline.sources.invivo.webhooks.targets import resource_of
 from invivo_pipeline_tests.support.simulator_api import api_client, fetch_all
 
 SMALL = WorldConfig(seed=5, studies=5, animals_per_study=12, days=6)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def _in_progress(world: World) -> list[str]:

@@ -19,7 +19,7 @@ from invivo_pipeline.sources.invivo.webhooks.store import (
 )
 from invivo_pipeline_tests.support.automation_processes import free_port, http_ok, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = ROOT / "invivo_pipeline_tests" / "fixtures" / "reference_examples.json"
 SECRET = "cli-secret-4f1c"
 

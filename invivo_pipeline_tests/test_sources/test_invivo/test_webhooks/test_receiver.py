@@ -16,7 +16,7 @@ from invivo_pipeline.sources.invivo.webhooks.limits import MAX_DEPTH
 from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
 from invivo_pipeline.sources.invivo.webhooks.store import EventStore
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "reference_examples.json"
 REFERENCE_EVENTS = json.loads(FIXTURES.read_text())["webhooks"]
 SECRET = "shared-secret-0123456789"
 LIMIT = 64 * 1024

@@ -25,7 +25,7 @@ from invivo_pipeline.core.errors import (
 from invivo_pipeline_tests.support.client import records, run_client
 from invivo_pipeline_tests.support.stub_api import CLIENT_SECRET, TOKEN_PATH
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def _fails_within(seconds: float, stub, call, error, **config):

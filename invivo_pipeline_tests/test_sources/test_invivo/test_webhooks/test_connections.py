@@ -22,7 +22,7 @@ from invivo_pipeline.sources.invivo.webhooks.server import ReceiverServer
 from invivo_pipeline.sources.invivo.webhooks.store import EventStore
 from invivo_pipeline_tests.support.automation_processes import free_port, http_ok, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = ROOT / "invivo_pipeline_tests" / "fixtures" / "reference_examples.json"
 EVENT = json.loads(FIXTURES.read_text())["webhooks"][6]["body"]
 SECRET = "slow-secret-77"

@@ -127,7 +127,7 @@ def test_clients_and_resources_build_the_shared_window(tmp_path, monkeypatch):
 
 
 def _worker(args: list[str]) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "invivo_pipeline_tests.test_client.budget_worker", *args]
+    command = [sys.executable, "-m", "invivo_pipeline_tests.test_core.budget_worker", *args]
     return subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -1,6 +1,6 @@
 """One process of the shared-budget test: fetch every study's data through a request budget.
 
-``python -m invivo_pipeline_tests.test_client.budget_worker BASE_URL START_AT MAX PERIOD [FILE]``
+``python -m invivo_pipeline_tests.test_core.budget_worker BASE_URL START_AT MAX PERIOD [FILE]``
 waits until the wall-clock time ``START_AT`` (so that the test's processes overlap), then fetches
 the animals and measurements of every study with at most ``MAX`` requests per ``PERIOD`` seconds:
 in a window shared through ``FILE``, or in its own when no file is given. It prints its requests

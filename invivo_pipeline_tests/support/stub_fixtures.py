@@ -1,4 +1,5 @@
-"""One stub API server per test session; each test gets it with a fresh script."""
+"""One stub API server per test session; each test gets it with a fresh script. Test folders
+that use it import the fixtures into their conftest."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from invivo_pipeline_tests.support.automation_processes import (
     wait_for,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 DEADLINE_S = 90
 SECRET = "e2e-webhook-secret-not-for-logs"
 MEASUREMENTS = "SELECT count(*) FROM invivo_raw.measurements"

@@ -36,7 +36,7 @@ from invivo_pipeline_tests.support.sensing import (
 )
 
 WORLD = WorldConfig(seed=17, studies=5, animals_per_study=8, days=5)
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reference_examples.json"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "reference_examples.json"
 EXAMPLES = {e["event"]: e["body"] for e in json.loads(FIXTURES.read_text())["webhooks"]}
 PROBES = 4
 
