@@ -1,0 +1,2 @@
+"""One package per source; ``registry`` lists them. A source imports the shared layers below it
+(``assets``, ``warehouse``, ``core``), never another source."""

@@ -1,6 +1,6 @@
 """One Cytobank ingestion run: the experiment list and, per experiment, its tables, in one session.
 
-The same guarantees as the In Vivo run (``sync.ingest``): one transaction, so a failed or killed run
+The same guarantees as the In Vivo run (``sources.invivo.ingest``): one transaction, so a failed or killed run
 leaves ``cytobank_raw`` as it was; every selected table of an experiment is replaced together;
 reloading the experiment list purges the rows of experiments Cytobank no longer lists;
 unchanged partitions are not rewritten. Experiments are fetched one after another: at 100 requests

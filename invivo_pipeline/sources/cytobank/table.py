@@ -1,7 +1,7 @@
 """The one table of Cytobank API v1 resources: what the client fetches, the simulator serves, the
 warehouse creates in ``cytobank_raw`` and the Dagster assets materialize.
 
-Rows are ``resource_table.Resource`` rows (same rules: route placeholders become context columns,
+Rows are ``core.resource_spec.Resource`` rows (same rules: route placeholders become context columns,
 the model decides the typed columns) plus what Cytobank needs on top: the envelope key of its
 replies and how the records are obtained (a JSON list, entries nested in another resource's records,
 the sample-tag TSV download, or the statistics query). Paths are relative to the API root

@@ -26,7 +26,7 @@ from invivo_pipeline.core.errors import ApiError, MalformedResponseError
 from invivo_pipeline.core.metrics import ClientMetrics
 from invivo_pipeline.core.ratelimit import RateLimiter, SlidingWindowLimiter, Unlimited
 from invivo_pipeline.core.requester import FromBytes
-from invivo_pipeline.core.resource_spec import Resource, Scope
+from invivo_pipeline.core.resource_spec import Resource, Route, Scope
 from invivo_pipeline.core.shared_budget import SharedWindowLimiter
 from invivo_pipeline.core.validation import validate_object, validate_page, validate_records
 from invivo_pipeline.sources.invivo import table as resource_table
@@ -54,7 +54,7 @@ def _resource(resource: Resource | str) -> Resource:
 
 
 def _path(template: str, resource: Resource, values: Mapping[str, str]) -> str:
-    placeholders = resource_table.Route(template).placeholders
+    placeholders = Route(template).placeholders
     missing = [p for p in placeholders if not values.get(p)]
     if missing:
         raise ValueError(f"{resource.name}: {template} needs {', '.join(missing)}")

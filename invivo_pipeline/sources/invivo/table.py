@@ -3,7 +3,7 @@
 Every readable resource of the API reference is one ``Resource`` row. The client reads its list
 route and parent to know what to fetch; the simulator serves every route of every row; the
 warehouse names its table and primary key after it; the Dagster assets partition by its scope.
-Adding a resource is one row here plus one model in ``models.invivo``.
+Adding a resource is one row here plus one model in ``models``.
 
 Paths are relative to ``/api/public/v1``. A ``{placeholder}`` names the record attribute the path
 scopes by (``study_id``, ``animal_id``, ...); ``{id}`` is the record's own id.

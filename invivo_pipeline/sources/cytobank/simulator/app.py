@@ -1,4 +1,4 @@
-"""The Cytobank API v1 as FastAPI routes, generated from ``cytobank_table``.
+"""The Cytobank API v1 as FastAPI routes, generated from ``sources.cytobank.table``.
 
 Simulator choices where the evidence is silent (see ``docs/cytobank-api-notes.md``): 401 for the
 missing/invalid/expired token errors, 403 "Not Authorized To Access Resource", 404 for unknown ids,

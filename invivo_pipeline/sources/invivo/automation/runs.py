@@ -4,7 +4,7 @@ Each run costs a process, a definitions import, a token and a turn behind the wr
 the studies one tick (or one schedule evaluation) wants go into one run over a range of study
 partitions. Dagster takes a range in the partitions' registration order, so ``arrange_ranges``
 first moves the wanted studies to the end of that order when they are scattered
-(``partition_keys``), then reads the ranges off it: exactly the wanted studies, nothing else.
+(``core.partition_keys``), then reads the ranges off it: exactly the wanted studies, nothing else.
 
 A run that is queued but has not started yet will fetch everything that changed until it starts,
 so another request for the same study partition (a second burst of events a few seconds later)

@@ -1,6 +1,6 @@
 """What one webhook event asks the pipeline to refresh: a study partition, global tables, or both.
 
-Driven by ``resource_table``: an event ``<entity>.<action>`` (``animal.measurement.created``,
+Driven by ``sources.invivo.table``: an event ``<entity>.<action>`` (``animal.measurement.created``,
 ``study.treatment.assigned``, ``animal.metadata.updated``) belongs to the resource whose
 ``webhook_entity`` is the longest prefix of its name. Then:
 

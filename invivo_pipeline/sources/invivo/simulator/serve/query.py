@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
-from invivo_pipeline.core.resource_spec import Resource
+from invivo_pipeline.core.resource_spec import Resource, Route
 from invivo_pipeline.sources.invivo import table as resource_table
 from invivo_pipeline.sources.invivo.simulator.generate.records import Record
 from invivo_pipeline.sources.invivo.simulator.generate.world import World
@@ -72,7 +72,7 @@ class Endpoint:
 
     @property
     def placeholders(self) -> tuple[str, ...]:
-        return resource_table.Route(self.template).placeholders
+        return Route(self.template).placeholders
 
 
 def endpoints() -> list[Endpoint]:
