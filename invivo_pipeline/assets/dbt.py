@@ -151,14 +151,14 @@ class InVivoDbtTranslator(DagsterDbtTranslator):
     """Sources onto the ingestion assets; models keyed by the relation they publish."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed"):
+            return dg.AssetKey([dbt_resource_props["schema"], published_name(dbt_resource_props)])
         if dbt_resource_props["resource_type"] == "source":
             # The source is named after its raw schema: invivo_raw or cytobank_raw.
             source = dbt_resource_props.get("source_name") or "invivo_raw"
             if source != "invivo_raw":
                 return dg.AssetKey([source, dbt_resource_props["name"]])
             return asset_key(dbt_resource_props["name"])
-        if dbt_resource_props["resource_type"] in ("model", "seed"):
-            return dg.AssetKey([dbt_resource_props["schema"], published_name(dbt_resource_props)])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
