@@ -15,7 +15,7 @@
     cast({{ detail }} as varchar) as detail
 {%- endmacro %}
 
-{#- Dose arithmetic (§2): the recorded dose d [mg/kg] equals stock concentration c [mg/ml] times
+{#- Dose arithmetic (docs/reporting-specification.md §2): the recorded dose d [mg/kg] equals stock concentration c [mg/ml] times
     dose volume DV [ml/kg], within dose_tol_pct (for a vehicle, c·DV must be 0 when d is 0). -#}
 {% macro dq_dose_matches_stock_times_dose_volume() -%}
 select
@@ -38,7 +38,7 @@ where dosage_id is not null
     )
 {%- endmacro %}
 
-{#- Dose arithmetic (§2): the administered volume V [µl] equals weight at dosing W [g] times the
+{#- Dose arithmetic (docs/reporting-specification.md §2): the administered volume V [µl] equals weight at dosing W [g] times the
     dose volume DV [ml/kg], within dose_tol_pct. -#}
 {% macro dq_dose_volume_matches_weight() -%}
 select
@@ -94,9 +94,9 @@ select
     ) }}
 from (
     select distinct measurement_id, study_id, animal_id, measured_on
-    from {{ ref('stg_measurement_values') }}
+    from {{ ref('stg_invivo__measurement_values') }}
 ) as m
-inner join {{ ref('stg_animals') }} as a on m.animal_id = a.animal_id
+inner join {{ ref('stg_invivo__animals') }} as a on m.animal_id = a.animal_id
 where a.terminated_at is not null and m.measured_on > a.terminated_at
 {%- endmacro %}
 
@@ -110,7 +110,7 @@ select
         "printf('%d control groups among %d groups (exactly one expected)',
             count(*) filter (where is_control), count(*))"
     ) }}
-from {{ ref('stg_study_groups') }}
+from {{ ref('stg_invivo__study_groups') }}
 group by study_id
 having count(*) filter (where is_control) <> 1
 {%- endmacro %}
@@ -125,7 +125,7 @@ select
         "coalesce('termination reason \"' || a.terminated_reason || '\" is not in seed_termination_reasons',
             'terminated without a reason')"
     ) }}
-from {{ ref('stg_animals') }} as a
+from {{ ref('stg_invivo__animals') }} as a
 left join {{ ref('seed_termination_reasons') }} as r on a.terminated_reason = r.reason
 where a.terminated_at is not null and r.reason is null
 {%- endmacro %}

@@ -3,8 +3,13 @@ dbt test as an asset check, in one lineage graph with the ingestion assets.
 
 - dbt sources are the ingestion assets: source ``invivo_raw.<table>`` maps to
   ``AssetKey(["invivo_raw", <table>])``, so a model's upstream is the table the ingestion loads.
-- Models are keyed ``[schema, name]`` (``staging/stg_animals``, ``marts/dim_animal``), grouped by
-  their folder (``staging``, ``marts``); seeds join ``marts``.
+- Dagster names dbt nodes by the relation they publish, not by their file: a model or seed is keyed
+  ``[schema, alias]`` (``models/staging/invivo/stg_invivo__animals.sql`` is
+  ``staging/stg_animals``, the table the warehouse contract names; ``intermediate/int_study_dates``;
+  ``marts/dim_animal``), and a test's check name says the relation names too
+  (``not_null_stg_animals_animal_id``), so keys and checks stay put when files move. Models are
+  grouped ``staging`` (the staging schema) or ``marts`` (the marts, their seed, and the
+  intermediate models they are built from).
 - The manifest is produced on demand: importing this module runs ``dbt parse`` when
   ``target/manifest.json`` is missing or older than a file of the project (a few seconds, once), so
   ``dagster dev``, ``invivo sync`` and the tests work from a fresh clone with no build step.
@@ -113,20 +118,49 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     return project.manifest_path
 
 
+def published_name(node: Mapping[str, Any]) -> str:
+    """The relation a model or seed publishes (its alias); the node's name otherwise."""
+    if node["resource_type"] in ("model", "seed"):
+        return node.get("alias") or node["name"]
+    return node["name"]
+
+
+def with_published_test_names(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with every test named after the relations it tests rather than the model files.
+
+    dbt names a generic test after the model's name (``not_null_stg_invivo__animals_animal_id``);
+    Dagster takes its check names from the manifest, in the definitions and in the run's events
+    alike, so renaming here names both ``not_null_stg_animals_animal_id``, as before the models'
+    files were named after their source. dbt selects tests by their fqn, which is left as it is.
+    """
+    renamed = {
+        node["name"]: published_name(node)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed") and published_name(node) != node["name"]
+    }
+    longest_first = sorted(renamed, key=len, reverse=True)
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "test":
+            for name in longest_first:
+                node["name"] = node["name"].replace(name, renamed[name])
+    return manifest
+
+
 class InVivoDbtTranslator(DagsterDbtTranslator):
-    """Sources onto the ingestion assets; models keyed by schema and grouped by folder."""
+    """Sources onto the ingestion assets; models keyed by the relation they publish."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed"):
+            return dg.AssetKey([dbt_resource_props["schema"], published_name(dbt_resource_props)])
         if dbt_resource_props["resource_type"] == "source":
             # Each dbt source is named after its raw schema (invivo_raw, cytobank_raw).
             return raw_asset_key(dbt_resource_props["source_name"], dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn", [])
-        if dbt_resource_props["resource_type"] == "model" and len(fqn) > 2:
-            return fqn[1]
-        return dbt_resource_props.get("config", {}).get("schema") or "marts"
+        # The intermediate models stay in the marts' group, which the freshness policies and the
+        # reports automation follow: they are the marts' building blocks, rebuilt with them.
+        return "staging" if dbt_resource_props.get("schema") == "staging" else "marts"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return list(OWNERS)
@@ -135,7 +169,7 @@ class InVivoDbtTranslator(DagsterDbtTranslator):
         metadata = dict(super().get_metadata(dbt_resource_props))
         schema = dbt_resource_props.get("schema")
         if dbt_resource_props["resource_type"] in ("model", "seed") and schema:
-            metadata["dagster/table_name"] = f"{schema}.{dbt_resource_props['name']}"
+            metadata["dagster/table_name"] = f"{schema}.{published_name(dbt_resource_props)}"
         return metadata
 
     def get_asset_check_spec(
@@ -198,6 +232,8 @@ def failure_summary(run_results: Mapping[str, Any] | None) -> str:
     first = failed[0]
     # model.invivo.<name>, seed.invivo.<name>, test.invivo.<name>[.<hash>]
     kind, _, name = first["unique_id"].split(".")[:3]
+    node = MANIFEST["nodes"].get(first["unique_id"])
+    name = published_name(node) if node else name
     if first["status"] == "fail":
         rows = first.get("failures")
         found = f"{rows} failing row{'' if rows == 1 else 's'}" if rows else "failing rows"
@@ -209,11 +245,11 @@ def failure_summary(run_results: Mapping[str, Any] | None) -> str:
     return what + more
 
 
-MANIFEST: dict[str, Any] = json.loads(ensure_manifest().read_text())
+MANIFEST: dict[str, Any] = with_published_test_names(json.loads(ensure_manifest().read_text()))
 MODEL_KEYS: frozenset[dg.AssetKey] = frozenset(
     TRANSLATOR.get_asset_key(node)
     for node in MANIFEST["nodes"].values()
-    if node["resource_type"] == "model"
+    if node["resource_type"] == "model" and node["config"].get("materialized") != "ephemeral"
 )
 """The dbt models (not seeds): what ``invivo sync`` counts as models built."""
 DQ_TESTS: frozenset[str] = frozenset(

@@ -38,7 +38,7 @@ from invivo_pipeline.warehouse.duckdb_file import (
     writer_lock,
 )
 
-WAREHOUSE_SCHEMAS = ("invivo_raw", "cytobank_raw", "staging", "marts")
+WAREHOUSE_SCHEMAS = ("invivo_raw", "cytobank_raw", "staging", "intermediate", "marts")
 """The schemas runs write: a run that materialized a table in one changed the warehouse."""
 INFO_SCHEMA = "publication"
 INFO_TABLE = "info"

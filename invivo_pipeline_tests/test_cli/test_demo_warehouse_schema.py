@@ -30,8 +30,18 @@ from invivo_pipeline_tests.test_cli.test_demo import ROOT, _env
 SNAPSHOT = Path(__file__).resolve().parents[1] / "data" / "demo_warehouse_schema.json"
 DEMO_SIZE = ("--studies", "3", "--animals-per-study", "15")
 
-MOVED_TABLES: dict[str, str] = {}
-"""Snapshot relation → where it lives now: the one documented migration of the contract."""
+INTERMEDIATE_MODELS = (
+    "int_animal_daily_measures",
+    "int_group_dosing_plan",
+    "int_study_control",
+    "int_study_dates",
+    "int_survival_vs_control",
+)
+MOVED_TABLES: dict[str, str] = {
+    f"marts.{name}": f"intermediate.{name}" for name in INTERMEDIATE_MODELS
+}
+"""Snapshot relation → where it lives now: the one documented migration (dbt_project.yml), the
+intermediate models moved from the marts schema to their own."""
 
 _DBT_COUNTS = re.compile(r"^dbt: (\d+) models, (\d+) tests passed$")
 

@@ -94,6 +94,8 @@ def test_each_dose_is_checked_against_the_nearest_weighing_within_the_stale_days
 def test_dbt_s_duckdb_memory_limit_comes_from_the_environment(tmp_path):
     db = tmp_path / "invivo.duckdb"
     load(db, [weighing_study()])
-    run = dbt_build(db, tmp_path, "--select", "stg_animals", env={"INVIVO_DBT_MEMORY_LIMIT": "1KB"})
+    run = dbt_build(
+        db, tmp_path, "--select", "stg_invivo__animals", env={"INVIVO_DBT_MEMORY_LIMIT": "1KB"}
+    )
     assert run.returncode != 0
     assert "Out of Memory" in run.output, run.output[-2000:]

@@ -12,7 +12,7 @@ import pandas as pd
 
 MODEL = (
     Path(__file__).resolve().parents[2]
-    / "dbt_project/models/marts/intermediate/int_survival_vs_control.py"
+    / "dbt_project/models/intermediate/survival/int_survival_vs_control.py"
 )
 _spec = importlib.util.spec_from_file_location("int_survival_vs_control", MODEL)
 survival = importlib.util.module_from_spec(_spec)

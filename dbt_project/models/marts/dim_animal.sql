@@ -4,7 +4,7 @@
 {%- endif -%}
 -- One row per animal: its study, group, cage, day 0 and baselines, and how (and when) it left.
 with animals as (
-    select * from {{ ref('stg_animals') }}
+    select * from {{ ref('stg_invivo__animals') }}
 ),
 
 studies as (
@@ -12,11 +12,11 @@ studies as (
 ),
 
 groups as (
-    select * from {{ ref('stg_study_groups') }}
+    select * from {{ ref('stg_invivo__study_groups') }}
 ),
 
 cages as (
-    select * from {{ ref('stg_cages') }}
+    select * from {{ ref('stg_invivo__cages') }}
 ),
 
 reasons as (
@@ -27,7 +27,7 @@ first_doses as (
     select
         d.animal_id,
         min({{ local_date('d.dosed_at', 's.timezone') }}) as first_dose_date
-    from {{ ref('stg_dosages') }} as d
+    from {{ ref('stg_invivo__dosages') }} as d
     inner join studies as s on d.study_id = s.study_id
     group by d.animal_id
 ),

@@ -32,5 +32,5 @@ select
     f.finding_on,
     f.detail
 from findings as f
-left join {{ ref('stg_animals') }} as a on f.animal_id = a.animal_id
+left join {{ ref('stg_invivo__animals') }} as a on f.animal_id = a.animal_id
 order by f.study_id, f.test_name, f.finding_on, f.animal_id, f.record_id

@@ -1,4 +1,4 @@
--- One row per animal and endpoint (§3), times in days from day 0:
+-- One row per animal and endpoint (docs/reporting-specification.md §3), times in days from day 0:
 --   overall       death or humane endpoint (seed_termination_reasons class event) vs censored at
 --                 scheduled sacrifice, removal or the data cut-off;
 --   tumor_volume  first day V >= tumor_endpoint_mm3, or interpolated on log V between the

@@ -3,7 +3,7 @@
 -- (no usable tag; <animal>_<type>_D<day>.fcs matches exactly one sample of that animal, type and
 -- study day), or 'unmatched' (controls, typos): unmatched files are listed, never dropped.
 with files as (
-    select * from {{ ref('stg_cytobank_fcs_files') }}
+    select * from {{ ref('int_fcs_files_tagged') }}
 ),
 
 samples as (
@@ -17,7 +17,7 @@ samples as (
         a.group_id,
         a.group_name,
         {{ local_date('p.collected_at', 's.timezone') }} - a.day0_date as study_day
-    from {{ ref('stg_samples') }} as p
+    from {{ ref('stg_invivo__samples') }} as p
     inner join {{ ref('dim_animal') }} as a on p.animal_id = a.animal_id
     inner join {{ ref('int_study_dates') }} as s on a.study_id = s.study_id
 ),

@@ -1,5 +1,5 @@
 -- One row per animal with tumour measurements from day 0: growth rate and doubling time, area
--- under the curve, best response, and the response categories of §1 (CRO-style PR/CR/TFS, maeve's
+-- under the curve, best response, and the response categories of docs/reporting-specification.md §1 (CRO-style PR/CR/TFS, maeve's
 -- end-of-study CR, mRECIST), with the first day the tumour reached each fold of its baseline.
 with points as (
     select

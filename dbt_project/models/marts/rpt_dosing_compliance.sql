@@ -1,7 +1,7 @@
 -- One row per planned or recorded dose event (animal × treatment × day × dose of the day). The plan
 -- expands each group's schedule (int_group_dosing_plan) from the study's first dosing day to the
 -- animal's last day on study; records are matched on the same day, then, for leftovers, within
--- ± dose_window_days. The dose arithmetic of §2 is checked on every record:
+-- ± dose_window_days. The dose arithmetic of docs/reporting-specification.md §2 is checked on every record:
 --   expected volume = W·DV, realized dose = c·V/W, c·DV ≈ d, weight at dosing ≈ nearest weighing.
 -- status: given, missed, held (volume 0, or no record while BW loss >= dose_holiday_bw_pct),
 -- extra (no plan), off_schedule (matched through the window), wrong_dose (realized dose off by
@@ -46,7 +46,7 @@ records as (
             partition by d.animal_id, d.treatment_id, {{ local_date('d.dosed_at', 'a.timezone') }}
             order by d.dosed_at, d.dosage_id
         ) as integer) as dose_seq
-    from {{ ref('stg_dosages') }} as d
+    from {{ ref('stg_invivo__dosages') }} as d
     inner join animals as a on d.animal_id = a.animal_id
 ),
 

@@ -18,7 +18,7 @@ with stats as (
         p.event_count,
         p.pct_of_parent
     from {{ ref('fct_flow_sample') }} as f
-    inner join {{ ref('stg_cytobank_population_stats') }} as p
+    inner join {{ ref('int_population_stats_with_parents') }} as p
         on p.experiment_id = f.experiment_id and p.fcs_file_id = f.fcs_file_id
     where f.link_method <> 'unmatched'
 )

@@ -20,7 +20,7 @@ facts as (
 ),
 
 groups as (
-    select * from {{ ref('stg_study_groups') }}
+    select * from {{ ref('stg_invivo__study_groups') }}
 ),
 
 long as (

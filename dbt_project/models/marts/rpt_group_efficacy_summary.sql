@@ -14,7 +14,7 @@ animals as (
 ),
 
 groups as (
-    select * from {{ ref('stg_study_groups') }}
+    select * from {{ ref('stg_invivo__study_groups') }}
 ),
 
 controls as (

@@ -20,7 +20,7 @@ observations as (
         o.title,
         {{ local_date('o.observed_at', 'a.timezone') }} - a.day0_date as study_day,
         coalesce(o.value_numeric, sv.score) as score
-    from {{ ref('stg_observations') }} as o
+    from {{ ref('stg_invivo__observations') }} as o
     inner join animals as a on o.animal_id = a.animal_id
     left join severities as sv on o.value_text = sv.severity
 ),
@@ -67,5 +67,5 @@ select
     s.mean_score,
     min(s.study_day) over (partition by s.group_id, s.title) as first_onset_day
 from signs as s
-inner join {{ ref('stg_study_groups') }} as g on s.group_id = g.group_id
+inner join {{ ref('stg_invivo__study_groups') }} as g on s.group_id = g.group_id
 left join observed_per_day as o on s.group_id = o.group_id and s.study_day = o.study_day

@@ -22,7 +22,7 @@ details as (
                 when detail_key = 'weight' and lower(unit) = 'mg' then value / 1000
             end
         ) as weight_g
-    from {{ ref('stg_sample_details') }}
+    from {{ ref('stg_invivo__sample_details') }}
     group by sample_id
 ),
 
@@ -36,7 +36,7 @@ samples as (
         {{ local_date('p.collected_at', 'a.timezone') }} - a.day0_date as study_day,
         d.volume_ul,
         d.weight_g
-    from {{ ref('stg_samples') }} as p
+    from {{ ref('stg_invivo__samples') }} as p
     inner join animals as a on p.animal_id = a.animal_id
     left join details as d on p.sample_id = d.sample_id
 ),
@@ -80,5 +80,5 @@ select
     i.total_volume_ul,
     i.total_weight_g
 from inventory as i
-inner join {{ ref('stg_study_groups') }} as g on i.group_id = g.group_id
+inner join {{ ref('stg_invivo__study_groups') }} as g on i.group_id = g.group_id
 left join on_study as o on i.group_id = o.group_id and i.study_day = o.study_day

@@ -13,7 +13,7 @@ animals as (
 ),
 
 groups as (
-    select * from {{ ref('stg_study_groups') }}
+    select * from {{ ref('stg_invivo__study_groups') }}
 ),
 
 spine as (

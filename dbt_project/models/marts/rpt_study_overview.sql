@@ -3,7 +3,7 @@
 -- expected ones are, on every day the study recorded measurements, the animals on study that day.
 with studies as (
     select s.*, d.first_measured_on, d.last_measured_on, d.as_of_date, d.n_measurement_days
-    from {{ ref('stg_studies') }} as s
+    from {{ ref('stg_invivo__studies') }} as s
     left join {{ ref('int_study_dates') }} as d on s.study_id = d.study_id
 ),
 
@@ -16,7 +16,7 @@ group_counts as (
         study_id,
         count(*) as n_groups,
         count(*) filter (where is_control) as n_control_groups
-    from {{ ref('stg_study_groups') }}
+    from {{ ref('stg_invivo__study_groups') }}
     group by study_id
 ),
 
@@ -56,7 +56,7 @@ present as (
 
 activity as (
     select study_id, count(*) as n_measurements
-    from {{ ref('stg_measurement_values') }}
+    from {{ ref('stg_invivo__measurement_values') }}
     group by study_id
 ),
 
@@ -71,13 +71,13 @@ dosing as (
 
 counts as (
     select 'observations' as kind, study_id, count(*) as n
-    from {{ ref('stg_observations') }}
+    from {{ ref('stg_invivo__observations') }}
     group by study_id
 
     union all
 
     select 'samples', study_id, count(*)
-    from {{ ref('stg_samples') }}
+    from {{ ref('stg_invivo__samples') }}
     group by study_id
 )
 

@@ -12,7 +12,7 @@ km as (
 ),
 
 groups as (
-    select * from {{ ref('stg_study_groups') }}
+    select * from {{ ref('stg_invivo__study_groups') }}
 ),
 
 controls as (

@@ -1,5 +1,5 @@
 -- Tumour growth inhibition of each treated group against its study's control group (the one with
--- is_control), day by day, in every form of §1: ratio (%T/C), delta (ΔT/ΔC), relative tumour volume
+-- is_control), day by day, in every form of docs/reporting-specification.md §1: ratio (%T/C), delta (ΔT/ΔC), relative tumour volume
 -- and area under the mean curve. Means are arithmetic unless the column says median or geo.
 with curves as (
     select * from {{ ref('rpt_group_day_summary') }}
@@ -15,7 +15,7 @@ rtv as (
 ),
 
 groups as (
-    select * from {{ ref('stg_study_groups') }}
+    select * from {{ ref('stg_invivo__study_groups') }}
 ),
 
 controls as (

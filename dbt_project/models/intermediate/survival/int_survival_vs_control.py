@@ -1,7 +1,7 @@
 """Each treated group against its study's control, per endpoint: the two-sample log-rank test and
 the Cox proportional-hazards ratio (Breslow ties), which SQL cannot compute.
 
-Log-rank (§3): at each distinct event time t_j with n_j animals at risk and d_j events,
+Log-rank (docs/reporting-specification.md §3): at each distinct event time t_j with n_j animals at risk and d_j events,
 E_j = n_1j·d_j/n_j and Var_j = n_1j·n_2j·d_j·(n_j - d_j)/(n_j²·(n_j - 1)); χ² = (ΣO - ΣE)²/ΣVar on
 1 degree of freedom. p-values are Holm-adjusted across the treated groups of a study and endpoint.
 The hazard ratio is treated vs control from the Cox partial likelihood with one binary covariate
@@ -171,7 +171,7 @@ def compare(tte, groups, controls, z):
 def model(dbt, session):
     dbt.config(materialized="table")
     tte = dbt.ref("fct_animal_time_to_event").df()
-    groups = dbt.ref("stg_study_groups").df()[["study_id", "group_id", "is_control"]]
+    groups = dbt.ref("stg_invivo__study_groups").df()[["study_id", "group_id", "is_control"]]
     control = dbt.ref("int_study_control").df()
     controls = dict(zip(control["study_id"], control["control_group_id"], strict=True))
     tte = tte[tte["time_days"].notna()]

@@ -1,12 +1,8 @@
 -- One row per FCS file and population: its event count and its share of the parent population
--- (the population whose gates are this one's minus one), from the statistics endpoint.
+-- (the population whose gates are this one's minus one), from the statistics endpoint. Published as
+-- staging.stg_cytobank_population_stats (_flow__models.yml).
 with populations as (
-    select
-        experiment_id,
-        gate_set_id,
-        name as population_name,
-        cast(definition -> 'gates' as integer[]) as gates
-    from {{ source('cytobank_raw', 'populations') }}
+    select * from {{ ref('stg_cytobank__populations') }}
 ),
 
 parents as (
@@ -19,8 +15,7 @@ parents as (
 ),
 
 stats as (
-    select experiment_id, fcs_file_id, gate_set_id, event_count
-    from {{ source('cytobank_raw', 'statistics') }}
+    select * from {{ ref('stg_cytobank__statistics') }}
 )
 
 select

@@ -6,6 +6,6 @@ select
     study_id,
     first(group_id order by group_no nulls last, group_id) as control_group_id,
     count(*) as n_control_groups
-from {{ ref('stg_study_groups') }}
+from {{ ref('stg_invivo__study_groups') }}
 where is_control
 group by study_id

@@ -5,7 +5,7 @@
 {%- set frequencies = var('dose_frequencies') %}
 
 with groups as (
-    select * from {{ ref('stg_study_groups') }}
+    select * from {{ ref('stg_invivo__study_groups') }}
 ),
 
 named as (
@@ -38,7 +38,7 @@ frequencies as (
 
 routes as (
     select entity_id as group_id, upper(value) as route
-    from {{ ref('stg_entity_metadata') }}
+    from {{ ref('stg_invivo__entity_metadata') }}
     where entity_type = 'study_group' and key = '{{ var("dosing_route_metadata_key") }}'
 ),
 
@@ -58,9 +58,9 @@ select
     f.per_day,
     r.route,
     l.route_max_ml_per_kg
-from {{ ref('stg_study_group_treatments') }} as gt
+from {{ ref('stg_invivo__study_group_treatments') }} as gt
 inner join named as n on gt.group_id = n.group_id
-left join {{ ref('stg_treatments') }} as t on gt.treatment_id = t.treatment_id
+left join {{ ref('stg_invivo__treatments') }} as t on gt.treatment_id = t.treatment_id
 left join study_frequency as s on n.study_id = s.study_id
 left join frequencies as f
     on coalesce(n.named_frequency, s.study_frequency, '{{ var("default_dose_frequency") }}') = f.frequency

@@ -2,7 +2,7 @@
 -- day anything was recorded for the study (or an animal left it); animals still on study are on
 -- study up to that day.
 with studies as (
-    select * from {{ ref('stg_studies') }}
+    select * from {{ ref('stg_invivo__studies') }}
 ),
 
 measurements as (
@@ -11,7 +11,7 @@ measurements as (
         min(measured_on) as first_measured_on,
         max(measured_on) as last_measured_on,
         count(distinct measured_on) as n_measurement_days
-    from {{ ref('stg_measurement_values') }}
+    from {{ ref('stg_invivo__measurement_values') }}
     group by study_id
 ),
 
@@ -20,7 +20,7 @@ dosages as (
         d.study_id,
         min({{ local_date('d.dosed_at', 's.timezone') }}) as first_dosed_on,
         max({{ local_date('d.dosed_at', 's.timezone') }}) as last_dosed_on
-    from {{ ref('stg_dosages') }} as d
+    from {{ ref('stg_invivo__dosages') }} as d
     inner join studies as s on d.study_id = s.study_id
     group by d.study_id
 ),
@@ -29,7 +29,7 @@ observations as (
     select
         o.study_id,
         max({{ local_date('o.observed_at', 's.timezone') }}) as last_observed_on
-    from {{ ref('stg_observations') }} as o
+    from {{ ref('stg_invivo__observations') }} as o
     inner join studies as s on o.study_id = s.study_id
     group by o.study_id
 ),
@@ -38,7 +38,7 @@ samples as (
     select
         p.study_id,
         max({{ local_date('p.collected_at', 's.timezone') }}) as last_sampled_on
-    from {{ ref('stg_samples') }} as p
+    from {{ ref('stg_invivo__samples') }} as p
     inner join studies as s on p.study_id = s.study_id
     group by p.study_id
 ),
@@ -47,7 +47,7 @@ terminations as (
     select
         study_id,
         max(terminated_at) as last_terminated_on
-    from {{ ref('stg_animals') }}
+    from {{ ref('stg_invivo__animals') }}
     group by study_id
 )
 

@@ -8,7 +8,7 @@ with calculations as (
             when calc_key in {{ sql_list(var('tumor_volume_calc_keys')) }} then 'tumour_volume'
             when calc_key in {{ sql_list(var('body_weight_calc_keys')) }} then 'body_weight'
         end as measure
-    from {{ ref('stg_measurement_values') }}
+    from {{ ref('stg_invivo__measurement_values') }}
     where not excluded and value is not null
 ),
 
@@ -30,7 +30,7 @@ dimensions as (
         calc_key,
         max(value) filter (where variable_key = '{{ var("length_variable_key") }}') as length_raw_mm,
         max(value) filter (where variable_key = '{{ var("width_variable_key") }}') as width_raw_mm
-    from {{ ref('stg_measurement_variables') }}
+    from {{ ref('stg_invivo__measurement_variables') }}
     group by measurement_id, calc_key
 ),
 

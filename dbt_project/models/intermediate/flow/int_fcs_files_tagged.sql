@@ -1,4 +1,5 @@
--- One row per FCS file with its sample tags side by side (the TSV's long rows pivoted back).
+-- One row per FCS file with its sample tags side by side (the TSV's long rows pivoted back) and
+-- its experiment's name. Published as staging.stg_cytobank_fcs_files (_flow__models.yml).
 with tags as (
     select
         experiment_id,
@@ -8,12 +9,12 @@ with tags as (
         max(value) filter (where dimension = 'Timepoints') as tag_timepoint,
         max(value) filter (where dimension = 'Sample ID') as tag_sample_id,
         max(value) filter (where dimension = 'FCS File Category') as file_category
-    from {{ source('cytobank_raw', 'sample_tags') }}
+    from {{ ref('stg_cytobank__sample_tags') }}
     group by experiment_id, fcs_filename
 )
 
 select
-    f.id as fcs_file_id,
+    f.fcs_file_id,
     f.experiment_id,
     e.experiment_name,
     f.filename,
@@ -24,12 +25,9 @@ select
     t.tag_timepoint,
     t.tag_sample_id,
     t.file_category,
-    -- <animal>_<sample type>_D<day>.fcs, the naming the cytometer operators use
-    nullif(regexp_extract(f.filename, '^(.+)_([A-Za-z]+)_D(-?[0-9]+)\.fcs$', 1), '') as filename_animal,
-    nullif(regexp_extract(f.filename, '^(.+)_([A-Za-z]+)_D(-?[0-9]+)\.fcs$', 2), '') as filename_sample_type,
-    try_cast(
-        nullif(regexp_extract(f.filename, '^(.+)_([A-Za-z]+)_D(-?[0-9]+)\.fcs$', 3), '') as integer
-    ) as filename_day
-from {{ source('cytobank_raw', 'fcs_files') }} as f
-left join {{ source('cytobank_raw', 'experiments') }} as e on cast(e.id as varchar) = f.experiment_id
+    f.filename_animal,
+    f.filename_sample_type,
+    f.filename_day
+from {{ ref('stg_cytobank__fcs_files') }} as f
+left join {{ ref('stg_cytobank__experiments') }} as e on e.experiment_id = f.experiment_id
 left join tags as t on t.experiment_id = f.experiment_id and t.fcs_filename = f.filename
