@@ -197,6 +197,9 @@ def demo(
     ] = Path("data/demo"),
     studies: Annotated[int, typer.Option(help="Studies in the simulated tenant.")] = 5,
     animals_per_study: Annotated[int, typer.Option(help="Animals in each study.")] = 40,
+    combination_studies: Annotated[
+        int, typer.Option(help="Combination studies (vehicle, A, B, A + B) added to them.")
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Start the simulator on a free loopback port and run the whole pipeline against it."""
@@ -208,6 +211,7 @@ def demo(
             data_dir=data_dir,
             studies=studies,
             animals_per_study=animals_per_study,
+            combination_studies=combination_studies,
             quiet=quiet,
         )
     except Exception as exc:
