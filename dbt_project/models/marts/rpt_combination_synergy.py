@@ -9,6 +9,8 @@ OBSERVATIONS = """
     where study_day >= 0 and tumor_volume_mm3 is not null and tumor_volume_mm3 >= 0
 """
 
+EVAL_DAYS = "select study_id, max(study_day) as eval_day from tgi where is_eval_day group by 1"
+
 
 def model(dbt, session):
     dbt.config(materialized="table")
@@ -21,8 +23,9 @@ def model(dbt, session):
     days = dbt.ref("fct_animal_day")
     observations = days.query("fct_animal_day", OBSERVATIONS).df()
     observations = observations[observations["study_id"].isin(candidates)]
-    tgi = dbt.ref("rpt_tgi_by_day").df()
-    eval_rows = tgi[tgi["is_eval_day"]].groupby("study_id")["study_day"].max()
+    eval_rows = (
+        dbt.ref("rpt_tgi_by_day").query("tgi", EVAL_DAYS).df().set_index("study_id")["eval_day"]
+    )
     return combination_synergy_frame(
         observations,
         links[links["study_id"].isin(candidates)],

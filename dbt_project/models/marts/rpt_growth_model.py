@@ -10,6 +10,8 @@ OBSERVATIONS = """
     where study_day >= 0 and tumor_volume_mm3 is not null and tumor_volume_mm3 >= 0
 """
 
+EVAL_DAYS = "select study_id, max(study_day) as eval_day from tgi where is_eval_day group by 1"
+
 
 def model(dbt, session):
     dbt.config(materialized="table")
@@ -18,8 +20,9 @@ def model(dbt, session):
     groups = dbt.ref("stg_study_groups").df()[["study_id", "group_id", "group_no"]]
     control = dbt.ref("int_study_control").df()
     controls = dict(zip(control["study_id"], control["control_group_id"], strict=True))
-    tgi = dbt.ref("rpt_tgi_by_day").df()
-    eval_rows = tgi[tgi["is_eval_day"]].groupby("study_id")["study_day"].max()
+    eval_rows = (
+        dbt.ref("rpt_tgi_by_day").query("tgi", EVAL_DAYS).df().set_index("study_id")["eval_day"]
+    )
     return growth_model_frame(
         observations,
         groups,
