@@ -89,7 +89,7 @@ def test_each_fitted_study_has_its_growth_rate_forest_plot_in_the_ui(materialize
     assert set(images) == expected and len(expected) >= 2
     for title, value in images.items():
         found = IMAGE.match(value.value)
-        assert found and found["alt"] == f"growth-rate ratios (forest plot) — {title}"
+        assert found and found["alt"] == f"growth-rate forest plot — {title}"
     assert (
         dg.AssetKey(["marts", "rpt_growth_model"])
         in defs.resolve_asset_graph().get(PLOT_ASSETS["growth_forest"]).parent_keys
