@@ -52,6 +52,7 @@ PLOT_ASSETS = {
     "tumour_growth": dg.AssetKey([GROUP, "tumour_growth_curves"]),
     "survival": dg.AssetKey([GROUP, "survival_curves"]),
     "body_weight": dg.AssetKey([GROUP, "body_weight_change"]),
+    "growth_forest": dg.AssetKey([GROUP, "growth_rate_forest_plots"]),
 }
 STUDY_REPORTS = dg.AssetKey([GROUP, "study_reports"])
 
@@ -59,6 +60,7 @@ _PLOT_DEPS = {
     "tumour_growth": [_mart("rpt_group_day_summary")],
     "survival": [_mart("rpt_km_curve")],
     "body_weight": [_mart("rpt_bw_tolerability")],
+    "growth_forest": [_mart("rpt_growth_model")],
 }
 _PLOT_DESCRIPTIONS = {
     "tumour_growth": "Tumour growth curves per study: group mean ± SEM tumour volume (mm³) by "
@@ -68,6 +70,9 @@ _PLOT_DESCRIPTIONS = {
     "tumour-volume endpoint, body-weight-loss endpoint), with censor ticks.",
     "body_weight": "Body-weight change per study: group mean ± SEM % change from day 0 by study "
     "day, with the alert and humane-endpoint lines (dbt vars `bw_alert_pct`, `bw_endpoint_pct`).",
+    "growth_forest": "Forest plot per study: each treated group's growth-rate ratio against the "
+    "control with its 95 % CI and Holm-adjusted p, from the mixed-effects model of ln tumour "
+    "volume (rpt_growth_model). Studies without a fitted model are skipped.",
 }
 
 

@@ -28,7 +28,13 @@ from invivo_pipeline.warehouse.publish import published_path
 
 
 def run_demo(
-    console: Console, *, data_dir: Path, studies: int, animals_per_study: int, quiet: bool
+    console: Console,
+    *,
+    data_dir: Path,
+    studies: int,
+    animals_per_study: int,
+    quiet: bool,
+    combination_studies: int = 1,
 ) -> None:
     data_dir = data_dir.absolute()
     database = data_dir / "invivo.duckdb"
@@ -42,7 +48,11 @@ def run_demo(
     (dagster_home / "dagster.yaml").write_text(
         "# The demo's Dagster instance: the defaults, telemetry off.\ntelemetry:\n  enabled: false\n"
     )
-    world = WorldConfig(studies=studies, animals_per_study=animals_per_study)
+    world = WorldConfig(
+        studies=studies,
+        animals_per_study=animals_per_study,
+        combination_studies=combination_studies,
+    )
     with (
         SimulatorServer(world) as server,
         CytobankSimulatorServer(world=server.world) as cytobank,

@@ -54,6 +54,9 @@ def simulator(
     studies: Annotated[int, typer.Option(help="Number of studies.")] = 5,
     animals_per_study: Annotated[int, typer.Option(help="Animals in each study.")] = 40,
     days: Annotated[int, typer.Option(help="Measurement days of a study in progress.")] = 21,
+    combination_studies: Annotated[
+        int, typer.Option(help="Combination studies (vehicle, A, B, A + B) added to them.")
+    ] = 0,
     max_per_page: Annotated[int, typer.Option(help="Largest perPage granted.")] = 100,
     client_id: Annotated[
         str | None, typer.Option(envvar="INVIVO_CLIENT_ID", help="Accepted client id.")
@@ -106,7 +109,13 @@ def simulator(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
     )
-    world = WorldConfig(seed=seed, studies=studies, animals_per_study=animals_per_study, days=days)
+    world = WorldConfig(
+        seed=seed,
+        studies=studies,
+        animals_per_study=animals_per_study,
+        days=days,
+        combination_studies=combination_studies,
+    )
     serve(world, settings, host, port)
 
 
@@ -196,6 +205,9 @@ def demo(
     ] = Path("data/demo"),
     studies: Annotated[int, typer.Option(help="Studies in the simulated tenant.")] = 5,
     animals_per_study: Annotated[int, typer.Option(help="Animals in each study.")] = 40,
+    combination_studies: Annotated[
+        int, typer.Option(help="Combination studies (vehicle, A, B, A + B) added to them.")
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Start the simulator on a free loopback port and run the whole pipeline against it."""
@@ -207,6 +219,7 @@ def demo(
             data_dir=data_dir,
             studies=studies,
             animals_per_study=animals_per_study,
+            combination_studies=combination_studies,
             quiet=quiet,
         )
     except Exception as exc:

@@ -32,6 +32,7 @@ PLOT_TITLES = {
     "tumour_growth": "tumour growth curves",
     "survival": "Kaplan–Meier survival",
     "body_weight": "body-weight change",
+    "growth_forest": "growth-rate forest plot",
 }
 
 

@@ -27,6 +27,7 @@ MARTS_READ = (
     "rpt_survival_summary",
     "rpt_bw_tolerability",
     "dq_findings",
+    "rpt_growth_model",
 )
 """The marts a study's ``StudyData`` is read from."""
 STAGING_READ = ("stg_study_groups",)
@@ -56,6 +57,8 @@ class StudyData:
     body_weight: pd.DataFrame = field(default_factory=pd.DataFrame)
     dq_findings: pd.DataFrame = field(default_factory=pd.DataFrame)
     """marts.dq_findings rows of the study: the data-quality rules its records break."""
+    growth_model: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """marts.rpt_growth_model rows with group_name and group_no: the forest plot's inputs."""
 
     @property
     def name(self) -> str:
@@ -172,6 +175,19 @@ def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
         """,
         study_id,
     )
+    growth_model = _frame(
+        con,
+        """
+        select m.group_id, g.group_name, g.group_no, m.is_control, m.n_animals,
+               m.n_observations, m.growth_rate, m.growth_rate_ratio, m.growth_rate_ratio_ci_lo,
+               m.growth_rate_ratio_ci_hi, m.p_value, m.p_adj, m.p_adj_method, m.eval_day,
+               m.pct_t_over_c_model, m.tgi_model_pct, m.tgi_model_ci_lo, m.tgi_model_ci_hi,
+               m.status, m.status_detail
+        from marts.rpt_growth_model m inner join staging.stg_study_groups g using (group_id)
+        where m.study_id = ? order by g.group_no, g.group_name
+        """,
+        study_id,
+    )
     return StudyData(
         study_id=study_id,
         overview=overview.iloc[0].to_dict(),
@@ -182,6 +198,7 @@ def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
         survival=survival,
         body_weight=body_weight,
         dq_findings=dq_findings,
+        growth_model=growth_model,
     )
 
 

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from invivo_pipeline.core.env_settings import positive_int
 from invivo_pipeline.reports.data import StudyData
+from invivo_pipeline.reports.forest import forest_png
 from invivo_pipeline.reports.plots import (
     DEFAULT_LIMITS,
     BodyWeightLimits,
@@ -60,6 +61,7 @@ def plot_renderers(
         "tumour_growth": tumour_growth_png,
         "survival": survival_png,
         "body_weight": lambda study: body_weight_png(study, limits),
+        "growth_forest": forest_png,
     }
 
 

@@ -32,7 +32,7 @@ from invivo_pipeline.reports.flow_tables import (
 )
 
 PlotKind = str
-""""tumour_growth", "survival", "body_weight"."""
+""""tumour_growth", "survival", "body_weight", "growth_forest"."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,37 @@ def tgi_section(ctx: ReportContext) -> str | None:
     )
 
 
+GROWTH_MODEL_COLUMNS = {
+    "group_name": "Group",
+    "n_animals": "Animals",
+    "n_observations": "Volumes",
+    "growth_rate_ratio": "Growth-rate ratio",
+    "growth_rate_ratio_ci_lo": "95 % CI low",
+    "growth_rate_ratio_ci_hi": "95 % CI high",
+    "p_adj": "p (Holm)",
+    "tgi_model_pct": "Model TGI (%)",
+    "tgi_model_ci_lo": "TGI CI low",
+    "tgi_model_ci_hi": "TGI CI high",
+    "status": "Fit",
+}
+
+
+def growth_model_section(ctx: ReportContext) -> str | None:
+    """The forest plot and the table of the mixed-effects model (every animal's volumes)."""
+    rows = ctx.study.growth_model
+    if rows.empty:
+        return None
+    treated = rows[~rows["is_control"].astype(bool)]
+    png = ctx.plots.get("growth_forest")
+    parts = [figure(png, f"Growth-rate ratios — {ctx.study.title}")] if png else []
+    day = rows["eval_day"].dropna()
+    caption = "Against the control, mixed-effects model of ln volume (all animals, all days)"
+    if not day.empty:
+        caption += f"; model TGI on day {int(day.iloc[0])}"
+    parts.append(table_html(treated, GROWTH_MODEL_COLUMNS, caption=caption, digits=3))
+    return section("Growth model", *parts)
+
+
 SURVIVAL_COLUMNS = {
     "group_name": "Group",
     "n": "n",
@@ -355,6 +386,7 @@ SECTIONS: list[Section] = [
     how_to_read_section,
     _plot_section("tumour_growth", "Tumour growth", "Tumour growth curves"),
     tgi_section,
+    growth_model_section,
     survival_section,
     body_weight_section,
     flow_section,

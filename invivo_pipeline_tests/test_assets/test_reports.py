@@ -77,6 +77,25 @@ def test_each_study_with_tumours_has_its_growth_curve_in_the_ui(materialized):
         assert Path(path).read_bytes()[:8] == PNG_MAGIC
 
 
+def test_each_fitted_study_has_its_growth_rate_forest_plot_in_the_ui(materialized):
+    metadata = materialized.latest_metadata(PLOT_ASSETS["growth_forest"])
+    expected = _studies_with(
+        materialized,
+        """select distinct o.study_code, o.study_name from marts.rpt_growth_model m
+        join marts.rpt_study_overview o using (study_id)
+        where m.growth_rate_ratio_ci_lo is not null""",
+    )
+    images = {k: v for k, v in metadata.items() if isinstance(v, dg.MarkdownMetadataValue)}
+    assert set(images) == expected and len(expected) >= 2
+    for title, value in images.items():
+        found = IMAGE.match(value.value)
+        assert found and found["alt"] == f"growth-rate forest plot — {title}"
+    assert (
+        dg.AssetKey(["marts", "rpt_growth_model"])
+        in defs.resolve_asset_graph().get(PLOT_ASSETS["growth_forest"]).parent_keys
+    )
+
+
 def test_survival_and_body_weight_cover_the_tox_study_too(materialized):
     tox = _studies_with(
         materialized,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,8 @@ def test_the_summary_counts_what_was_loaded(demo):
         r"Loaded (\d+) studies, ([\d,]+) animals, ([\d,]+) measurements", result.stdout
     )
     assert found, result.stdout
-    assert int(found[1]) == 3 and int(found[2].replace(",", "")) == 45
+    # Three dose-response studies and the demo's combination study, 15 animals each.
+    assert int(found[1]) == 4 and int(found[2].replace(",", "")) == 60
     assert str(data / "invivo.duckdb") in result.stdout
     assert "Welcome to Dagster" not in result.stdout + result.stderr
 
@@ -62,20 +64,38 @@ def test_a_tgi_table_per_efficacy_study(demo):
     out = result.stdout
     assert "Tumour growth inhibition" in out
     titles = re.findall(r"^(ONC-\d+-\d+ · .+?)\s*$", out, flags=re.M)
-    assert len(titles) == 2, out  # the two oncology studies with data; not the tox study
+    # The two oncology studies with data and the combination study; not the tox study.
+    assert len(titles) == 3, out
+    assert sum("combination of" in t for t in titles) == 1
     assert not re.search(r"^TOX-", out, flags=re.M)
     header = [line for line in out.splitlines() if "TGI %" in line]
-    assert len(header) == 2 and all("group" in h and "n treated" in h for h in header)
+    assert len(header) == 3 and all("group" in h and "n treated" in h for h in header)
     rows = re.findall(r"│ (G\d [^│]+?)\s+│\s+(\d+) │\s+(-?[\d.]+) │\s+([\d.]+) │\s+(\d+) │", out)
-    assert len(rows) == 8, out  # four treated groups in each study
-    assert all(1 <= int(n) <= 3 for *_, n in rows)  # 15 animals: three per group
+    assert len(rows) == 11, out  # four treated groups in each study, three in the combination
+    assert all(1 <= int(n) <= 4 for *_, n in rows)  # 15 animals: three (four) per group
+
+
+def test_the_demo_builds_the_growth_model_and_the_synergy_of_its_combination(demo):
+    _, data = demo
+    with duckdb.connect(str(data / "invivo.duckdb"), read_only=True) as con:
+        statuses = con.execute(
+            "select status, count(*) from marts.rpt_growth_model group by status"
+        ).fetchall()
+        synergy = con.execute(
+            "select reference, rate_excess from marts.rpt_combination_synergy order by 1"
+        ).fetchall()
+    assert dict(statuses).get("ok", 0) >= 13  # 5 + 5 groups of two studies, 4 of the combination
+    assert [r for r, _ in synergy] == ["bliss", "hsa"]
+    assert all(excess is not None for _, excess in synergy)
 
 
 def test_the_reports_and_the_next_steps_are_there_and_work(demo):
     result, data = demo
     index = data / "reports" / "index.html"
     assert f"open {index}" in result.stdout and index.is_file()
-    assert len(list((data / "reports").glob("*.html"))) == 4  # three studies and the index
+    pages = list((data / "reports").glob("*.html"))
+    assert len(pages) == 5  # four studies and the index
+    assert sum("Growth-rate ratios" in p.read_text() for p in pages) == 3
     lines = result.stdout.splitlines()
     ui = lines[lines.index("  the Dagster UI:") + 1]
     assert f"DAGSTER_HOME={data / 'dagster_home'}" in ui and "dagster dev -m" in ui

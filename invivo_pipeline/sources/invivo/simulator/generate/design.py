@@ -72,8 +72,12 @@ class StudyTimeline:
     """Days with measurements (0 for a draft)."""
 
 
-def timeline(index: int, today: date, days: int) -> StudyTimeline:
+def timeline(index: int, today: date, days: int, *, combination: bool = False) -> StudyTimeline:
+    """Status, kind and dates of study ``index``; a combination study is oncology, completed or
+    in progress."""
     status, kind = _ROTATION[index % len(_ROTATION)]
+    if combination:
+        status, kind = ("completed" if index % 2 else "in_progress"), "oncology"
     days = max(days, 1)
     if status == "in_progress":
         # The last measured day is today or up to two days ago (weekends, a late upload).
@@ -95,12 +99,23 @@ def _at(day: date, hour: int, rng: random.Random, within_s: int = 3600) -> datet
     return datetime.combine(day, time(hour)) + jitter
 
 
-def design_study(index: int, tenant: Tenant, today: date, days: int, n_groups: int) -> Study:
-    """The study, its groups, treatments, users and requests (no animals yet)."""
+def design_study(
+    index: int,
+    tenant: Tenant,
+    today: date,
+    days: int,
+    n_groups: int,
+    *,
+    combination: bool = False,
+) -> Study:
+    """The study, its groups, treatments, users and requests (no animals yet).
+
+    ``combination``: a factorial combination study (vehicle, A, B, A + B; ``_add_combination``)
+    instead of a dose-response one."""
     seed = tenant.seed
     rng = stream(seed, "study", index, "design")
     ids = IdSource(seed, "study", index)
-    plan = timeline(index, today, days)
+    plan = timeline(index, today, days, combination=combination)
     oncology = plan.kind == "oncology"
     model = vocab.TUMOUR_MODELS[index % len(vocab.TUMOUR_MODELS)] if oncology else None
 
@@ -118,11 +133,15 @@ def design_study(index: int, tenant: Tenant, today: date, days: int, n_groups: i
     project = onc_projects[index % 2] if oncology else tenant.projects[2]
 
     compound = f"{vocab.COMPOUND_PREFIX}-{1000 + (index * 7919 + 4231) % 9000}"
+    partner = f"{vocab.COMPOUND_PREFIX}-{1000 + (index * 6311 + 977) % 9000}"
+    if combination:
+        compound = f"{compound} + {partner}"
     year = (plan.started_on or today).year % 100
     code = f"{'ONC' if oncology else 'TOX'}-{year:02d}-{index + 1:03d}"
     if oncology:
         assert model is not None
-        name = f"{model.name} {model.kind} efficacy of {compound}"
+        purpose = "combination" if combination else "efficacy"
+        name = f"{model.name} {model.kind} {purpose} of {compound}"
         description = (
             f"Subcutaneous {model.name} {model.kind} model in {model.strain} mice: "
             f"{compound} vs vehicle, {plan.days}-day treatment from randomisation at ~125 mm³."
@@ -179,7 +198,10 @@ def design_study(index: int, tenant: Tenant, today: date, days: int, n_groups: i
         updated_at=updated_at,
         schedule="QD" if (index % 3 != 1 or not oncology) else "Q3D",
     )
-    _add_groups(study, ids, rng, compound, n_groups)
+    if combination:
+        _add_combination(study, ids, rng, compound.split(" + "))
+    else:
+        _add_groups(study, ids, rng, compound, n_groups)
     _add_users(study, tenant, index)
     _add_requests(study, ids, rng, today)
     return study
@@ -232,6 +254,74 @@ def _add_groups(
                 created_at=stamp + timedelta(seconds=5),
                 treatments=[treatment],
                 level=level,
+            )
+        )
+
+
+COMBINATION_ARMS: tuple[tuple[str, tuple[int, ...], float], ...] = (
+    ("Vehicle", (), 0.0),
+    ("A", (0,), 0.35),
+    ("B", (1,), 0.30),
+    ("A + B", (0, 1), 0.85),
+)
+"""(label, which compounds, mean growth inhibition) of a combination study's groups. Bliss
+independence on growth rates expects A + B to inhibit 1 − (1 − 0.35 − 0.30) = 0.65; 0.85 is
+synergy (a growth rate of 0.15 instead of 0.35 of the control's)."""
+COMBINATION_DOSES = (30, 10)
+"""mg/kg of compounds A and B, alone and in combination."""
+
+
+def _add_combination(study: Study, ids: IdSource, rng: random.Random, compounds: list[str]) -> None:
+    """Vehicle, A alone, B alone and A + B: the combination group gets A's and B's treatments."""
+    dose_volume = DOSE_VOLUME_ML_KG[study.kind]
+    reference_weight = REFERENCE_WEIGHT_G[study.kind]
+    stamp = study.created_at
+    agents: list[Treatment] = []
+    for level, (label, uses, efficacy) in enumerate(COMBINATION_ARMS):
+        stamp += timedelta(seconds=rng.randrange(20, 90), microseconds=rng.randrange(10**6))
+        if not uses or len(uses) == 1:
+            dose = COMBINATION_DOSES[uses[0]] if uses else 0
+            stock_h = dose * 100 // dose_volume
+            dose_text = fmt_fixed(stock_h * dose_volume, 2)
+            treatment = Treatment(
+                id=ids.new("tmt"),
+                study=study,
+                type="concentration_mlkg" if uses else "dose_volume",
+                name=f"{compounds[uses[0]]} {dose_text} mg/kg"
+                if uses
+                else label + " (0.5% methylcellulose)",
+                external_entity_id=f"bfi_{ids.token(8)}",
+                dose=dose_text,
+                dose_volume=str(dose_volume),
+                stock=fmt_fixed(stock_h, 2),
+                volume=str(reference_weight * dose_volume),
+                metadata={"treatment-internal-id": f"TRT-{study.index + 1:04d}-{level + 1}"},
+                created_at=stamp,
+            )
+            study.treatments.append(treatment)
+            if uses:
+                agents.append(treatment)
+            treatments = [treatment]
+        else:
+            treatments = [agents[u] for u in uses]
+        name = " + ".join(t.name for t in treatments) if uses else label
+        study.groups.append(
+            StudyGroup(
+                id=ids.new("grp"),
+                study=study,
+                name=f"G{level + 1} {name} {study.schedule}" if uses else f"G1 {name}",
+                no=level + 1,
+                color=vocab.GROUP_COLORS[level % len(vocab.GROUP_COLORS)],
+                max_animals=0,
+                control=level == 0,
+                metadata={
+                    "study-group-internal-id": f"GRP-{study.index + 1:04d}-{level + 1}",
+                    "dosing-route": "PO",
+                },
+                created_at=stamp + timedelta(seconds=5),
+                treatments=treatments,
+                level=level,
+                efficacy=efficacy if uses else None,
             )
         )
 

@@ -222,6 +222,8 @@ class StudyGroup:
     treatments: list[Treatment]
     level: int
     """0 for the vehicle control, then 1..n by increasing dose."""
+    efficacy: float | None = None
+    """Mean growth inhibition of a combination study's group; None: from the dose level."""
 
 
 @dataclass(eq=False, slots=True)

@@ -34,6 +34,7 @@ from invivo_pipeline.sources.invivo.simulator.generate.entities import (
     Study,
     StudyGroup,
     Termination,
+    Treatment,
     User,
 )
 from invivo_pipeline.sources.invivo.simulator.generate.ids import IdSource, stream
@@ -215,9 +216,11 @@ class StudySimulation:
     ) -> AnimalState:
         rng = self.rng
         level = group.level
-        regresses = level == treated and treated >= 2 and base_growth > 0
+        regresses = level == treated and treated >= 2 and base_growth > 0 and group.efficacy is None
         if level == 0 or base_growth == 0:
             efficacy = 0.0
+        elif group.efficacy is not None:
+            efficacy = group.efficacy
         elif treated == 1:
             efficacy = 0.6
         else:
@@ -509,8 +512,19 @@ class StudySimulation:
         return self.study.schedule == "QD" or day % 3 == 0
 
     def _dose(self, state: AnimalState, measurement: Measurement, today: date, user: User) -> None:
+        """One dosage of each of the group's treatments (two for a combination group)."""
+        for treatment in state.animal.group.treatments:
+            self._dose_one(state, measurement, today, user, treatment)
+
+    def _dose_one(
+        self,
+        state: AnimalState,
+        measurement: Measurement,
+        today: date,
+        user: User,
+        treatment: Treatment,
+    ) -> None:
         rng = self.rng
-        treatment = state.animal.group.treatments[0]
         dose_volume = DOSE_VOLUME_ML_KG[self.study.kind]
         weight_tenths = state.weight_tenths
         state.doses += 1

@@ -38,6 +38,9 @@ class WorldConfig:
     groups_per_study: int = 5
     """Groups per study: one vehicle control plus increasing doses of one compound."""
     today: date = TODAY
+    combination_studies: int = 0
+    """Factorial combination studies (vehicle, A, B, A + B) after the ``studies`` dose-response
+    ones, as study numbers ``studies``, ``studies + 1``, …: the others stay as they were."""
 
 
 class World:
@@ -108,10 +111,18 @@ def build_world(config: WorldConfig) -> World:
     tenant = build_tenant(config.seed)
     studies: list[Study] = []
     simulations: list[StudySimulation] = []
-    for index in range(config.studies):
-        study = design_study(index, tenant, config.today, config.days, config.groups_per_study)
+    for index in range(config.studies + config.combination_studies):
+        combination = index >= config.studies
+        study = design_study(
+            index,
+            tenant,
+            config.today,
+            config.days,
+            config.groups_per_study,
+            combination=combination,
+        )
         simulation = StudySimulation(study, tenant, config.animals_per_study)
-        simulation.run(timeline(index, config.today, config.days).days)
+        simulation.run(timeline(index, config.today, config.days, combination=combination).days)
         simulation.close()
         studies.append(study)
         simulations.append(simulation)

@@ -1,0 +1,33 @@
+"""Each study's mixed-effects model of log tumour volume and each group against control
+(invivo_pipeline.statistics.growth_model): growth rates, slope differences and growth-rate ratios
+with intervals and Holm-adjusted p-values, model-based %T/C and TGI on the evaluation day."""
+
+from invivo_pipeline.statistics.growth_model import growth_model_frame
+
+OBSERVATIONS = """
+    select study_id, animal_id, group_id, study_day, tumor_volume_mm3
+    from fct_animal_day
+    where study_day >= 0 and tumor_volume_mm3 is not null and tumor_volume_mm3 >= 0
+"""
+
+EVAL_DAYS = "select study_id, max(study_day) as eval_day from tgi where is_eval_day group by 1"
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    days = dbt.ref("fct_animal_day")
+    observations = days.query("fct_animal_day", OBSERVATIONS).df()
+    groups = dbt.ref("stg_invivo__study_groups").df()[["study_id", "group_id", "group_no"]]
+    control = dbt.ref("int_study_control").df()
+    controls = dict(zip(control["study_id"], control["control_group_id"], strict=True))
+    eval_rows = (
+        dbt.ref("rpt_tgi_by_day").query("tgi", EVAL_DAYS).df().set_index("study_id")["eval_day"]
+    )
+    return growth_model_frame(
+        observations,
+        groups,
+        controls,
+        {k: float(v) for k, v in eval_rows.items()},
+        float(dbt.config.get("km_ci_z") or 1.96),
+        float(dbt.config.get("geo_mean_shift_mm3") or 1.0),
+    )
