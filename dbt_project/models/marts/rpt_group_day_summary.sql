@@ -1,6 +1,10 @@
 -- Group curves: for each group, study day and metric, the observed summary statistics with n.
--- No LOCF: a curve stops being plotted (plot_ok = false) once fewer than min_n animals, or less
--- than min_frac of the group's starting animals, are still measured.
+-- The observed mean is of the animals measured that day; a curve stops being plotted (plot_ok =
+-- false) once fewer than min_n animals, or less than min_frac of the group's starting animals, are
+-- still measured (low_retention_flag: the fraction alone). Beside it, an explicitly labelled
+-- alternative: mean_locf, the last observation carried forward (every animal measured on or
+-- before the day, at its latest value so far), which keeps the animals that left, often the
+-- largest tumours, in the mean.
 {%- set metrics = {
     'tumor_volume_mm3': 'v0',
     'rtv': 'v0',
@@ -82,6 +86,22 @@ on_study as (
     group by s.group_id, s.metric, s.study_day
 ),
 
+-- Each animal of a group on each day of the group's curve, at its latest value on or before it.
+curve_days as (
+    select distinct s.group_id, s.metric, s.study_day, l.animal_id
+    from stats as s
+    inner join (select distinct group_id, metric, animal_id from long) as l
+        on s.group_id = l.group_id and s.metric = l.metric
+),
+
+carried as (
+    select d.group_id, d.metric, d.study_day, count(o.value) as n_locf, avg(o.value) as mean_locf
+    from curve_days as d
+    asof inner join long as o
+        on d.animal_id = o.animal_id and d.metric = o.metric and d.study_day >= o.study_day
+    group by d.group_id, d.metric, d.study_day
+),
+
 starts as (
     {%- for metric, baseline in metrics.items() %}
     select group_id, '{{ metric }}' as metric, count({{ baseline }}) as n_start
@@ -112,9 +132,14 @@ select
     s.max,
     s.n_measured / nullif(st.n_start, 0) as frac_remaining,
     s.n_measured >= {{ var('min_n') }}
-        and coalesce(s.n_measured / nullif(st.n_start, 0), 0) >= {{ var('min_frac') }} as plot_ok
+        and coalesce(s.n_measured / nullif(st.n_start, 0), 0) >= {{ var('min_frac') }} as plot_ok,
+    coalesce(s.n_measured / nullif(st.n_start, 0), 0) < {{ var('min_frac') }} as low_retention_flag,
+    l.n_locf,
+    l.mean_locf
 from stats as s
 inner join groups as g on s.group_id = g.group_id
 left join on_study as o
     on s.group_id = o.group_id and s.metric = o.metric and s.study_day = o.study_day
 left join starts as st on s.group_id = st.group_id and s.metric = st.metric
+left join carried as l
+    on s.group_id = l.group_id and s.metric = l.metric and s.study_day = l.study_day

@@ -1,0 +1,1 @@
+"""Pure numerical helpers for dbt Python models."""
