@@ -52,6 +52,8 @@ PLOT_ASSETS = {
     "tumour_growth": dg.AssetKey([GROUP, "tumour_growth_curves"]),
     "survival": dg.AssetKey([GROUP, "survival_curves"]),
     "body_weight": dg.AssetKey([GROUP, "body_weight_change"]),
+    "waterfall": dg.AssetKey([GROUP, "tumour_response_waterfall"]),
+    "spider": dg.AssetKey([GROUP, "tumour_response_spider"]),
 }
 STUDY_REPORTS = dg.AssetKey([GROUP, "study_reports"])
 
@@ -59,6 +61,8 @@ _PLOT_DEPS = {
     "tumour_growth": [_mart("rpt_group_day_summary")],
     "survival": [_mart("rpt_km_curve")],
     "body_weight": [_mart("rpt_bw_tolerability")],
+    "waterfall": [_mart("rpt_animal_waterfall")],
+    "spider": [_mart("fct_animal_day")],
 }
 _PLOT_DESCRIPTIONS = {
     "tumour_growth": "Tumour growth curves per study: group mean ± SEM tumour volume (mm³) by "
@@ -68,6 +72,10 @@ _PLOT_DESCRIPTIONS = {
     "tumour-volume endpoint, body-weight-loss endpoint), with censor ticks.",
     "body_weight": "Body-weight change per study: group mean ± SEM % change from day 0 by study "
     "day, with the alert and humane-endpoint lines (dbt vars `bw_alert_pct`, `bw_endpoint_pct`).",
+    "waterfall": "Waterfall per study: each animal's best % change of tumour volume from day 0 "
+    "up to the evaluation day, sorted, coloured by group, with its mRECIST class.",
+    "spider": "Spider plot per study: each animal's % change of tumour volume from day 0 by "
+    "study day, one panel per group.",
 }
 
 

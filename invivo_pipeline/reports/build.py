@@ -32,6 +32,8 @@ PLOT_TITLES = {
     "tumour_growth": "tumour growth curves",
     "survival": "Kaplan–Meier survival",
     "body_weight": "body-weight change",
+    "waterfall": "best response by animal (waterfall)",
+    "spider": "tumour volume by animal (spider)",
 }
 
 

@@ -50,9 +50,4 @@ def test_complete_separation_gives_the_firth_ratio_instead_of_failing_the_build(
     )
     assert row["hr_method"] == "firth"
     assert 0 < row["hr_ci_lo"] < row["hr"] < row["hr_ci_hi"] < 1
-    assert (row["hr"], row["hr_ci_lo"], row["hr_ci_hi"]) == (
-        row["hr_firth"],
-        row["hr_firth_ci_lo"],
-        row["hr_firth_ci_hi"],
-    )
     assert row["logrank_p"] < 0.05, "the log-rank test still answers"

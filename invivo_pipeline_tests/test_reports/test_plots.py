@@ -47,6 +47,8 @@ def test_studies_without_the_data_skip_the_figure(kinds):
         "tumour_growth": None,
         "survival": None,
         "body_weight": None,
+        "waterfall": None,
+        "spider": None,
     }
 
 

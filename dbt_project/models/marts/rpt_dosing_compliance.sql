@@ -129,7 +129,10 @@ events as (
         and s.dosage_id not in (select dosage_id from window_pairs)
 ),
 
-holidays as {{ map_var_lists('dosing_holidays', 'entity_id', 'study_day') }},
+holidays as (
+    select distinct entity_id, study_day
+    from {{ map_var_lists('dosing_holidays', 'entity_id', 'study_day') }}
+),
 
 weights as (
     select animal_id, measured_on, body_weight_g
@@ -171,17 +174,19 @@ detailed as (
                 then coalesce(r.dose_date, e.planned_date) <= p.last_recorded_dose_date
             else true
         end as in_treatment_window,
-        exists (
-            select 1 from holidays as h
-            where h.entity_id in (a.group_id, a.study_id)
-                and h.study_day = coalesce(r.dose_date, e.planned_date) - a.day0_date
-        ) as is_holiday
+        hg.study_day is not null or hs.study_day is not null as is_holiday
     from events as e
     inner join animals as a on e.animal_id = a.animal_id
     left join records as r on e.dosage_id = r.dosage_id
     left join plan as p on a.group_id = p.group_id and e.treatment_id = p.treatment_id
     left join {{ ref('fct_animal_day') }} as day_bw
         on e.animal_id = day_bw.animal_id and e.planned_date = day_bw.measured_on
+    left join holidays as hg
+        on a.group_id = hg.entity_id
+        and coalesce(r.dose_date, e.planned_date) - a.day0_date = hg.study_day
+    left join holidays as hs
+        on a.study_id = hs.entity_id
+        and coalesce(r.dose_date, e.planned_date) - a.day0_date = hs.study_day
 ),
 
 -- The nearest weighing within weight_stale_days, before or after (the earlier on a tie): two

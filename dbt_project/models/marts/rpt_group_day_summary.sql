@@ -86,20 +86,34 @@ on_study as (
     group by s.group_id, s.metric, s.study_day
 ),
 
--- Each animal of a group on each day of the group's curve, at its latest value on or before it.
-curve_days as (
-    select distinct s.group_id, s.metric, s.study_day, l.animal_id
-    from stats as s
-    inner join (select distinct group_id, metric, animal_id from long) as l
-        on s.group_id = l.group_id and s.metric = l.metric
+-- The carried-forward sum and count without pairing every animal with every day: each
+-- measurement changes its group's sum by (this value − the animal's previous one) and its count by
+-- 1 the first time, and a running total over the days gives both on each day of the curve (every
+-- day of the curve has a measurement, hence a row here).
+changes as (
+    select
+        group_id,
+        metric,
+        study_day,
+        value - coalesce(lag(value) over by_animal, 0) as sum_change,
+        case when lag(value) over by_animal is null then 1 else 0 end as count_change
+    from long
+    window by_animal as (partition by animal_id, metric order by study_day)
 ),
 
 carried as (
-    select d.group_id, d.metric, d.study_day, count(o.value) as n_locf, avg(o.value) as mean_locf
-    from curve_days as d
-    asof inner join long as o
-        on d.animal_id = o.animal_id and d.metric = o.metric and d.study_day >= o.study_day
-    group by d.group_id, d.metric, d.study_day
+    select
+        group_id,
+        metric,
+        study_day,
+        sum(sum(count_change)) over by_day as n_locf,
+        sum(sum(sum_change)) over by_day / sum(sum(count_change)) over by_day as mean_locf
+    from changes
+    group by group_id, metric, study_day
+    window by_day as (
+        partition by group_id, metric order by study_day
+        rows between unbounded preceding and current row
+    )
 ),
 
 starts as (

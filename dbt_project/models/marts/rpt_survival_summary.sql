@@ -142,9 +142,6 @@ select
     t.hr_ci_lo,
     t.hr_ci_hi,
     t.hr_method,
-    t.hr_firth,
-    t.hr_firth_ci_lo,
-    t.hr_firth_ci_hi,
     'smallest t with S(t) <= 0.5 (NULL if not reached); CI: smallest t whose log-log bound <= 0.5'
         as median_method,
     c.event_definition,

@@ -9,7 +9,8 @@ The hazard ratio is treated vs control from the Cox partial likelihood with one 
 events, or complete separation: every event of one arm before any of the other's, common in small
 arms and in the best ones), ``hr`` is the Firth-penalised estimate with its profile penalised-
 likelihood interval instead (``invivo_pipeline.statistics.firth_cox``), and ``hr_method`` says
-which; ``hr_firth*`` hold the Firth fit of every comparison. A bound that does not close is NULL.
+which. A bound that does not close is NULL; with no event time at which both arms are at risk
+there is no ratio at all.
 """
 
 import math
@@ -39,9 +40,6 @@ COLUMNS = {
     "hr_ci_lo": "float64",
     "hr_ci_hi": "float64",
     "hr_method": "object",
-    "hr_firth": "float64",
-    "hr_firth_ci_lo": "float64",
-    "hr_firth_ci_hi": "float64",
 }
 
 HR_METHODS = {
@@ -154,10 +152,9 @@ def compare(tte, groups, controls, z):
             table = risk_table(time, event, treated)
             observed, expected, variance, chi2, p = logrank(*table)
             hr, lo, hi = cox_hazard_ratio(*table, z)
-            firth = firth_hazard_ratio(*table, z)
-            method = "cox" if hr is not None else "firth" if firth is not None else None
-            if method == "firth":
-                hr, lo, hi = firth.hr, firth.ci_lo, firth.ci_hi
+            method = "cox" if hr is not None else None
+            if hr is None and (firth := firth_hazard_ratio(*table, z)) is not None:
+                method, hr, lo, hi = "firth", firth.hr, firth.ci_lo, firth.ci_hi
             rows.append(
                 {
                     "study_id": study_id,
@@ -178,9 +175,6 @@ def compare(tte, groups, controls, z):
                     "hr_ci_lo": lo,
                     "hr_ci_hi": hi,
                     "hr_method": method,
-                    "hr_firth": None if firth is None else firth.hr,
-                    "hr_firth_ci_lo": None if firth is None else firth.ci_lo,
-                    "hr_firth_ci_hi": None if firth is None else firth.ci_hi,
                 }
             )
         adjusted = holm([r["logrank_p"] for r in rows[start:]])
