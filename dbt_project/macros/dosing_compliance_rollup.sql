@@ -3,13 +3,15 @@
     left), the cumulative realized dose and the mean and largest deviation from the plan. Planned
     means inside the treatment window and not a protocol holiday: the schedule's days after the
     window (off_treatment) and holidays are counted apart and never against compliance, and a
-    dose given after the window is extra. -#}
+    dose given after the window is extra (an extra dose is never a planned one). -#}
 {% macro dosing_compliance_rollup(grain) -%}
 select
     {{ grain | join(', ') }},
-    count(*) filter (where is_planned and in_treatment_window and status <> 'holiday') as n_planned,
     count(*) filter (
-        where is_planned and in_treatment_window and status not in ('holiday', 'terminated')
+        where is_planned and status not in ('off_treatment', 'holiday', 'extra')
+    ) as n_planned,
+    count(*) filter (
+        where is_planned and status not in ('off_treatment', 'holiday', 'extra', 'terminated')
     ) as n_planned_alive,
     count(*) filter (where status = 'given') as n_given,
     count(*) filter (where status = 'missed') as n_missed,
@@ -19,7 +21,7 @@ select
     count(*) filter (where status = 'wrong_dose') as n_wrong_dose,
     100.0 * count(*) filter (where status = 'given')
         / nullif(count(*) filter (
-            where is_planned and in_treatment_window and status not in ('holiday', 'terminated')
+            where is_planned and status not in ('off_treatment', 'holiday', 'extra', 'terminated')
         ), 0) as compliance_pct,
     sum(realized_d) as cumulative_realized_mg_kg,
     avg(abs(dose_dev_pct)) as mean_abs_dose_dev_pct,

@@ -267,11 +267,15 @@ select
     route_max_ml_per_kg,
     dv > route_max_ml_per_kg as dv_over_route_max,
     case
-        when dosage_id is null and not in_treatment_window then 'off_treatment'
+        when dosage_id is null and not in_treatment_window
+            and treatment_end_source = 'treatment_end_day var' then 'off_treatment'
         when dosage_id is null and planned_date = terminated_at then 'terminated'
-        when dosage_id is null and is_holiday then 'holiday'
+        when dosage_id is null and in_treatment_window and is_holiday then 'holiday'
         when dosage_id is null
             and bw_pct_chg_on_day <= -{{ var('dose_holiday_bw_pct') }} then 'held'
+        -- After the last recorded dose, unless the weight says the dose was held: a group whose
+        -- last animals were all on a weight holiday did not end its treatment.
+        when dosage_id is null and not in_treatment_window then 'off_treatment'
         when dosage_id is null then 'missed'
         when not is_planned or not in_treatment_window then 'extra'
         when volume_ul = 0 then 'held'
