@@ -105,9 +105,6 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_evaluation_day_waits_for_every_group_not_only_the_control(db):
     # Day 6: the control keeps 4 of 4, but G2 has 2 of 5 measured (< min_n 3, < min_frac 0.5).
-    row = one(db, "select * from marts.int_study_eval_day where study_id = 'conv'")
-    assert (row["control_eval_day"], row["all_groups_eval_day"]) == (6, 4)
-    assert (row["eval_day"], row["eval_day_rule"]) == (4, "all groups retained")
     eval_days = query(
         db, "select group_id, study_day from marts.rpt_tgi_by_day where is_eval_day order by 1"
     )
@@ -115,6 +112,9 @@ def test_the_evaluation_day_waits_for_every_group_not_only_the_control(db):
         {"group_id": "grp_ka", "study_day": 4},
         {"group_id": "grp_kb", "study_day": 4},
     ]
+    row = one(db, "select * from marts.int_study_eval_day where study_id = 'conv'")
+    assert (row["control_eval_day"], row["all_groups_eval_day"]) == (6, 4)
+    assert (row["eval_day"], row["eval_day_rule"]) == (4, "all groups retained")
     day6 = one(
         db,
         "select * from marts.rpt_group_day_summary where group_id = 'grp_ka' and study_day = 6 "
@@ -188,6 +188,17 @@ def test_follow_up_and_holidays_are_not_missed_doses(db):
 
 
 def test_found_dead_in_a_dosed_group_is_not_tolerated(db):
+    flags = query(
+        db,
+        "select distinct group_id, tr_deaths, tolerated_flag from marts.rpt_bw_tolerability "
+        "order by group_id",
+    )
+    # Neither found-dead animal of G2 is "presumed treatment related", yet both died on the drug.
+    assert [(r["group_id"], r["tr_deaths"], r["tolerated_flag"]) for r in flags] == [
+        ("grp_ka", 0, False),
+        ("grp_kb", 0, True),
+        ("grp_kc", 0, True),
+    ]
     rows = query(
         db,
         "select distinct group_id, tr_deaths, dosed_group_deaths, tolerated_flag, "
@@ -213,12 +224,12 @@ def test_a_hazard_ratio_where_the_control_has_no_event_is_the_firth_estimate(db)
     )
     # One event time, day 5: 9 at risk (5 treated), 2 deaths, both treated.
     hr, lo, hi = firth_by_direct_optimisation([(9, 2, 5, 2)])
-    assert row["hr_method"] == "firth"
     assert (row["hr"], row["hr_ci_lo"], row["hr_ci_hi"]) == (
         approx(hr, rel=1e-6),
         approx(lo, rel=1e-4),
         approx(hi, rel=1e-4),
     )
+    assert row["hr_method"] == "firth"
     assert row["median_method"].startswith("smallest t with S(t) <= 0.5")
     assert "Found dead" in row["event_definition"] and "Accident" in row["censor_definition"]
     # No events in either arm: nothing to estimate, by either fit.
