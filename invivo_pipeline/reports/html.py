@@ -170,8 +170,8 @@ where Δ is the change in group mean volume since day 0; 100 % means no growth, 
 regression. %T/C = 100·mean T / mean C (NCI: ≤ 42 % active, ≤ 10 % highly active). The marts
 also give both on last-observation-carried-forward means (<code>*_locf</code>), which keep the
 animals that left.</li>
-<li><b>Waterfall</b>: one bar per animal, its best % change of tumour volume from day 0 up to the
-evaluation day, labelled with its mRECIST class. <b>Spider</b>: each animal's own curve.</li>
+<li><b>Waterfall</b>: one bar per animal, its best % change of tumour volume from day 0 between
+day 10 (<code>mrecist_min_day</code>) and the evaluation day, labelled with its mRECIST class. <b>Spider</b>: each animal's own curve.</li>
 <li><b>Kaplan–Meier</b>: the share of animals that have not had the event by each day.
 Overall survival counts deaths and humane-endpoint euthanasia; planned sacrifices and animals alive
 at the end are censored (tick marks). The tumour-volume and body-weight panels count reaching that

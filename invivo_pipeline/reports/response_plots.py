@@ -1,7 +1,7 @@
 """Per-animal tumour response figures, rendered to PNG bytes like ``plots``:
 
 - Waterfall: one bar per animal, its best % change of tumour volume from baseline up to the
-  evaluation day (``marts.rpt_animal_waterfall``), sorted from worst to best, coloured by group,
+  evaluation day (mRECIST's best response, ``marts.rpt_animal_waterfall``), sorted from worst to best, coloured by group,
   with its mRECIST class under the bar. Group means hide the responders and the non-responders
   inside a group; a waterfall shows them.
 - Spider: one panel per group, one line per animal of its % change from baseline by study day

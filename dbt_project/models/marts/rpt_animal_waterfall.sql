@@ -1,12 +1,18 @@
--- The waterfall plot's rows: one per animal with tumour measurements after day 0 in a study with
--- an evaluation day, its best response up to that day (the lowest % change of volume from
--- baseline on a day after day 0 and on or before the evaluation day) and its mRECIST class. An
--- animal that left before the evaluation day keeps its best response while on study.
+-- The waterfall plot's rows: one per animal with tumour measurements in the window in a study
+-- with an evaluation day, its best response up to that day and its mRECIST class. Best response
+-- is mRECIST's: the lowest % change of volume from baseline from day mrecist_min_day (the first
+-- days are caliper noise and oedema, not response) to the evaluation day, or from day 1 when the
+-- evaluation day comes earlier. An animal that left before the evaluation day keeps its best
+-- response while on study.
 with points as (
     select f.animal_id, f.study_id, f.group_id, f.study_day, f.pct_dv
     from {{ ref('fct_animal_day') }} as f
     inner join {{ ref('int_study_eval_day') }} as e on f.study_id = e.study_id
-    where f.on_study and f.pct_dv is not null and f.study_day > 0 and f.study_day <= e.eval_day
+    where f.on_study and f.pct_dv is not null and f.study_day <= e.eval_day
+        and f.study_day >= case
+            when e.eval_day >= {{ var('mrecist_min_day') }} then {{ var('mrecist_min_day') }}
+            else 1
+        end
 ),
 
 best as (
