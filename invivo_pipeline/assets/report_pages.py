@@ -53,6 +53,8 @@ PLOT_ASSETS = {
     "survival": dg.AssetKey([GROUP, "survival_curves"]),
     "body_weight": dg.AssetKey([GROUP, "body_weight_change"]),
     "growth_forest": dg.AssetKey([GROUP, "growth_rate_forest_plots"]),
+    "waterfall": dg.AssetKey([GROUP, "tumour_response_waterfall"]),
+    "spider": dg.AssetKey([GROUP, "tumour_response_spider"]),
 }
 STUDY_REPORTS = dg.AssetKey([GROUP, "study_reports"])
 
@@ -61,6 +63,8 @@ _PLOT_DEPS = {
     "survival": [_mart("rpt_km_curve")],
     "body_weight": [_mart("rpt_bw_tolerability")],
     "growth_forest": [_mart("rpt_growth_model")],
+    "waterfall": [_mart("rpt_animal_waterfall")],
+    "spider": [_mart("fct_animal_day")],
 }
 _PLOT_DESCRIPTIONS = {
     "tumour_growth": "Tumour growth curves per study: group mean ± SEM tumour volume (mm³) by "
@@ -73,6 +77,10 @@ _PLOT_DESCRIPTIONS = {
     "growth_forest": "Forest plot per study: each treated group's growth-rate ratio against the "
     "control with its 95 % CI and Holm-adjusted p, from the mixed-effects model of ln tumour "
     "volume (rpt_growth_model). Studies without a fitted model are skipped.",
+    "waterfall": "Waterfall per study: each animal's best % change of tumour volume from day 0 "
+    "up to the evaluation day, sorted, coloured by group, with its mRECIST class.",
+    "spider": "Spider plot per study: each animal's % change of tumour volume from day 0 by "
+    "study day, one panel per group.",
 }
 
 

@@ -33,6 +33,8 @@ PLOT_TITLES = {
     "survival": "Kaplan–Meier survival",
     "body_weight": "body-weight change",
     "growth_forest": "growth-rate forest plot",
+    "waterfall": "best response by animal (waterfall)",
+    "spider": "tumour volume by animal (spider)",
 }
 
 

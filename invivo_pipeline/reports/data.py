@@ -28,6 +28,8 @@ MARTS_READ = (
     "rpt_bw_tolerability",
     "dq_findings",
     "rpt_growth_model",
+    "rpt_animal_waterfall",
+    "fct_animal_day",
 )
 """The marts a study's ``StudyData`` is read from."""
 STAGING_READ = ("stg_study_groups",)
@@ -59,6 +61,10 @@ class StudyData:
     """marts.dq_findings rows of the study: the data-quality rules its records break."""
     growth_model: pd.DataFrame = field(default_factory=pd.DataFrame)
     """marts.rpt_growth_model rows with group_name and group_no: the forest plot's inputs."""
+    waterfall: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """rpt_animal_waterfall rows: each animal's best response up to the evaluation day."""
+    animal_curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """fct_animal_day tumour % change from baseline per animal and day from day 0, on study."""
 
     @property
     def name(self) -> str:
@@ -148,7 +154,8 @@ def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
         con,
         """
         select s.group_id, s.group_name, g.group_no, s.endpoint_type, s.n, s.events,
-               s.median_days, s.ils_pct, s.logrank_p_adj, s.hr
+               s.median_days, s.ils_pct, s.logrank_p_adj, s.hr, s.hr_method, s.median_method,
+               s.event_definition, s.censor_definition
         from marts.rpt_survival_summary s inner join staging.stg_study_groups g using (group_id)
         where s.study_id = ? order by s.endpoint_type, g.group_no
         """,
@@ -188,6 +195,23 @@ def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
         """,
         study_id,
     )
+    waterfall = _frame(
+        con,
+        """
+        select group_id, animal_id, eval_day, best_pct_change, mrecist
+        from marts.rpt_animal_waterfall where study_id = ? order by animal_id
+        """,
+        study_id,
+    )
+    animal_curves = _frame(
+        con,
+        """
+        select group_id, animal_id, study_day, pct_dv from marts.fct_animal_day
+        where study_id = ? and on_study and study_day >= 0 and pct_dv is not null
+        order by animal_id, study_day
+        """,
+        study_id,
+    )
     return StudyData(
         study_id=study_id,
         overview=overview.iloc[0].to_dict(),
@@ -199,6 +223,8 @@ def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
         body_weight=body_weight,
         dq_findings=dq_findings,
         growth_model=growth_model,
+        waterfall=waterfall,
+        animal_curves=animal_curves,
     )
 
 

@@ -28,6 +28,7 @@ from invivo_pipeline.reports.plots import (
     survival_png,
     tumour_growth_png,
 )
+from invivo_pipeline.reports.response_plots import spider_png, waterfall_png
 
 WORKERS_ENV = "INVIVO_REPORT_WORKERS"
 STUDIES_PER_WORKER = 4
@@ -62,6 +63,8 @@ def plot_renderers(
         "survival": survival_png,
         "body_weight": lambda study: body_weight_png(study, limits),
         "growth_forest": forest_png,
+        "waterfall": waterfall_png,
+        "spider": spider_png,
     }
 
 

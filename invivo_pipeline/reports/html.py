@@ -164,10 +164,14 @@ its standard error (SEM = SD/√n). The numbers under the plot are the animals m
 curve stops once fewer than <code>min_n</code> animals, or less than <code>min_frac</code> of the
 group, remain: later means would only describe the survivors. The control group is the grey dashed
 line with open squares.</li>
-<li><b>TGI</b> (tumour growth inhibition) on the evaluation day, the last day the control group
-still meets those cut-offs: TGI = 100·(1 − ΔT/ΔC), where Δ is the change in group mean volume
-since day 0; 100 % means no growth, above 100 % regression. %T/C = 100·mean T / mean C
-(NCI: ≤ 42 % active, ≤ 10 % highly active).</li>
+<li><b>TGI</b> (tumour growth inhibition) on the evaluation day, the last day every group (by
+default; <code>eval_day_retention</code>) still meets those cut-offs: TGI = 100·(1 − ΔT/ΔC),
+where Δ is the change in group mean volume since day 0; 100 % means no growth, above 100 %
+regression. %T/C = 100·mean T / mean C (NCI: ≤ 42 % active, ≤ 10 % highly active). The marts
+also give both on last-observation-carried-forward means (<code>*_locf</code>), which keep the
+animals that left.</li>
+<li><b>Waterfall</b>: one bar per animal, its best % change of tumour volume from day 0 between
+day 10 (<code>mrecist_min_day</code>) and the evaluation day, labelled with its mRECIST class. <b>Spider</b>: each animal's own curve.</li>
 <li><b>Kaplan–Meier</b>: the share of animals that have not had the event by each day.
 Overall survival counts deaths and humane-endpoint euthanasia; planned sacrifices and animals alive
 at the end are censored (tick marks). The tumour-volume and body-weight panels count reaching that
@@ -255,6 +259,7 @@ SURVIVAL_COLUMNS = {
     "median_days": "Median (days)",
     "ils_pct": "ILS (%)",
     "hr": "Hazard ratio",
+    "hr_method": "HR fit",
     "logrank_p_adj": "Log-rank p (Holm)",
 }
 
@@ -270,7 +275,35 @@ def survival_section(ctx: ReportContext) -> str | None:
         else ""
     )
     return section(
-        "Survival (Kaplan–Meier)", figure(png, f"Kaplan–Meier — {ctx.study.title}"), summary
+        "Survival (Kaplan–Meier)",
+        figure(png, f"Kaplan–Meier — {ctx.study.title}"),
+        summary,
+        survival_conventions(ctx.study.survival),
+    )
+
+
+def survival_conventions(survival: pd.DataFrame) -> str:
+    """The conventions behind the survival numbers, as the mart states them: how the median is
+    read, what is an event and what is censored per endpoint, and which hazard-ratio fit."""
+    if survival.empty or "median_method" not in survival:
+        return ""
+    per_endpoint = survival.drop_duplicates("endpoint_type")
+    items = "".join(
+        f"<li><b>{esc(r.endpoint_type)}</b>: event = {esc(r.event_definition)}; censored = "
+        f"{esc(r.censor_definition)}.</li>"
+        for r in per_endpoint.itertuples()
+    )
+    firth = (
+        " Marked <i>firth</i>: the Cox fit has no estimate (an arm without events, or every event"
+        " of one arm before the other's), so the ratio is Firth-penalised with a profile"
+        " penalised-likelihood interval."
+        if (survival["hr_method"] == "firth").any()
+        else ""
+    )
+    return (
+        f'<p class="note">Median: {esc(survival["median_method"].iloc[0])}. Hazard ratio: treated'
+        f" vs control, Cox partial likelihood with Breslow ties.{firth}</p>"
+        f'<ul class="note">{items}</ul>'
     )
 
 
@@ -387,6 +420,8 @@ SECTIONS: list[Section] = [
     _plot_section("tumour_growth", "Tumour growth", "Tumour growth curves"),
     tgi_section,
     growth_model_section,
+    _plot_section("waterfall", "Best response by animal", "Waterfall of best response"),
+    _plot_section("spider", "Tumour volume by animal", "Spider plot of tumour volume"),
     survival_section,
     body_weight_section,
     flow_section,

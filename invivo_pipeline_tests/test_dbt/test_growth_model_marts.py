@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from pytest import approx
 
-from invivo_pipeline_tests.test_dbt.scenario import DAY0, hand_study
-from invivo_pipeline_tests.test_dbt.support import StudyBuilder, dbt_build, load, one, query
+from invivo_pipeline_tests.support.dbt import StudyBuilder, dbt_build, load, one, query
+from invivo_pipeline_tests.support.dbt_scenario import DAY0, hand_study
 
 RATES = {"grp_cc": 0.15, "grp_ca": 0.11, "grp_cb": 0.10, "grp_cab": 0.02}
 FACTORS = (0.8, 0.95, 1.1, 1.25)

@@ -16,6 +16,7 @@ from pytest import approx
 from invivo_pipeline.assets.dbt import MANIFEST
 from invivo_pipeline_tests.support.dbt import dbt_build, load, one, query
 from invivo_pipeline_tests.support.dbt_scenario import draft_study, hand_study
+from invivo_pipeline_tests.support.penalised_cox import firth_by_direct_optimisation
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +257,15 @@ def test_median_survival_ils_and_log_rank(db):
     assert treated["logrank_chi2"] == approx(chi2_t)
     # Holm over the two treated groups: the smaller p-value is doubled.
     assert treated["logrank_p_adj"] == approx(2 * p_t)
-    assert treated["hr"] is None  # no events in G2: no finite hazard ratio
+    # No events in G2: the Cox fit has no finite estimate, so the ratio is the Firth-penalised
+    # one, checked against a direct optimisation of the penalised likelihood on the risk table.
+    hr, lo, hi = firth_by_direct_optimisation([(7, 1, 3, 0), (6, 1, 3, 0), (5, 1, 3, 0)])
+    assert (treated["hr_method"], regress["hr_method"]) == ("firth", "cox")
+    assert (treated["hr"], treated["hr_ci_lo"], treated["hr_ci_hi"]) == (
+        approx(hr, rel=1e-6),
+        approx(lo, rel=1e-4),
+        approx(hi, rel=1e-4),
+    )
     assert regress["hr_ci_lo"] < regress["hr"] < regress["hr_ci_hi"]
 
 

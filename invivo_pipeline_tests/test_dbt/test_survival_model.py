@@ -1,11 +1,10 @@
-"""The dbt Python model ``int_survival_vs_control`` on hand-made arms: the hazard ratio where it
-has an estimate, NULL where the Cox fit diverges (complete separation, which a 200-study tenant
-produced and which used to crash the whole dbt build with an OverflowError)."""
+"""The dbt Python model ``int_survival_vs_control`` on hand-made arms: the Cox hazard ratio where it
+has an estimate, the Firth-penalised one where the Cox fit diverges (complete separation, which a
+200-study tenant produced and which used to crash the whole dbt build with an OverflowError)."""
 
 from __future__ import annotations
 
 import importlib.util
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -39,14 +38,16 @@ def test_a_treated_arm_that_lives_longer_has_a_hazard_ratio_below_one():
     assert 0 < row["hr"] < 1
     assert row["hr_ci_lo"] < row["hr"] < row["hr_ci_hi"]
     assert 0 < row["logrank_p"] < 1
+    assert row["hr_method"] == "cox"
 
 
-def test_complete_separation_gives_no_ratio_instead_of_failing_the_build():
+def test_complete_separation_gives_the_firth_ratio_instead_of_failing_the_build():
     # Every control death comes while no treated animal has died; the one treated death comes
     # after the last control animal is gone: the partial likelihood rises for ever as β → -∞.
     row = arms(
         treated=[(10, 1), (20, 0), (20, 0), (20, 0), (20, 0)],
         control=[(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)],
     )
-    assert math.isnan(row["hr"]) and math.isnan(row["hr_ci_lo"]) and math.isnan(row["hr_ci_hi"])
+    assert row["hr_method"] == "firth"
+    assert 0 < row["hr_ci_lo"] < row["hr"] < row["hr_ci_hi"] < 1
     assert row["logrank_p"] < 0.05, "the log-rank test still answers"

@@ -62,7 +62,7 @@ def pages(materialized):
 def test_a_study_page_needs_nothing_outside_itself(pages):
     links = parse(pages["oncology"])
     images = [value for tag, _, value in links.refs if tag == "img"]
-    assert len(images) == 4  # growth, forest plot, survival, body weight
+    assert len(images) == 6  # growth, forest plot, waterfall, spider, Kaplan–Meier, body weight
     for ref in images:
         assert ref.startswith("data:image/png;base64,")
         assert base64.b64decode(ref.split(",", 1)[1])[:8] == PNG_MAGIC
@@ -79,6 +79,8 @@ def test_sections_follow_the_data(pages):
         "Tumour growth",
         "Tumour growth inhibition",
         "Growth model",
+        "Best response by animal",
+        "Tumour volume by animal",
         "Survival (Kaplan–Meier)",
         "Body weight",
         "Data quality",
@@ -86,6 +88,7 @@ def test_sections_follow_the_data(pages):
     tox = parse(pages["tox"]).headings
     assert "Tumour growth" not in tox and "Tumour growth inhibition" not in tox
     assert "Growth model" not in tox
+    assert "Best response by animal" not in tox and "Tumour volume by animal" not in tox
     assert "Body weight" in tox
     assert parse(pages["draft"]).headings[-2:] == ["No measurements yet", "Data quality"]
 

@@ -48,6 +48,8 @@ def test_studies_without_the_data_skip_the_figure(kinds):
         "survival": None,
         "body_weight": None,
         "growth_forest": None,
+        "waterfall": None,
+        "spider": None,
     }
 
 

@@ -2,7 +2,11 @@
 -- each loss threshold), with group-level columns repeated on every row: the largest group-mean
 -- loss over the days the group still has min_n animals, its day, animals that ever crossed each
 -- threshold, treatment-related deaths and tolerated_flag = max mean loss < bw_endpoint_pct and no
--- treatment-related death.
+-- death or moribund removal in a dosed (non-control) group: any termination of class event not
+-- caused by the tumour (found dead, moribund, body-weight loss). A found-dead animal in a dosed
+-- group may well have died of the drug; "unexplained" is not "not treatment related".
+-- max_mean_loss_pct_locf is the same largest loss on last-observation-carried-forward means: the
+-- animals removed for weight loss keep their last weight in the mean instead of leaving it.
 with curve as (
     select * from {{ ref('rpt_group_day_summary') }}
     where metric = 'bw_pct_chg'
@@ -50,12 +54,24 @@ worst as (
     group by group_id
 ),
 
+worst_locf as (
+    select
+        group_id,
+        max(-mean_locf) as max_mean_loss_locf_raw,
+        arg_max(study_day, -mean_locf) as day_of_max_loss_locf
+    from curve
+    group by group_id
+),
+
 deaths as (
     select
         group_id,
         count(*) filter (
             where reason_class = 'event' and reason_is_presumed_treatment_related and not is_control
-        ) as tr_deaths
+        ) as tr_deaths,
+        count(*) filter (
+            where reason_class = 'event' and not reason_is_tumour_related and not is_control
+        ) as dosed_group_deaths
     from {{ ref('dim_animal') }}
     group by group_id
 ),
@@ -68,9 +84,14 @@ group_level as (
         coalesce(e.n_ever_ge_mild, 0) as n_ever_ge_mild,
         coalesce(e.n_ever_ge_alert, 0) as n_ever_ge_alert,
         coalesce(e.n_ever_ge_endpoint, 0) as n_ever_ge_endpoint,
-        coalesce(d.tr_deaths, 0) as tr_deaths
+        coalesce(d.tr_deaths, 0) as tr_deaths,
+        coalesce(d.dosed_group_deaths, 0) as dosed_group_deaths,
+        case when wl.max_mean_loss_locf_raw > 0 then wl.max_mean_loss_locf_raw else 0.0 end
+            as max_mean_loss_pct_locf,
+        wl.day_of_max_loss_locf
     from (select distinct group_id from curve) as c
     left join worst as w on c.group_id = w.group_id
+    left join worst_locf as wl on c.group_id = wl.group_id
     left join ever as e on c.group_id = e.group_id
     left join deaths as d on c.group_id = d.group_id
 )
@@ -94,8 +115,12 @@ select
     g.n_ever_ge_alert,
     g.n_ever_ge_endpoint,
     g.tr_deaths,
-    coalesce(g.max_mean_loss_pct, 0) < {{ var('bw_endpoint_pct') }} and g.tr_deaths = 0
-        as tolerated_flag
+    coalesce(g.max_mean_loss_pct, 0) < {{ var('bw_endpoint_pct') }} and g.dosed_group_deaths = 0
+        as tolerated_flag,
+    c.mean_locf as mean_bw_pct_chg_locf,
+    g.max_mean_loss_pct_locf,
+    g.day_of_max_loss_locf,
+    g.dosed_group_deaths
 from curve as c
 left join daily_counts as dc on c.group_id = dc.group_id and c.study_day = dc.study_day
 left join group_level as g on c.group_id = g.group_id

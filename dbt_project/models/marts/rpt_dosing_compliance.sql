@@ -4,8 +4,12 @@
 -- ± dose_window_days. The dose arithmetic of docs/reporting-specification.md §2 is checked on every record:
 --   expected volume = W·DV, realized dose = c·V/W, c·DV ≈ d, weight at dosing ≈ nearest weighing.
 -- status: given, missed, held (volume 0, or no record while BW loss >= dose_holiday_bw_pct),
--- extra (no plan), off_schedule (matched through the window), wrong_dose (realized dose off by
--- more than dose_tol_pct), terminated (planned for the day the animal left, not given).
+-- extra (no plan, or given after the treatment window), off_schedule (matched through the window),
+-- wrong_dose (realized dose off by more than dose_tol_pct), terminated (planned for the day the
+-- animal left, not given), off_treatment (a day of the schedule after the group's treatment
+-- window, int_group_dosing_plan: follow-up, not a missed dose), holiday (a protocol dosing holiday
+-- of the var dosing_holidays, keyed by group id or study id). Neither of the last two counts
+-- against compliance.
 with animals as (
     select a.*, s.timezone, s.first_dosed_on as study_first_dosed_on
     from {{ ref('dim_animal') }} as a
@@ -125,6 +129,11 @@ events as (
         and s.dosage_id not in (select dosage_id from window_pairs)
 ),
 
+holidays as (
+    select distinct entity_id, study_day
+    from {{ map_var_lists('dosing_holidays', 'entity_id', 'study_day') }}
+),
+
 weights as (
     select animal_id, measured_on, body_weight_g
     from {{ ref('int_animal_daily_measures') }}
@@ -156,13 +165,28 @@ detailed as (
         p.route,
         p.route_max_ml_per_kg,
         a.terminated_at,
-        day_bw.bw_pct_chg as bw_pct_chg_on_day
+        day_bw.bw_pct_chg as bw_pct_chg_on_day,
+        p.treatment_end_source,
+        case
+            when p.treatment_end_day is not null
+                then coalesce(r.dose_date, e.planned_date) - a.day0_date <= p.treatment_end_day
+            when p.last_recorded_dose_date is not null
+                then coalesce(r.dose_date, e.planned_date) <= p.last_recorded_dose_date
+            else true
+        end as in_treatment_window,
+        hg.study_day is not null or hs.study_day is not null as is_holiday
     from events as e
     inner join animals as a on e.animal_id = a.animal_id
     left join records as r on e.dosage_id = r.dosage_id
     left join plan as p on a.group_id = p.group_id and e.treatment_id = p.treatment_id
     left join {{ ref('fct_animal_day') }} as day_bw
         on e.animal_id = day_bw.animal_id and e.planned_date = day_bw.measured_on
+    left join holidays as hg
+        on a.group_id = hg.entity_id
+        and coalesce(r.dose_date, e.planned_date) - a.day0_date = hg.study_day
+    left join holidays as hs
+        on a.study_id = hs.entity_id
+        and coalesce(r.dose_date, e.planned_date) - a.day0_date = hs.study_day
 ),
 
 -- The nearest weighing within weight_stale_days, before or after (the earlier on a tie): two
@@ -243,11 +267,17 @@ select
     route_max_ml_per_kg,
     dv > route_max_ml_per_kg as dv_over_route_max,
     case
+        when dosage_id is null and not in_treatment_window
+            and treatment_end_source = 'treatment_end_day var' then 'off_treatment'
         when dosage_id is null and planned_date = terminated_at then 'terminated'
+        when dosage_id is null and in_treatment_window and is_holiday then 'holiday'
         when dosage_id is null
             and bw_pct_chg_on_day <= -{{ var('dose_holiday_bw_pct') }} then 'held'
+        -- After the last recorded dose, unless the weight says the dose was held: a group whose
+        -- last animals were all on a weight holiday did not end its treatment.
+        when dosage_id is null and not in_treatment_window then 'off_treatment'
         when dosage_id is null then 'missed'
-        when not is_planned then 'extra'
+        when not is_planned or not in_treatment_window then 'extra'
         when volume_ul = 0 then 'held'
         when via_window then 'off_schedule'
         when planned_d = 0 and abs(realized_d) > 1e-9 then 'wrong_dose'
@@ -255,5 +285,8 @@ select
             and abs(realized_d - planned_d) / planned_d > {{ var('dose_tol_pct') }} / 100.0
             then 'wrong_dose'
         else 'given'
-    end as status
+    end as status,
+    in_treatment_window,
+    is_holiday,
+    treatment_end_source
 from arithmetic

@@ -46,13 +46,13 @@ growth as (
 
 evaluation as (
     select group_id, study_day as eval_day, tgi_delta_pct, tgi_ratio_pct, tgi_rtv_pct,
-        tgi_auc_pct, pct_t_over_c
+        tgi_auc_pct, pct_t_over_c, tgi_delta_pct_locf, pct_t_over_c_locf, low_retention_flag
     from {{ ref('rpt_tgi_by_day') }}
     where is_eval_day
 ),
 
 study_eval_days as (
-    select study_id, max(study_day) as eval_day
+    select study_id, max(study_day) as eval_day, any_value(eval_day_rule) as eval_day_rule
     from {{ ref('rpt_tgi_by_day') }}
     where is_eval_day
     group by study_id
@@ -109,6 +109,10 @@ combined as (
         ev.tgi_rtv_pct as tgi_rtv_pct_eval_day,
         ev.tgi_auc_pct as tgi_auc_pct_eval_day,
         ev.pct_t_over_c as pct_t_over_c_eval_day,
+        se.eval_day_rule,
+        ev.tgi_delta_pct_locf as tgi_delta_pct_eval_day_locf,
+        ev.pct_t_over_c_locf as pct_t_over_c_eval_day_locf,
+        ev.low_retention_flag as low_retention_eval_day,
         em.median_days as median_tte_days,
         cm.median_days as control_median_tte_days,
         case when cg.mean_growth_rate_ln > 0 then ln(2) / cg.mean_growth_rate_ln end
@@ -187,5 +191,9 @@ select
     n_mrecist_pd,
     100.0 * n_responders / nullif(n_with_tumour_data, 0) as orr_pct,
     n_tr_deaths,
-    n_ntr_deaths
+    n_ntr_deaths,
+    eval_day_rule,
+    tgi_delta_pct_eval_day_locf,
+    pct_t_over_c_eval_day_locf,
+    low_retention_eval_day
 from delays

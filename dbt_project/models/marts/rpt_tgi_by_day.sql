@@ -1,6 +1,8 @@
 -- Tumour growth inhibition of each treated group against its study's control group (the one with
 -- is_control), day by day, in every form of docs/reporting-specification.md §1: ratio (%T/C), delta (ΔT/ΔC), relative tumour volume
 -- and area under the mean curve. Means are arithmetic unless the column says median or geo.
+-- The *_locf columns are the same forms on last-observation-carried-forward means (see
+-- rpt_group_day_summary): an explicitly labelled alternative that keeps the animals that left.
 with curves as (
     select * from {{ ref('rpt_group_day_summary') }}
     where metric in ('tumor_volume_mm3', 'rtv') and study_day >= 0
@@ -50,18 +52,9 @@ auc as (
     )
 ),
 
--- Evaluation day: the last day on which the control meets min_n and min_frac (or the eval_day var).
+-- Evaluation day: the last day the groups are still complete enough (int_study_eval_day).
 eval_days as (
-    select
-        c.study_id,
-        {%- if var('eval_day') == 'auto' %}
-        max(v.study_day) filter (where v.plot_ok) as eval_day
-        {%- else %}
-        {{ var('eval_day') }} as eval_day
-        {%- endif %}
-    from controls as c
-    inner join volume as v on c.control_group_id = v.group_id
-    group by c.study_id
+    select study_id, eval_day, eval_day_rule from {{ ref('int_study_eval_day') }}
 ),
 
 paired as (
@@ -86,7 +79,13 @@ paired as (
         aat.auc as auc_t,
         aac.auc as auc_c,
         t.plot_ok and cv.plot_ok as plot_ok,
-        t.study_day = e.eval_day as is_eval_day
+        t.study_day = e.eval_day as is_eval_day,
+        e.eval_day_rule,
+        t.frac_remaining as retention_t,
+        cv.frac_remaining as retention_c,
+        t.low_retention_flag or cv.low_retention_flag as low_retention_flag,
+        t.mean_locf as mean_t_locf,
+        cv.mean_locf as mean_c_locf
     from volume as t
     inner join groups as g on t.group_id = g.group_id and not g.is_control
     inner join controls as c on g.study_id = c.study_id
@@ -109,7 +108,11 @@ changes as (
         case
             when abs(mean_c - mean_c0) > {{ var('tgi_zero_change_tol_mm3') }} then mean_c - mean_c0
         end as delta_c,
-        mean_t - mean_t0 as delta_t
+        mean_t - mean_t0 as delta_t,
+        case
+            when abs(mean_c_locf - mean_c0) > {{ var('tgi_zero_change_tol_mm3') }}
+                then mean_c_locf - mean_c0
+        end as delta_c_locf
     from paired
 ),
 
@@ -121,7 +124,9 @@ metrics as (
         100.0 * geo_mean_t / nullif(geo_mean_c, 0) as pct_t_over_c_geo,
         100.0 * delta_t / delta_c as pct_dt_over_dc,
         100.0 * (1 - mean_rtv_t / nullif(mean_rtv_c, 0)) as tgi_rtv_pct,
-        100.0 * (1 - auc_t / nullif(auc_c, 0)) as tgi_auc_pct
+        100.0 * (1 - auc_t / nullif(auc_c, 0)) as tgi_auc_pct,
+        100.0 * mean_t_locf / nullif(mean_c_locf, 0) as pct_t_over_c_locf,
+        100.0 * (mean_t_locf - mean_t0) / delta_c_locf as pct_dt_over_dc_locf
     from changes
 )
 
@@ -163,5 +168,13 @@ select
         when pct_t_over_c is not null then 'inactive'
     end as nci_activity_class,
     plot_ok,
-    coalesce(is_eval_day, false) as is_eval_day
+    coalesce(is_eval_day, false) as is_eval_day,
+    eval_day_rule,
+    retention_t,
+    retention_c,
+    low_retention_flag,
+    mean_t_locf,
+    mean_c_locf,
+    pct_t_over_c_locf,
+    100.0 - pct_dt_over_dc_locf as tgi_delta_pct_locf
 from metrics

@@ -5,9 +5,12 @@ Log-rank (docs/reporting-specification.md §3): at each distinct event time t_j 
 E_j = n_1j·d_j/n_j and Var_j = n_1j·n_2j·d_j·(n_j - d_j)/(n_j²·(n_j - 1)); χ² = (ΣO - ΣE)²/ΣVar on
 1 degree of freedom. p-values are Holm-adjusted across the treated groups of a study and endpoint.
 The hazard ratio is treated vs control from the Cox partial likelihood with one binary covariate
-(Newton-Raphson), with a Wald confidence interval; it is NULL when either arm has no events or
-the fit diverges (complete separation, common in small arms), and the interval is NULL when it
-is unbounded.
+(Newton-Raphson), with a Wald confidence interval. Where that fit has no estimate (an arm with no
+events, or complete separation: every event of one arm before any of the other's, common in small
+arms and in the best ones), ``hr`` is the Firth-penalised estimate with its profile penalised-
+likelihood interval instead (``invivo_pipeline.statistics.firth_cox``), and ``hr_method`` says
+which. A bound that does not close is NULL; with no event time at which both arms are at risk
+there is no ratio at all.
 """
 
 import math
@@ -15,6 +18,8 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from invivo_pipeline.statistics.firth_cox import firth_hazard_ratio
 
 COLUMNS = {
     "study_id": "object",
@@ -34,7 +39,14 @@ COLUMNS = {
     "hr": "float64",
     "hr_ci_lo": "float64",
     "hr_ci_hi": "float64",
+    "hr_method": "object",
 }
+
+HR_METHODS = {
+    "cox": "Cox partial likelihood (Breslow ties), Wald interval",
+    "firth": "Firth-penalised Cox (Breslow ties), profile penalised-likelihood interval",
+}
+"""hr_method → what it means; shown on the report page."""
 
 
 MAX_LOG_HR = 20.0
@@ -140,6 +152,9 @@ def compare(tte, groups, controls, z):
             table = risk_table(time, event, treated)
             observed, expected, variance, chi2, p = logrank(*table)
             hr, lo, hi = cox_hazard_ratio(*table, z)
+            method = "cox" if hr is not None else None
+            if hr is None and (firth := firth_hazard_ratio(*table, z)) is not None:
+                method, hr, lo, hi = "firth", firth.hr, firth.ci_lo, firth.ci_hi
             rows.append(
                 {
                     "study_id": study_id,
@@ -159,6 +174,7 @@ def compare(tte, groups, controls, z):
                     "hr": hr,
                     "hr_ci_lo": lo,
                     "hr_ci_hi": hi,
+                    "hr_method": method,
                 }
             )
         adjusted = holm([r["logrank_p"] for r in rows[start:]])
