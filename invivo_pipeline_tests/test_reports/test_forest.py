@@ -11,7 +11,7 @@ from invivo_pipeline.reports.forest import forest_png, forest_rows
 from invivo_pipeline.reports.html import ReportContext, growth_model_section
 from invivo_pipeline.reports.plots import DPI, FIGSIZE
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import by_kind, png_size
+from invivo_pipeline_tests.support.reports import by_kind, png_size
 
 GROUPS = pd.DataFrame(
     {

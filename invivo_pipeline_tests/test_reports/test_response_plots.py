@@ -13,7 +13,7 @@ from invivo_pipeline.reports.data import load_studies
 from invivo_pipeline.reports.plots import DPI, FIGSIZE
 from invivo_pipeline.reports.response_plots import spider_png, waterfall_png
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-from invivo_pipeline_tests.test_reports.support import by_kind, png_size
+from invivo_pipeline_tests.support.reports import by_kind, png_size
 
 
 @pytest.fixture(scope="module")
