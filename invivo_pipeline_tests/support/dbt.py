@@ -295,10 +295,10 @@ def load(path: Path, studies: list[StudyBuilder]) -> Warehouse:
     for builder in studies:
         for resource in BY_NAME.values():
             if resource.scope is STUDY:
-                records.setdefault((resource.name, builder.partition_key), [])
+                records.setdefault((resource.name, builder.study_id), [])
         for name, rows in builder.records.items():
             scope = BY_NAME[name].scope
-            key = (name, builder.partition_key if scope is STUDY else None)
+            key = (name, builder.study_id if scope is STUDY else None)
             records.setdefault(key, []).extend(rows)
     loads = []
     for (name, study_id), rows in records.items():

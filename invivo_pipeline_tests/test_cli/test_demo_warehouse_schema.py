@@ -29,6 +29,9 @@ from invivo_pipeline_tests.test_cli.test_demo import ROOT, _env
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "data" / "demo_warehouse_schema.json"
 DEMO_SIZE = ("--studies", "3", "--animals-per-study", "15")
+SAME_WORLD = ("--combination-studies", "0")
+"""The snapshot's world: the combination study the demo adds since (issue 20) is left out, so the
+output compares line for line; its tables and columns are additions, which the schema test allows."""
 
 INTERMEDIATE_MODELS = (
     "int_animal_daily_measures",
@@ -58,6 +61,7 @@ def run_demo(data: Path) -> subprocess.CompletedProcess[str]:
             "--data-dir",
             str(data),
             *DEMO_SIZE,
+            *SAME_WORLD,
         ],
         cwd=ROOT,
         env=_env(),

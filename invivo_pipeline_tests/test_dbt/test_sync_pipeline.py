@@ -15,8 +15,9 @@ from invivo_pipeline_tests.support.materialized import sync_into
 
 ROOT = Path(__file__).resolve().parents[2]
 # The default world: five studies (in progress, completed, tox, draft, canceled), five groups each
-# (vehicle, then 1, 10, 30, 100 mg/kg in oncology), 40 animals, 21 days.
-WORLD = WorldConfig(seed=7, studies=5, animals_per_study=40, days=21)
+# (vehicle, then 1, 10, 30, 100 mg/kg in oncology), 40 animals, 21 days; and one combination study
+# (vehicle, A, B, A + B), so that the synergy mart has rows.
+WORLD = WorldConfig(seed=7, studies=5, animals_per_study=40, days=21, combination_studies=1)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@
 -- are still complete enough (min_n animals measured and min_frac of those that started):
 --   eval_day_retention = all_groups: every group of the study that ever meets the cut-off meets
 --     it that day (treated groups that lose animals to toxicity or tumour burden included);
---   eval_day_retention = control: the control alone does (the convention of §4, which ignores
+--   eval_day_retention = control: the control alone does (the convention of
+--     docs/reporting-specification.md §4, which ignores
 --     the treated groups' retention).
 -- With all_groups, a study where no day after day 0 satisfies every group falls back to the
 -- control's day (eval_day_rule says so). A study day in the var eval_day overrides both.
