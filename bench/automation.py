@@ -54,7 +54,7 @@ def _execute_here(request: dict) -> int:
             tags=request["tags"],
             asset_selection=selection,
             raise_on_error=True,
-            run_config=run_config(Warehouse(default_duckdb_path())),
+            run_config=run_config(Warehouse(default_duckdb_path(), resources=())),
         )
     return 0 if result.success else 1
 

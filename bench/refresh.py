@@ -16,11 +16,13 @@ import json
 import time
 from pathlib import Path
 
+from invivo_pipeline.core.batches import run_sync
 from invivo_pipeline.sources.invivo.automation.discovery import DiscoveryCursor, discover
 from invivo_pipeline.sources.invivo.automation.settings import DEFAULT_PROBE_RESOURCES
-from invivo_pipeline.sources.invivo.client import InVivoClient, run_sync
+from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.config import ClientConfig
 from invivo_pipeline.sources.invivo.ingest import STUDY_NAMES, ingest
+from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
 
 SENSOR_GLOBALS = ("studies", "cages")
@@ -42,7 +44,7 @@ async def _tick(config: ClientConfig, cursor: DiscoveryCursor, known: list[str])
 
 async def _reload(config: ClientConfig, study_ids: list[str]):
     async with InVivoClient(config) as client:
-        with Warehouse().session() as session:
+        with Warehouse(resources=RESOURCES).session() as session:
             return await ingest(
                 client,
                 session,

@@ -393,10 +393,12 @@ def _record_count(database: Path, table: str | None = None) -> int:
 def replay_mode(args: argparse.Namespace) -> dict:
     from bench.ceiling import native_load_seconds, write_ndjson
     from bench.recording import RecordingTransport, ReplayTransport
-    from invivo_pipeline.sources.invivo.client import InVivoClient, run_sync
+    from invivo_pipeline.core.batches import run_sync
+    from invivo_pipeline.sources.invivo.client import InVivoClient
     from invivo_pipeline.sources.invivo.config import ClientConfig
     from invivo_pipeline.sources.invivo.ingest import GLOBAL_NAMES, STUDY_NAMES, ingest
     from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
+    from invivo_pipeline.sources.invivo.table import RESOURCES
     from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
     from invivo_pipeline.sources.invivo.simulator.serve.settings import (
         DEMO_CLIENT_ID,
@@ -410,7 +412,7 @@ def replay_mode(args: argparse.Namespace) -> dict:
     async def sync(base_url: str, transport, study_ids, database: Path):
         config = ClientConfig(base_url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         async with InVivoClient(config, transport=transport) as client:
-            with Warehouse(database).session() as session:
+            with Warehouse(database, resources=RESOURCES).session() as session:
                 return await ingest(
                     client, session, global_names=GLOBAL_NAMES, study_ids=study_ids,
                     study_names=STUDY_NAMES,

@@ -22,6 +22,7 @@ import duckdb
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
 from invivo_pipeline.core.resource_spec import Scope
 from invivo_pipeline.sources.invivo.table import BY_NAME, RESOURCES, STUDY
+from invivo_pipeline.sources.registry import SOURCES
 from invivo_pipeline.warehouse import TableLoad, Warehouse
 
 UTC_STAMP = "T10:00:00Z"
@@ -311,7 +312,9 @@ def load(path: Path, studies: list[StudyBuilder]) -> Warehouse:
             context = {"study_id": study_id} if study_id else {}
             batches.append(Batch(name, context, rows))
         loads.append(TableLoad(name, batches, study_id))
-    warehouse = Warehouse(path, resources=RESOURCES)
+    # dbt reads every source's raw tables: the file carries them all, as the code location's does.
+    every_table = [table for source in SOURCES for table in source.tables]
+    warehouse = Warehouse(path, resources=RESOURCES, ensure_also=every_table)
     warehouse.load_many(loads)
     return warehouse
 

@@ -112,7 +112,7 @@ def test_the_evaluation_day_waits_for_every_group_not_only_the_control(db):
         {"group_id": "grp_ka", "study_day": 4},
         {"group_id": "grp_kb", "study_day": 4},
     ]
-    row = one(db, "select * from marts.int_study_eval_day where study_id = 'conv'")
+    row = one(db, "select * from intermediate.int_study_eval_day where study_id = 'conv'")
     assert (row["control_eval_day"], row["all_groups_eval_day"]) == (6, 4)
     assert (row["eval_day"], row["eval_day_rule"]) == (4, "all groups retained")
     day6 = one(
@@ -169,7 +169,7 @@ def test_follow_up_and_holidays_are_not_missed_doses(db):
     sources = query(
         db,
         "select group_id, treatment_end_source, treatment_end_day, last_recorded_dose_date "
-        "from marts.int_group_dosing_plan order by group_id",
+        "from intermediate.int_group_dosing_plan order by group_id",
     )
     assert sources == [
         {
