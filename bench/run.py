@@ -398,12 +398,12 @@ def replay_mode(args: argparse.Namespace) -> dict:
     from invivo_pipeline.sources.invivo.config import ClientConfig
     from invivo_pipeline.sources.invivo.ingest import GLOBAL_NAMES, STUDY_NAMES, ingest
     from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
-    from invivo_pipeline.sources.invivo.table import RESOURCES
     from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
     from invivo_pipeline.sources.invivo.simulator.serve.settings import (
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
     )
+    from invivo_pipeline.sources.invivo.table import RESOURCES
     from invivo_pipeline.warehouse import Warehouse
 
     work = Path(tempfile.mkdtemp(prefix="invivo-replay-"))
