@@ -11,3 +11,12 @@ from invivo_pipeline_tests.support.materialized import Materialized, materialize
 def materialized(tmp_path_factory: pytest.TempPathFactory) -> Materialized:
     """A warehouse, its reports and its Dagster instance after one real ``invivo sync``."""
     return materialize(tmp_path_factory.mktemp("materialized"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the session's ``materialized`` sync is end to end, wherever it lives:
+    marking it here keeps ``-m "not slow"`` from paying for that whole sync because one quick
+    test in a folder happens to read it."""
+    for item in items:
+        if "materialized" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

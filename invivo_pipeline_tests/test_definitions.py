@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # a process of its own
 def test_the_workspace_validates_as_dagster_dev_loads_it(tmp_path):
     dagster = shutil.which("dagster")
     assert dagster, "dagster is a dependency: pip install -e ."
@@ -31,6 +34,7 @@ def test_the_workspace_validates_as_dagster_dev_loads_it(tmp_path):
     assert "All code locations passed validation" in result.stdout + result.stderr
 
 
+@pytest.mark.slow  # a process of its own
 def test_dg_check_defs_passes_from_the_repository_root_without_warnings(tmp_path):
     dg_cli = Path(sys.executable).parent / "dg"
     assert dg_cli.exists(), "dagster-dg-cli is a dependency: pip install -e ."

@@ -23,6 +23,8 @@ from invivo_pipeline.warehouse import Warehouse
 from invivo_pipeline.warehouse.publish import published_path
 from invivo_pipeline_tests.support.sensing import execute
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 WORLD = WorldConfig(seed=31, studies=3, animals_per_study=6, days=4)
 COUNT = "select count(*) from invivo_raw.measurements"
 

@@ -11,12 +11,15 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster_dbt import DbtProject
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR, InVivoDbtPreparer, dbt_executable
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.support.cli import ROOT, SMALL_WORLD, assert_matches_world
+
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
 
 BIN = Path(sys.executable).parent
 PATH_WITHOUT_THE_VENV = "/usr/bin:/bin"

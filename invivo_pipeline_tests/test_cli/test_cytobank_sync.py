@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.cli.cytobank_sync import sync_cytobank
 from invivo_pipeline.sources.cytobank.table import CYTOBANK_RESOURCES
 from invivo_pipeline.sources.invivo.table import RESOURCES
@@ -31,8 +32,10 @@ def test_cytobank_is_skipped_when_its_base_url_is_unset(
 
 
 def test_an_invivo_load_creates_the_cytobank_tables_empty(tmp_path: Path) -> None:
+    """The In Vivo load opens the warehouse as the code location does (its resource, which
+    ensures every registered source's tables), and never names Cytobank itself."""
     path = tmp_path / "w.duckdb"
-    Warehouse(path, resources=RESOURCES).load(
+    WarehouseResource(path=str(path)).warehouse(RESOURCES).load(
         "measurements", [measurements("sdy_1", 2)], partition_key="sdy_1"
     )
     counts = Warehouse(path, resources=CYTOBANK_RESOURCES).row_counts()

@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

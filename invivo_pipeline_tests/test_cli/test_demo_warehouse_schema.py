@@ -27,6 +27,8 @@ import pytest
 
 from invivo_pipeline_tests.test_cli.test_demo import ROOT, _env
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 SNAPSHOT = Path(__file__).resolve().parents[1] / "data" / "demo_warehouse_schema.json"
 DEMO_SIZE = ("--studies", "3", "--animals-per-study", "15")
 SAME_WORLD = ("--combination-studies", "0")

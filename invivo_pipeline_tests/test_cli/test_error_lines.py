@@ -22,6 +22,8 @@ from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServe
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline_tests.support.hostile_proxy import Alteration, HostileProxy
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 FORBIDDEN = ("TaskGroup", "ExceptionGroup", "sub-exception", "Traceback", "RecursionError")
 QUICK = {"INVIVO_MAX_RETRIES": "1", "INVIVO_BACKOFF_BASE_S": "0.01", "INVIVO_BACKOFF_MAX_S": "0.05"}
 PASSWORD = "pa55w0rd-never-shown"

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline_tests.support.cli import SMALL_WORLD, pointing_at
 from invivo_pipeline_tests.support.processes import children, cmdline, gone_within
+
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
 
 
 def test_kill_9_of_a_sync_during_dbt_build_leaves_no_dbt_writing(cli):

@@ -13,11 +13,14 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.warehouse.publish import published_path
 from invivo_pipeline_tests.support.cli import SMALL_WORLD, pointing_at
+
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
 
 COUNT = "select count(*) from invivo_raw.measurements"
 

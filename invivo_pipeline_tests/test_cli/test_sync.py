@@ -21,6 +21,8 @@ from invivo_pipeline_tests.support.cli import (
 )
 from invivo_pipeline_tests.support.tenant import minimum_api_requests
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 RATIO = re.compile(r"requests: ([\d,]+) \(minimum possible ([\d,]+), ratio ([\d.]+)")
 
 

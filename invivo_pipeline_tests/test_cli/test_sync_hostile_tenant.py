@@ -30,6 +30,8 @@ from invivo_pipeline_tests.support.hostile_tenant import (
 )
 from invivo_pipeline_tests.support.stub_api import StubServer
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 KEY = {"metadata_options": "value", "study_presets": "study_id"}
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from invivo_pipeline.sources.invivo.assets import asset_key
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
@@ -11,6 +12,8 @@ from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.support.cli import SMALL_WORLD, assert_matches_world, pointing_at
 from invivo_pipeline_tests.support.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
 
 
 def test_a_full_sync_is_recorded_in_postgresql(cli, postgres_home):  # noqa: F811

@@ -6,12 +6,15 @@ from __future__ import annotations
 import dataclasses
 
 import dagster as dg
+import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.support.cli import SMALL_WORLD, assert_matches_world, pointing_at
+
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
 
 WORLD = WorldConfig(seed=41, **SMALL_WORLD)
 

@@ -23,6 +23,8 @@ from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
     "INVIVO_BASE_URL": "https://tenant.example.com",

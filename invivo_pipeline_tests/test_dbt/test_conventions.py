@@ -28,6 +28,8 @@ from pytest import approx
 from invivo_pipeline_tests.support.dbt import StudyBuilder, dbt_build, load, one, query
 from invivo_pipeline_tests.support.penalised_cox import firth_by_direct_optimisation
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 DAY0 = date(2026, 1, 10)
 DAYS = (0, 2, 4, 6)
 VOLUMES = {

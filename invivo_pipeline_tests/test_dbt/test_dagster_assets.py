@@ -33,6 +33,8 @@ from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline_tests.support.dbt import load
 from invivo_pipeline_tests.support.dbt_scenario import two_control_study
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 REQUIRED_MARTS = {
     "dim_animal",
     "fct_animal_day",

@@ -26,6 +26,8 @@ from invivo_pipeline_tests.support.dbt_scenario import (
     two_control_study,
 )
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 
 def mean(values: list[float]) -> float:
     return sum(values) / len(values)

@@ -21,6 +21,8 @@ from pytest import approx
 from invivo_pipeline_tests.support.dbt import StudyBuilder, dbt_build, load, one, query
 from invivo_pipeline_tests.support.dbt_scenario import DAY0, hand_study
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 RATES = {"grp_cc": 0.15, "grp_ca": 0.11, "grp_cb": 0.10, "grp_cab": 0.02}
 FACTORS = (0.8, 0.95, 1.1, 1.25)
 WOBBLE = (0.0, 0.02, -0.015, 0.01, -0.02, 0.005)

@@ -18,6 +18,8 @@ from invivo_pipeline_tests.support.dbt import dbt_build, load, one, query
 from invivo_pipeline_tests.support.dbt_scenario import draft_study, hand_study
 from invivo_pipeline_tests.support.penalised_cox import firth_by_direct_optimisation
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -13,6 +13,8 @@ from invivo_pipeline.sources.invivo.simulator.generate import vocab
 from invivo_pipeline_tests.support.dbt import StudyBuilder, dbt_build, load, one, query
 from invivo_pipeline_tests.support.dbt_scenario import weighing_study, window_study
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 
 def test_every_termination_reason_of_the_simulator_is_mapped_in_the_seed():
     seed = DBT_PROJECT_DIR / "seeds" / "seed_termination_reasons.csv"

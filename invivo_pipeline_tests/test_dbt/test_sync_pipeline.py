@@ -13,6 +13,8 @@ from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline_tests.support.dbt import query
 from invivo_pipeline_tests.support.materialized import sync_into
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 ROOT = Path(__file__).resolve().parents[2]
 # The default world: five studies (in progress, completed, tox, draft, canceled), five groups each
 # (vehicle, then 1, 10, 30, 100 mg/kg in oncology), 40 animals, 21 days; and one combination study

@@ -82,6 +82,7 @@ def test_server_429s_are_waited_out_and_the_load_completes(tmp_path: Path) -> No
         assert wh.row_counts()["fcs_files"] == len(sim.world.experiments[0].fcs_files)
 
 
+@pytest.mark.slow  # waits out a real token lifetime
 def test_an_expired_token_is_renewed_and_the_run_goes_on(tmp_path: Path) -> None:
     # The server's tokens live 1 s; the client believes the documented 8 h and learns otherwise
     # from "Authentication Timeout"; its rate limit stretches the run over several tokens.

@@ -30,6 +30,8 @@ from invivo_pipeline_tests.support.automation_processes import (
     wait_for,
 )
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 ROOT = Path(__file__).resolve().parents[4]
 DEADLINE_S = 90
 SECRET = "e2e-webhook-secret-not-for-logs"

@@ -21,6 +21,8 @@ from invivo_pipeline.sources.invivo.simulator.serve.settings import (
 from invivo_pipeline_tests.support.postgres_server import postgres, postgres_home  # noqa: F401 (fixtures)
 from invivo_pipeline_tests.support.sensing import discover, execute, partitions, study_runs
 
+pytestmark = pytest.mark.slow  # end to end: see docs/development.md
+
 
 @pytest.mark.timeout(300)
 def test_a_sensor_launched_run_is_recorded_in_postgresql(tmp_path, monkeypatch, postgres_home):  # noqa: F811
