@@ -89,6 +89,17 @@ def run_demo(
     print_next_steps(console, database=database, dagster_home=dagster_home)
 
 
+def ui_command(env: str) -> str:
+    """``dg dev`` from the project's checkout (its ``[tool.dg]``), where the package has one;
+    an installed package has none, so ``dagster dev -m`` (which warns that ``dg dev`` supersedes
+    it) is the one command that works there."""
+    root = Path(__file__).resolve().parents[2]
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "[tool.dg]" in pyproject.read_text(encoding="utf-8"):
+        return f"cd {shlex.quote(str(root))} && {env} dg dev"
+    return f"{env} dagster dev -m invivo_pipeline.definitions"
+
+
 def next_steps(*, database: Path, dagster_home: Path) -> list[tuple[str, str]]:
     """(what, exact command) for what to do after the demo, with this run's paths."""
     index = reports_dir(database) / "index.html"
@@ -101,8 +112,8 @@ def next_steps(*, database: Path, dagster_home: Path) -> list[tuple[str, str]]:
         ("the reports", f"open {index}   (one HTML page per study; xdg-open on Linux)"),
         (
             "the Dagster UI",
-            f"DAGSTER_HOME={shlex.quote(str(dagster_home))} INVIVO_DUCKDB_PATH={db} "
-            "dagster dev -m invivo_pipeline.definitions   then open http://127.0.0.1:3000 "
+            f"{ui_command(f'DAGSTER_HOME={shlex.quote(str(dagster_home))} INVIVO_DUCKDB_PATH={db}')}"
+            "   then open http://127.0.0.1:3000 "
             "(Assets → reports → tumour_growth_curves shows the plots)",
         ),
         (
@@ -116,7 +127,7 @@ def next_steps(*, database: Path, dagster_home: Path) -> list[tuple[str, str]]:
             "re-run from the UI",
             "start the simulator (invivo simulator &) and add INVIVO_BASE_URL=http://127.0.0.1:8000 "
             f"INVIVO_CLIENT_ID={DEMO_CLIENT_ID} INVIVO_CLIENT_SECRET={DEMO_CLIENT_SECRET} "
-            "to the dagster dev command",
+            "to that command",
         ),
     ]
 

@@ -33,6 +33,19 @@ from scipy import optimize, stats
 from invivo_pipeline.statistics.multiplicity import holm
 
 P_ADJUST_METHOD = "holm"
+
+OBSERVATIONS_QUERY = """
+    select study_id, animal_id, group_id, study_day, tumor_volume_mm3
+    from fct_animal_day
+    where study_day >= 0 and tumor_volume_mm3 is not null and tumor_volume_mm3 >= 0
+"""
+"""The observations the dbt models fit (a query over their ``fct_animal_day`` relation): every
+volume from day 0 on, of animals that left early too."""
+
+EVAL_DAYS_QUERY = (
+    "select study_id, max(study_day) as eval_day from tgi where is_eval_day group by 1"
+)
+"""Each study's evaluation day, over the dbt models' ``rpt_tgi_by_day`` relation (as ``tgi``)."""
 RANDOM_INTERCEPT = "intercept"
 
 COLUMNS: dict[str, str] = {

@@ -25,6 +25,36 @@ ROOT = Path(__file__).resolve().parents[2]
 SMALL_WORLD = {"studies": 4, "animals_per_study": 12, "days": 10}
 
 
+def clean_env() -> dict[str, str]:
+    """This environment without any INVIVO_/DAGSTER_ setting, as on a fresh machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVIVO_", "DAGSTER_"))}
+    return {**env, "COLUMNS": "250"}
+
+
+def run_demo(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``invivo demo --quiet`` into ``data`` with ``args``, as a user runs it; it must succeed."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "invivo_pipeline",
+            "demo",
+            "--quiet",
+            "--data-dir",
+            str(data),
+            *args,
+        ],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
 @dataclass
 class Cli:
     env: dict[str, str]

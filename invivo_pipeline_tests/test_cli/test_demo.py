@@ -3,7 +3,6 @@ the reports, and next steps whose commands work as printed."""
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -13,40 +12,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from invivo_pipeline_tests.support.cli import ROOT, clean_env, run_demo
+
 pytestmark = pytest.mark.slow  # end to end: see docs/development.md
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INVIVO_", "DAGSTER_"))}
-    return {**env, "COLUMNS": "250"}
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
     data = tmp_path_factory.mktemp("demo") / "data"
-    small = ["--studies", "3", "--animals-per-study", "15"]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "invivo_pipeline",
-            "demo",
-            "--quiet",
-            "--data-dir",
-            str(data),
-            *small,
-        ],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result, data
+    return run_demo(data, "--studies", "3", "--animals-per-study", "15"), data
 
 
 def test_the_summary_counts_what_was_loaded(demo):
@@ -100,7 +74,8 @@ def test_the_reports_and_the_next_steps_are_there_and_work(demo):
     assert sum("Growth-rate ratios" in p.read_text() for p in pages) == 3
     lines = result.stdout.splitlines()
     ui = lines[lines.index("  the Dagster UI:") + 1]
-    assert f"DAGSTER_HOME={data / 'dagster_home'}" in ui and "dagster dev -m" in ui
+    assert f"DAGSTER_HOME={data / 'dagster_home'}" in ui
+    assert f"cd {ROOT} && " in ui and " dg dev " in ui  # from the checkout: no SupersessionWarning
     query = lines[lines.index("  query DuckDB:") + 1].strip()
     args = shlex.split(query)
     assert args[0] == "python"
@@ -115,7 +90,7 @@ def test_help_lists_every_command():
     result = subprocess.run(
         [sys.executable, "-m", "invivo_pipeline", "--help"],
         cwd=ROOT,
-        env=_env(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,7 +7,8 @@ and output are a snapshot: ``invivo_pipeline_tests/data/demo_warehouse_schema.js
 
 Additions are allowed (new marts, new columns; new dbt models and tests in the counts) and printed.
 The one documented migration is ``MOVED_TABLES``: the intermediate models, which the contract never
-published, left the ``marts`` schema for their own ``intermediate`` schema.
+published, left the ``marts`` schema for their own ``intermediate`` schema; ``CHANGED_LINES`` is the
+one deliberate change of the output (the UI's command).
 
 Regenerate the snapshot, after a deliberate change of the contract, with
     python -m invivo_pipeline_tests.test_cli.test_demo_warehouse_schema --write
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from invivo_pipeline_tests.test_cli.test_demo import ROOT, _env
+from invivo_pipeline_tests.support.cli import ROOT, run_demo
 
 pytestmark = pytest.mark.slow  # end to end: see docs/development.md
 
@@ -51,31 +51,6 @@ intermediate models moved from the marts schema to their own."""
 _DBT_COUNTS = re.compile(r"^dbt: (\d+) models, (\d+) tests passed$")
 
 
-def run_demo(data: Path) -> subprocess.CompletedProcess[str]:
-    """``invivo demo`` at the test's size into ``data``, as a user runs it."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "invivo_pipeline",
-            "demo",
-            "--quiet",
-            "--data-dir",
-            str(data),
-            *DEMO_SIZE,
-            *SAME_WORLD,
-        ],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr + result.stdout
-    return result
-
-
 def warehouse_schema(database: Path) -> dict[str, dict[str, str]]:
     """``{"schema.table": {column: type}}`` of every table and view of the DuckDB file."""
     with duckdb.connect(str(database), read_only=True) as con:
@@ -91,8 +66,8 @@ def warehouse_schema(database: Path) -> dict[str, dict[str, str]]:
 
 def output_lines(stdout: str, data: Path) -> list[str]:
     """The demo's lines with what differs between runs replaced: its folder, the simulators'
-    ephemeral ports, the sync's wall time."""
-    text = stdout.replace(str(data), "<data>")
+    ephemeral ports, the sync's wall time, and the checkout it runs from."""
+    text = stdout.replace(str(data), "<data>").replace(str(ROOT), "<root>")
     text = re.sub(r"127\.0\.0\.1:\d{5}\b", "127.0.0.1:<port>", text)
     text = re.sub(r"time: [\d.]+ s", "time: <s>", text)
     return [line.rstrip() for line in text.splitlines()]
@@ -121,12 +96,32 @@ def schema_changes(
     return broken, added
 
 
+_UI = (
+    "    {}DAGSTER_HOME=<data>/dagster_home INVIVO_DUCKDB_PATH=<data>/invivo.duckdb {}   then open "
+    "http://127.0.0.1:3000 (Assets → reports → tumour_growth_curves shows the plots)"
+)
+_RERUN = (
+    "    start the simulator (invivo simulator &) and add INVIVO_BASE_URL=http://127.0.0.1:8000 "
+    "INVIVO_CLIENT_ID=invivo-demo-client INVIVO_CLIENT_SECRET=invivo-demo-secret to {}"
+)
+CHANGED_LINES: dict[str, str] = {
+    _UI.format("", "dagster dev -m invivo_pipeline.definitions"): _UI.format(
+        "cd <root> && ", "dg dev"
+    ),
+    _RERUN.format("the dagster dev command"): _RERUN.format("that command"),
+}
+"""Snapshot line → what the demo prints now: the one deliberate change of its output since the
+snapshot (issue 17): the UI's command is ``dg dev`` from the checkout, as ``dagster dev`` warns
+that ``dg dev`` supersedes it."""
+
+
 def output_changes(snapshot: list[str], now: list[str]) -> tuple[list[str], list[str]]:
     """(lines that differ, counts that grew): dbt's model and test counts may only grow."""
     broken: list[str] = []
     grew: list[str] = []
     if len(snapshot) != len(now):
         broken.append(f"{len(snapshot)} lines before, {len(now)} now")
+    snapshot = [CHANGED_LINES.get(line, line) for line in snapshot]
     for before, line in zip(snapshot, now, strict=False):
         counts_before, counts_now = _DBT_COUNTS.match(before), _DBT_COUNTS.match(line)
         if counts_before and counts_now:
@@ -143,7 +138,7 @@ def output_changes(snapshot: list[str], now: list[str]) -> tuple[list[str], list
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     data = tmp_path_factory.mktemp("demo") / "data"
-    result = run_demo(data)
+    result = run_demo(data, *DEMO_SIZE, *SAME_WORLD)
     return data / "invivo.duckdb", output_lines(result.stdout, data)
 
 
@@ -168,7 +163,7 @@ def test_the_demo_prints_what_it_printed(demo):
 def write_snapshot() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        result = run_demo(data)
+        result = run_demo(data, *DEMO_SIZE, *SAME_WORLD)
         snapshot = {
             "demo": ["invivo", "demo", "--quiet", *DEMO_SIZE],
             "tables": warehouse_schema(data / "invivo.duckdb"),

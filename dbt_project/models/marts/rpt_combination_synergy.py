@@ -1,15 +1,8 @@
 """Bliss and HSA synergy of every combination study's A + B group, with intervals, from the
 study's mixed-effects growth model (invivo_pipeline.statistics.synergy)."""
 
+from invivo_pipeline.statistics.growth_model import EVAL_DAYS_QUERY, OBSERVATIONS_QUERY
 from invivo_pipeline.statistics.synergy import combination_synergy_frame
-
-OBSERVATIONS = """
-    select study_id, animal_id, group_id, study_day, tumor_volume_mm3
-    from fct_animal_day
-    where study_day >= 0 and tumor_volume_mm3 is not null and tumor_volume_mm3 >= 0
-"""
-
-EVAL_DAYS = "select study_id, max(study_day) as eval_day from tgi where is_eval_day group by 1"
 
 
 def model(dbt, session):
@@ -23,10 +16,13 @@ def model(dbt, session):
     # Only studies with a group of two or more treatments can hold a combination.
     candidates = set(links.groupby("group_id").filter(lambda g: len(g) >= 2)["study_id"])
     days = dbt.ref("fct_animal_day")
-    observations = days.query("fct_animal_day", OBSERVATIONS).df()
+    observations = days.query("fct_animal_day", OBSERVATIONS_QUERY).df()
     observations = observations[observations["study_id"].isin(candidates)]
     eval_rows = (
-        dbt.ref("rpt_tgi_by_day").query("tgi", EVAL_DAYS).df().set_index("study_id")["eval_day"]
+        dbt.ref("rpt_tgi_by_day")
+        .query("tgi", EVAL_DAYS_QUERY)
+        .df()
+        .set_index("study_id")["eval_day"]
     )
     return combination_synergy_frame(
         observations,

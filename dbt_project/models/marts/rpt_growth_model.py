@@ -2,26 +2,25 @@
 (invivo_pipeline.statistics.growth_model): growth rates, slope differences and growth-rate ratios
 with intervals and Holm-adjusted p-values, model-based %T/C and TGI on the evaluation day."""
 
-from invivo_pipeline.statistics.growth_model import growth_model_frame
-
-OBSERVATIONS = """
-    select study_id, animal_id, group_id, study_day, tumor_volume_mm3
-    from fct_animal_day
-    where study_day >= 0 and tumor_volume_mm3 is not null and tumor_volume_mm3 >= 0
-"""
-
-EVAL_DAYS = "select study_id, max(study_day) as eval_day from tgi where is_eval_day group by 1"
+from invivo_pipeline.statistics.growth_model import (
+    EVAL_DAYS_QUERY,
+    OBSERVATIONS_QUERY,
+    growth_model_frame,
+)
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     days = dbt.ref("fct_animal_day")
-    observations = days.query("fct_animal_day", OBSERVATIONS).df()
+    observations = days.query("fct_animal_day", OBSERVATIONS_QUERY).df()
     groups = dbt.ref("stg_invivo__study_groups").df()[["study_id", "group_id", "group_no"]]
     control = dbt.ref("int_study_control").df()
     controls = dict(zip(control["study_id"], control["control_group_id"], strict=True))
     eval_rows = (
-        dbt.ref("rpt_tgi_by_day").query("tgi", EVAL_DAYS).df().set_index("study_id")["eval_day"]
+        dbt.ref("rpt_tgi_by_day")
+        .query("tgi", EVAL_DAYS_QUERY)
+        .df()
+        .set_index("study_id")["eval_day"]
     )
     return growth_model_frame(
         observations,

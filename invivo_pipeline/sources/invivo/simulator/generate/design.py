@@ -238,24 +238,7 @@ def _add_groups(
         )
         study.treatments.append(treatment)
         label = "Vehicle" if level == 0 else f"{compound} {dose_text} mg/kg {study.schedule}"
-        study.groups.append(
-            StudyGroup(
-                id=ids.new("grp"),
-                study=study,
-                name=f"G{level + 1} {label}",
-                no=level + 1,
-                color=vocab.GROUP_COLORS[level % len(vocab.GROUP_COLORS)],
-                max_animals=0,
-                control=level == 0,
-                metadata={
-                    "study-group-internal-id": f"GRP-{study.index + 1:04d}-{level + 1}",
-                    "dosing-route": "PO",
-                },
-                created_at=stamp + timedelta(seconds=5),
-                treatments=[treatment],
-                level=level,
-            )
-        )
+        study.groups.append(_group(study, ids, level, f"G{level + 1} {label}", stamp, [treatment]))
 
 
 COMBINATION_ARMS: tuple[tuple[str, tuple[int, ...], float], ...] = (
@@ -306,24 +289,45 @@ def _add_combination(study: Study, ids: IdSource, rng: random.Random, compounds:
             treatments = [agents[u] for u in uses]
         name = " + ".join(t.name for t in treatments) if uses else label
         study.groups.append(
-            StudyGroup(
-                id=ids.new("grp"),
-                study=study,
-                name=f"G{level + 1} {name} {study.schedule}" if uses else f"G1 {name}",
-                no=level + 1,
-                color=vocab.GROUP_COLORS[level % len(vocab.GROUP_COLORS)],
-                max_animals=0,
-                control=level == 0,
-                metadata={
-                    "study-group-internal-id": f"GRP-{study.index + 1:04d}-{level + 1}",
-                    "dosing-route": "PO",
-                },
-                created_at=stamp + timedelta(seconds=5),
-                treatments=treatments,
-                level=level,
+            _group(
+                study,
+                ids,
+                level,
+                f"G{level + 1} {name} {study.schedule}" if uses else f"G1 {name}",
+                stamp,
+                treatments,
                 efficacy=efficacy if uses else None,
             )
         )
+
+
+def _group(
+    study: Study,
+    ids: IdSource,
+    level: int,
+    name: str,
+    stamp: datetime,
+    treatments: list[Treatment],
+    efficacy: float | None = None,
+) -> StudyGroup:
+    """A study's group at ``level`` (0: the control), dosed by mouth, created 5 s after ``stamp``."""
+    return StudyGroup(
+        id=ids.new("grp"),
+        study=study,
+        name=name,
+        no=level + 1,
+        color=vocab.GROUP_COLORS[level % len(vocab.GROUP_COLORS)],
+        max_animals=0,
+        control=level == 0,
+        metadata={
+            "study-group-internal-id": f"GRP-{study.index + 1:04d}-{level + 1}",
+            "dosing-route": "PO",
+        },
+        created_at=stamp + timedelta(seconds=5),
+        treatments=treatments,
+        level=level,
+        efficacy=efficacy,
+    )
 
 
 def _dose_levels(kind: str, treated: int) -> tuple[int, ...]:
