@@ -90,7 +90,7 @@ def test_every_table_a_report_queries_is_declared():
         (schema, table)
         for source in REPORTS_PACKAGE.glob("*.py")
         for schema, table in re.findall(
-            r"\b(marts|staging)\.([a-z][a-z0-9_]*[a-z0-9])\b(?!\*)", source.read_text()
+            r"\b(marts|intermediate|staging)\.([a-z][a-z0-9_]*[a-z0-9])\b(?!\*)", source.read_text()
         )
     }
     assert queried >= {("marts", "rpt_km_curve"), ("marts", "fct_flow_sample")}
