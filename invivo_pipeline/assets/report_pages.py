@@ -31,7 +31,7 @@ from invivo_pipeline.reports.build import (
 )
 from invivo_pipeline.reports.data import TABLES_READ, StudyData
 from invivo_pipeline.reports.drawing import report_workers
-from invivo_pipeline.reports.files import reports_dir, slug, write_atomic
+from invivo_pipeline.reports.files import png_path, reports_dir
 from invivo_pipeline.reports.html import png_data_uri
 from invivo_pipeline.reports.snapshot import report_snapshot
 
@@ -132,7 +132,8 @@ def image_markdown(title: str, png: bytes) -> str:
 def invivo_reports(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    """Read the marts, render each study's figures, write the pages."""
+    """Read the marts, redraw the studies whose inputs changed (all on the first run), write the
+    pages and the index."""
     db_path = warehouse.warehouse().path
     out_dir = reports_dir(db_path)
     limits = body_weight_limits(load_dbt_vars(DBT_PROJECT_DIR))
@@ -156,6 +157,8 @@ def invivo_reports(
             pages=STUDY_REPORTS in selected,
             kinds=plot_kinds,
             on_plots=on_plots if plot_kinds else None,
+            png_dir=out_dir / PNG_DIR,
+            incremental=True,
             max_workers=report_workers(),
         )
     for kind, plot in shown.items():
@@ -168,6 +171,7 @@ def invivo_reports(
                 "open": dg.MetadataValue.url(written.index.as_uri()),
                 "directory": dg.MetadataValue.path(str(written.directory)),
                 "studies": len(written.pages),
+                "studies_redrawn": len(written.drawn),
                 "pages": dg.MetadataValue.json(
                     {study_id: str(page) for study_id, page in written.pages.items()}
                 ),
@@ -175,8 +179,12 @@ def invivo_reports(
         )
 
 
+PNG_DIR = "png"
+"""The folder in the reports folder where every figure is kept as a PNG file."""
+
+
 class _Shown:
-    """One plot asset's figures: each written to a PNG file, the first ``FIGURES_IN_METADATA``
+    """One plot asset's figures: each kept as a PNG file, the first ``FIGURES_IN_METADATA``
     also shown in the UI (a tenant's hundreds of inlined images would bloat the event log and
     the step's memory; the rest are listed as files)."""
 
@@ -189,8 +197,7 @@ class _Shown:
         if png is None:
             self.skipped.append(study.code)
             return
-        path = write_atomic(out_dir / "png" / f"{slug(study.code)}-{kind}.png", png)
-        self.files.append(str(path))
+        self.files.append(str(png_path(out_dir / PNG_DIR, study.code, kind)))
         if len(self.figures) < FIGURES_IN_METADATA:
             what = f"{PLOT_TITLES[kind]} — {study.title}"
             self.figures[study.title] = dg.MetadataValue.md(image_markdown(what, png))

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
+from filelock import FileLock
 
-from invivo_pipeline.reports.data import StudyData, load_studies, load_study, study_ids
+from invivo_pipeline.reports.data import StudyData, load_studies, load_study, overviews
 from invivo_pipeline.reports.drawing import drawn_in_order, workers_for
-from invivo_pipeline.reports.files import slug, write_atomic
+from invivo_pipeline.reports.files import png_path, slug, write_atomic
+from invivo_pipeline.reports.fingerprints import (
+    DrawnStudy,
+    ReportState,
+    load_state,
+    save_state,
+    settings_key,
+    study_fingerprints,
+)
 from invivo_pipeline.reports.html import (
     SECTIONS,
     IndexEntry,
@@ -67,6 +77,8 @@ class WrittenReports:
     """study_id → its HTML page."""
     plots: dict[str, list[str]]
     """study_id → the plot kinds its page shows."""
+    drawn: list[str] = field(default_factory=list)
+    """The studies this run drew; the others' inputs had not changed since their last drawing."""
 
 
 RESERVED_NAMES = frozenset(
@@ -105,6 +117,8 @@ def write_reports(
     pages: bool = True,
     kinds: Collection[str] | None = None,
     on_plots: OnPlots | None = None,
+    png_dir: Path | None = None,
+    incremental: bool = False,
     max_workers: int = 1,
 ) -> WrittenReports:
     """One HTML page per study plus ``index.html`` in ``out_dir``, each written atomically.
@@ -115,44 +129,111 @@ def write_reports(
 
     Studies are read, drawn and written one at a time, and only their summaries are kept for the
     index, so memory does not grow with the number of studies. ``on_plots`` sees each study's
-    figures as they are drawn (the plot assets write and show them); with ``pages=False`` only
-    that happens, for the plot ``kinds`` (default: all). The read-only connection stays open
-    while pages are built, so a section may query more than ``StudyData`` holds (flow cytometry
-    tables, for one).
+    figures as they are drawn; with ``pages=False`` only that happens, for the plot ``kinds``
+    (default: all). ``png_dir`` keeps each figure as ``<code>-<kind>.png``. The read-only
+    connection stays open while pages are built, so a section may query more than
+    ``StudyData`` holds (flow cytometry tables, for one).
+
+    With ``incremental``, a study whose report inputs are unchanged since the last run into
+    ``out_dir`` (``fingerprints``) keeps its page and figure files, and is not read or drawn
+    again; ``on_plots`` gets its figures from ``png_dir`` (without one, every study is drawn
+    whenever ``on_plots`` is given). The index is always rewritten. Every run records the
+    fingerprints, so a full run prepares the next incremental one. Two runs into one folder
+    take turns.
 
     With ``max_workers`` above 1 the figures are drawn by up to that many worker processes (as
-    many as the number of studies makes worth starting). They are started with ``spawn``, which
-    imports the caller's main module again: a script must keep its work under
+    many as the number of studies to draw makes worth starting). They are started with
+    ``spawn``, which imports the caller's main module again: a script must keep its work under
     ``if __name__ == "__main__":``, as with any use of ``multiprocessing``.
     """
     # A page shows every kind; plots alone only those asked for.
-    drawn_kinds = kinds if not pages else None
-    names = _FileNames()
-    written: dict[str, Path] = {}
-    shown: dict[str, list[str]] = {}
-    entries: list[IndexEntry] = []
-    with open_reader(db_path) as con:
-        ids = study_ids(con)
+    drawn_kinds = tuple(kinds) if kinds is not None and not pages else tuple(PLOT_TITLES)
+    settings = settings_key(
+        {
+            "limits": limits,
+            "sections": [build.__qualname__ for build in sections],
+            "pages": pages,
+            "kinds": drawn_kinds,
+        }
+    )
+    keeps_figures = on_plots is None or png_dir is not None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out_dir / LOCK_FILE)), open_reader(db_path) as con:
+        previous = load_state(out_dir, settings) if incremental and keeps_figures else None
+        fingerprints = study_fingerprints(con)
+        studies = [_summary(study_id, overview) for study_id, overview in overviews(con)]
+        names = _FileNames()
+        page_names = {study.study_id: names(study) if pages else None for study in studies}
+        kept = {
+            study.study_id: drawn
+            for study in studies
+            if previous is not None
+            and (drawn := previous.unchanged(study.study_id, fingerprints.get(study.study_id)))
+            and drawn.page == page_names[study.study_id]
+            and _files_exist(out_dir, png_dir, study, drawn, on_plots is not None)
+        }
+        to_draw = [study.study_id for study in studies if study.study_id not in kept]
         drawing = drawn_in_order(
-            (load_study(con, study_id) for study_id in ids),
-            workers=workers_for(len(ids), max_workers),
+            (load_study(con, study_id) for study_id in to_draw),
+            workers=workers_for(len(to_draw), max_workers),
             limits=limits,
             kinds=drawn_kinds,
         )
+        written: dict[str, Path] = {}
+        shown: dict[str, list[str]] = {}
+        entries: list[IndexEntry] = []
+        state: dict[str, DrawnStudy] = {}
         with closing(drawing):  # a failure below stops the workers at once
-            for study, plots in drawing:
-                summary = study.summary()
+            for summary in studies:
+                study_id, name = summary.study_id, page_names[summary.study_id]
+                drawn = kept.get(study_id)
+                if drawn is None:
+                    study, plots = next(drawing)
+                    if png_dir is not None:
+                        for kind, png in plots.items():
+                            if png is not None:
+                                write_atomic(png_path(png_dir, study.code, kind), png)
+                    if name is not None:
+                        page = study_page(ReportContext(study, plots, con), sections)
+                        write_atomic(out_dir / name, page)
+                    figures = tuple(k for k, png in plots.items() if png is not None)
+                    drawn = DrawnStudy(fingerprints.get(study_id, ""), name, figures)
+                elif on_plots is not None:
+                    assert png_dir is not None  # kept only when the figures are on file
+                    plots = {
+                        k: png_path(png_dir, summary.code, k).read_bytes()
+                        if k in drawn.figures
+                        else None
+                        for k in drawn_kinds
+                    }
+                state[study_id] = drawn
                 if on_plots is not None:
                     on_plots(summary, plots)
-                if not pages:
+                if name is None:
                     continue
-                name = names(study)
-                page = study_page(ReportContext(study, plots, con), sections)
-                written[study.study_id] = write_atomic(out_dir / name, page)
-                shown[study.study_id] = [k for k, png in plots.items() if png is not None]
-                titles = [PLOT_TITLES[k] for k in shown[study.study_id]]
+                written[study_id] = out_dir / name
+                shown[study_id] = list(drawn.figures)
+                titles = [PLOT_TITLES[k] for k in drawn.figures]
                 entries.append(IndexEntry(summary, name, titles))
-    index = out_dir / "index.html"
-    if pages:
-        write_atomic(index, index_page(entries))
-    return WrittenReports(out_dir, index, written, shown)
+        index = out_dir / "index.html"
+        if pages:
+            write_atomic(index, index_page(entries))
+        save_state(out_dir, ReportState(settings, state))
+    return WrittenReports(out_dir, index, written, shown, drawn=to_draw)
+
+
+LOCK_FILE = ".reports.lock"
+
+
+def _summary(study_id: str, overview: dict[str, Any]) -> StudyData:
+    return StudyData(study_id, overview, pd.DataFrame())
+
+
+def _files_exist(
+    out_dir: Path, png_dir: Path | None, study: StudyData, drawn: DrawnStudy, figures: bool
+) -> bool:
+    """A kept study's files are all still there (someone may have deleted one)."""
+    paths = [out_dir / drawn.page] if drawn.page is not None else []
+    if figures and png_dir is not None:
+        paths += [png_path(png_dir, study.code, kind) for kind in drawn.figures]
+    return all(path.is_file() for path in paths)

@@ -105,6 +105,13 @@ def study_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def overviews(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict[str, Any]]]:
+    """Every study's ``rpt_study_overview`` row, in ``study_ids`` order: what an index entry
+    shows, read at once for studies whose pages are kept."""
+    frame = con.sql("select * from marts.rpt_study_overview order by study_code, study_id").df()
+    return [(row["study_id"], row) for row in frame.to_dict("records")]
+
+
 def load_study(con: duckdb.DuckDBPyConnection, study_id: str) -> StudyData:
     overview = _frame(con, "select * from marts.rpt_study_overview where study_id = ?", study_id)
     if overview.empty:

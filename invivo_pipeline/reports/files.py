@@ -55,3 +55,8 @@ def write_atomic(path: Path, content: bytes | str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def png_path(png_dir: Path, code: str, kind: str) -> Path:
+    """Where a study's figure of one kind is kept: ``<code>-<kind>.png``."""
+    return png_dir / f"{slug(code)}-{kind}.png"

@@ -115,6 +115,7 @@ def test_the_study_reports_asset_points_at_the_pages(materialized):
     assert metadata["open"].value == index.as_uri()
     pages = metadata["pages"].value
     assert metadata["studies"].value == len(pages) == 5
+    assert metadata["studies_redrawn"].value == 5  # the first run into a new folder draws all
     assert all(Path(p).is_file() for p in pages.values())
     db = materialized.db
     assert list(db.parent.glob(snapshot_prefix(db) + "*")) == [], "the snapshot was deleted"
@@ -151,15 +152,19 @@ def test_a_writer_gets_in_while_the_reports_draw(materialized, tmp_path, monkeyp
 
 
 def test_a_plot_asset_shows_a_bounded_number_of_figures_but_lists_every_file(tmp_path, monkeypatch):
-    """Hundreds of studies would otherwise put hundreds of inlined PNGs in one event."""
+    """Hundreds of studies would otherwise put hundreds of inlined PNGs in one event. (The
+    reports write the files, ``write_reports(png_dir=...)``; the asset lists them.)"""
     from invivo_pipeline.assets import report_pages as reports
     from invivo_pipeline.reports.data import StudyData
+    from invivo_pipeline.reports.files import png_path, write_atomic
 
     monkeypatch.setattr(reports, "FIGURES_IN_METADATA", 2)
     shown = reports._Shown()
     for n in range(5):
         study = StudyData(f"sdy_{n}", {"study_code": f"S-{n}", "study_name": f"n{n}"}, None)
-        shown.add(study, "survival", PNG_MAGIC + bytes([n]), tmp_path)
+        png = PNG_MAGIC + bytes([n])
+        write_atomic(png_path(tmp_path / reports.PNG_DIR, study.code, "survival"), png)
+        shown.add(study, "survival", png, tmp_path)
     shown.add(StudyData("sdy_x", {"study_code": "S-X"}, None), "survival", None, tmp_path)
     metadata = shown.metadata()
     assert metadata["studies_plotted"] == 5 and metadata["figures_shown_here"] == 2

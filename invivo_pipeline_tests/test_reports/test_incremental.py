@@ -1,0 +1,129 @@
+"""Reports redraw only the studies whose inputs changed, and what they keep is what a full
+rebuild of the same warehouse writes, page for page and figure for figure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from invivo_pipeline.reports.build import WrittenReports, write_reports
+from invivo_pipeline.reports.fingerprints import STATE_FILE
+from invivo_pipeline.reports.plots import BodyWeightLimits
+from invivo_pipeline_tests.support.reports import copy_of
+
+pytestmark = pytest.mark.slow
+
+GENERATED = re.compile(rb"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+
+
+def _without_timestamp(path: Path) -> bytes:
+    return GENERATED.sub(b"generated <time>", path.read_bytes())
+
+
+Figures = dict[str, dict[str, bytes | None]]
+
+
+def _write(
+    db: Path, out: Path, *, incremental: bool = True, **kwargs
+) -> tuple[WrittenReports, Figures]:
+    """The run's result, and the figures ``on_plots`` was given (what the plot assets show)."""
+    seen: Figures = {}
+    written = write_reports(
+        db,
+        out,
+        png_dir=out / "png",
+        incremental=incremental,
+        on_plots=lambda study, plots: seen.__setitem__(study.study_id, dict(plots)),
+        **kwargs,
+    )
+    return written, seen
+
+
+def _files(out: Path) -> dict[str, Path]:
+    return {
+        str(p.relative_to(out)): p
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def _amend_one_study(db: Path) -> str:
+    """A later day's data for one study, as dbt would leave it: its name and its growth means."""
+    with duckdb.connect(str(db)) as con:
+        (study_id,) = con.execute(
+            "select study_id from marts.rpt_group_day_summary "
+            "where metric = 'tumor_volume_mm3' and plot_ok order by study_id limit 1"
+        ).fetchone()
+        con.execute(
+            "update marts.rpt_study_overview set study_name = study_name || ' (amended)' "
+            "where study_id = ?",
+            [study_id],
+        )
+        con.execute(
+            "update marts.rpt_group_day_summary set mean = mean * 1.25 "
+            "where study_id = ? and metric = 'tumor_volume_mm3'",
+            [study_id],
+        )
+    return study_id
+
+
+def test_one_changed_study_is_redrawn_and_the_result_equals_a_full_rebuild(materialized, tmp_path):
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    out = tmp_path / "incremental"
+    first, first_seen = _write(db, out)
+    assert first.drawn == list(first.pages) and len(first.drawn) == 5  # nothing to keep yet
+    before = {name: p.stat().st_mtime_ns for name, p in _files(out).items()}
+
+    again, again_seen = _write(db, out)
+    assert again.drawn == []
+    kept = {name: p.stat().st_mtime_ns for name, p in _files(out).items()}
+    del kept["index.html"]  # always written
+    assert kept == {name: t for name, t in before.items() if name != "index.html"}, (
+        "an unchanged study's page and figures are not written again"
+    )
+    assert again_seen == first_seen, "the plot assets still see every figure, read from file"
+
+    changed = _amend_one_study(db)
+    after, after_seen = _write(db, out)
+    assert after.drawn == [changed]
+    full, full_seen = _write(db, tmp_path / "full", incremental=False)
+    assert full.drawn == list(full.pages)
+
+    incremental_files, full_files = _files(out), _files(tmp_path / "full")
+    assert set(incremental_files) == set(full_files)
+    for name, path in full_files.items():
+        assert _without_timestamp(incremental_files[name]) == _without_timestamp(path), name
+    assert "(amended)" in after.pages[changed].read_text()
+    assert after_seen == full_seen
+
+    stem = after.pages[changed].stem
+    rewritten = {
+        name for name, p in incremental_files.items() if p.stat().st_mtime_ns != before.get(name)
+    }
+    assert {f"{stem}.html", "index.html"} <= rewritten
+    assert all(
+        name in {"index.html", f"{stem}.html"} or name.startswith(f"png/{stem}-")
+        for name in rewritten
+    ), rewritten
+
+
+def test_a_missing_file_or_other_settings_redraw(materialized, tmp_path):
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    out = tmp_path / "reports"
+    first, _ = _write(db, out)
+    study_id, page = next(iter(first.pages.items()))
+    page.unlink()
+    assert _write(db, out)[0].drawn == [study_id] and page.is_file()
+    figure = next((out / "png").iterdir())
+    figure.unlink()
+    assert len(_write(db, out)[0].drawn) == 1 and figure.is_file()
+
+    other_limits = BodyWeightLimits(alert_pct=12.5, endpoint_pct=25.0)
+    assert _write(db, out, limits=other_limits)[0].drawn == list(first.pages)
+    assert _write(db, out, limits=other_limits)[0].drawn == []
+
+    (out / STATE_FILE).write_text("not json")
+    assert _write(db, out, limits=other_limits)[0].drawn == list(first.pages)
