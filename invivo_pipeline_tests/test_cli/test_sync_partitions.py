@@ -57,8 +57,9 @@ REFUSED = {
     "sdy\nforged log line": "contains a control character",
     "sdy...range": "contains '...'",
 }
-"""A 300-character id is refused too (``test_partition_keys``); here it would also fail the
-reports step, whose file names embed the id (left to the reports' owners)."""
+"""A 300-character id is refused too (``test_partition_keys``). A long id that is accepted (up to
+255 characters) no longer fails the reports step: its file names cut a long study code or id and
+keep a hash of the whole (``slug`` in ``reports/files.py``; ``test_reports/test_files.py``)."""
 
 
 def test_odd_study_ids_load_or_are_skipped_with_one_line_each(cli):
