@@ -291,10 +291,15 @@ def http_mode(args: argparse.Namespace) -> dict:
         if args.resync:
             again = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, server.pid)
             found = SUMMARY.search(again["stdout"].replace("\n", " "))
+            resync_steps = _steps(work / "dagster_home")[0]
             figures["resync"] = {
                 "ok": again["ok"],
                 "seconds": round(again["seconds"], 2),
                 "requests": int(found.group(1).replace(",", "")) if found else None,
+                # After the incremental refresh above: one study changed since the full sync.
+                "stage_seconds": {
+                    k: round(end - start, 2) for k, (start, end) in resync_steps.items()
+                },
             }
         return figures
     finally:
