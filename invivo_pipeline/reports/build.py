@@ -170,7 +170,7 @@ def write_reports(
             if previous is not None
             and (drawn := previous.unchanged(study.study_id, fingerprints.get(study.study_id)))
             and drawn.page == page_names[study.study_id]
-            and _files_exist(out_dir, png_dir, study, drawn, on_plots is not None)
+            and _files_exist(out_dir, png_dir, study, drawn)
         }
         to_draw = [study.study_id for study in studies if study.study_id not in kept]
         drawing = drawn_in_order(
@@ -229,11 +229,9 @@ def _summary(study_id: str, overview: dict[str, Any]) -> StudyData:
     return StudyData(study_id, overview, pd.DataFrame())
 
 
-def _files_exist(
-    out_dir: Path, png_dir: Path | None, study: StudyData, drawn: DrawnStudy, figures: bool
-) -> bool:
+def _files_exist(out_dir: Path, png_dir: Path | None, study: StudyData, drawn: DrawnStudy) -> bool:
     """A kept study's files are all still there (someone may have deleted one)."""
     paths = [out_dir / drawn.page] if drawn.page is not None else []
-    if figures and png_dir is not None:
+    if png_dir is not None:
         paths += [png_path(png_dir, study.code, kind) for kind in drawn.figures]
     return all(path.is_file() for path in paths)

@@ -97,18 +97,20 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, study_id: str) -> pd.DataFr
     return con.sql(sql, params=[study_id]).df()
 
 
+STUDY_ORDER = "order by study_code, study_id"
+"""The order of the studies on the index page, and of their drawing."""
+
+
 def study_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every study the marts know, in study-code order (the order of the index page)."""
-    rows = con.execute(
-        "select study_id from marts.rpt_study_overview order by study_code, study_id"
-    ).fetchall()
+    rows = con.execute(f"select study_id from marts.rpt_study_overview {STUDY_ORDER}").fetchall()
     return [r[0] for r in rows]
 
 
 def overviews(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict[str, Any]]]:
     """Every study's ``rpt_study_overview`` row, in ``study_ids`` order: what an index entry
     shows, read at once for studies whose pages are kept."""
-    frame = con.sql("select * from marts.rpt_study_overview order by study_code, study_id").df()
+    frame = con.sql(f"select * from marts.rpt_study_overview {STUDY_ORDER}").df()
     return [(row["study_id"], row) for row in frame.to_dict("records")]
 
 
