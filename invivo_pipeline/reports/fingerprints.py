@@ -26,7 +26,7 @@ import matplotlib
 
 from invivo_pipeline.reports.data import TABLES_READ
 from invivo_pipeline.reports.files import write_atomic
-from invivo_pipeline.warehouse.duckdb_file import existing_tables
+from invivo_pipeline.warehouse.duckdb_file import existing_tables, table_columns
 from invivo_pipeline.warehouse.schema import quote
 
 STATE_FILE = ".report-inputs.json"
@@ -46,7 +46,9 @@ def study_fingerprints(
         if (schema, name) not in present:
             per_table.append({})
             continue
-        values = ", ".join(_hashed(column, kind) for column, kind in _columns(con, schema, name))
+        values = ", ".join(
+            _hashed(column, kind) for column, kind in table_columns(con, schema, name)
+        )
         rows = con.execute(
             f"select study_id, count(*), sum(hash({values})::hugeint) "
             f"from {quote(schema)}.{quote(name)} group by study_id"
@@ -63,15 +65,6 @@ def study_fingerprints(
 
 
 FLOATING = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
-
-
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ? "
-        "order by ordinal_position",
-        [schema, name],
-    ).fetchall()
 
 
 def _hashed(column: str, kind: str) -> str:

@@ -145,6 +145,17 @@ def existing_tables(con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> s
     return {(r[0], r[1]) for r in rows}
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[tuple[str, str]]:
+    """``(column, data type)`` of a table or view in the connection's database, in column order
+    (empty when there is no such table)."""
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+
+
 def _session(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     # A timestamp string without an offset means UTC, whatever the machine's zone.
     con.execute("SET TimeZone = 'UTC'")

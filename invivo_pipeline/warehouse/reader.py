@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from invivo_pipeline.warehouse import schema
-from invivo_pipeline.warehouse.duckdb_file import existing_tables, open_reader
+from invivo_pipeline.warehouse.duckdb_file import existing_tables, open_reader, table_columns
 from invivo_pipeline.warehouse.errors import WarehouseError
 from invivo_pipeline.warehouse.schema import SqlType, TableSpec, quote
 
@@ -68,12 +68,7 @@ class WarehouseReader:
         """``(column, type)`` of a table as it is in the file, types spelled as in the contract."""
         spec = self._spec(name)
         with self.reader() as con:
-            rows = con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
-                "ORDER BY ordinal_position",
-                [spec.schema, name],
-            ).fetchall()
+            rows = table_columns(con, spec.schema, name)
         if not rows:
             raise WarehouseError(f"{spec.schema}.{name} does not exist in {self.path} yet")
         spelled = {t.catalog_name: t.value for t in SqlType}
