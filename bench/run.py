@@ -15,6 +15,8 @@ Modes:
 - ``reconcile``, ``discovery``: the automation at scale (``bench.automation``); not in ``all``.
 - ``instance`` and ``budget`` (``bench.deployment``, not in ``all``): Dagster's bookkeeping on
   SQLite against PostgreSQL, and the 429s of two processes sharing one request budget.
+- ``webhook`` (``bench.webhooks``, not in ``all``): event → raw, marts and study page through the
+  deployed automation at the default intervals, for one study and for a day's burst.
 - ``paced``: ``invivo sync`` of ``--paced-studies`` studies against a simulator that enforces a real
   API's rate limit (``PACED_LIMIT``), the client configured to it: how long the API requests took
   against the least time the limit allows, and how busy the client was meanwhile. The unpaced
@@ -488,7 +490,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--mode",
-        choices=["http", "replay", "paced", "reconcile", "discovery", "instance", "budget", "all"],
+        choices=[
+            *("http", "replay", "paced", "reconcile", "discovery", "instance", "budget"),
+            *("webhook", "all"),
+        ],
         default="all",
     )
     parser.add_argument("--studies", type=int, default=200)
@@ -517,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.automation import discovery_mode, reconcile_mode
     from bench.deployment import budget_mode, instance_mode
+    from bench.webhooks import webhook_mode
 
     run = {
         "http": http_mode,
@@ -526,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         "discovery": discovery_mode,
         "instance": instance_mode,
         "budget": budget_mode,
+        "webhook": webhook_mode,
     }
     for mode in modes:
         print(json.dumps(run[mode](args)), flush=True)

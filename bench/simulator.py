@@ -1,8 +1,9 @@
 """``python -m bench.simulator``: the product's simulator, plus what the benchmark needs of it.
 
 ``POST /_bench/change-one-study`` lives one more day in exactly one in-progress study (the first),
-so the incremental refresh that follows has one changed study to find, as the issue asks; the
-product's ``/_simulator/advance`` lives a day in every in-progress study at once.
+so the incremental refresh that follows has one changed study to find, as the issue asks, and
+delivers that day's webhook events when ``--webhook-url`` is given; the product's
+``/_simulator/advance`` lives a day in every in-progress study at once.
 
 ``--rate-limit N --rate-window S`` makes the simulator enforce a real API's rate limit (429 with
 ``Retry-After`` past N requests in any S seconds), and ``GET /_bench/request-span`` then says when
@@ -19,10 +20,11 @@ import time
 import uvicorn
 from fastapi import Request, Response
 
-from invivo_pipeline.sources.invivo.simulator.generate.advance import advance
+from invivo_pipeline.sources.invivo.simulator.generate.advance import WorldChange, advance
 from invivo_pipeline.sources.invivo.simulator.generate.world import World, WorldConfig, build_world
 from invivo_pipeline.sources.invivo.simulator.serve.app import create_app, json_response
 from invivo_pipeline.sources.invivo.simulator.serve.settings import SimulatorSettings
+from invivo_pipeline.sources.invivo.simulator.serve.webhook_emitter import deliver
 from invivo_pipeline.sources.invivo.table import API_PREFIX
 
 CHANGE_ONE_PATH = "/_bench/change-one-study"
@@ -47,7 +49,7 @@ class RequestSpan:
         await self.app(scope, receive, send)
 
 
-def change_one_study(world: World) -> dict[str, object]:
+def change_one_study(world: World) -> tuple[dict[str, object], WorldChange]:
     """One day more in the first in-progress study only; the other studies are not touched."""
     simulations = world.simulations
     everyone = list(simulations)
@@ -57,7 +59,7 @@ def change_one_study(world: World) -> dict[str, object]:
         change = advance(world, 1)
     finally:
         simulations[:] = everyone
-    return {"study_id": chosen.study.id, "created": change.created()}
+    return {"study_id": chosen.study.id, "created": change.created()}, change
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, required=True)
     parser.add_argument("--rate-limit", type=int, help="API requests allowed per --rate-window")
     parser.add_argument("--rate-window", type=float, default=60.0, help="seconds")
+    parser.add_argument("--webhook-url", help="where a change's webhook events are delivered")
+    parser.add_argument("--webhook-secret")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     world = build_world(
@@ -75,13 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"world built in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     settings = SimulatorSettings(
-        rate_limit_per_minute=args.rate_limit, rate_limit_window_s=args.rate_window
+        rate_limit_per_minute=args.rate_limit,
+        rate_limit_window_s=args.rate_window,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
     )
     app = create_app(world, settings)
     span = RequestSpan(app)
 
     async def change_one(request: Request) -> Response:
-        return json_response(200, change_one_study(world))
+        found, change = change_one_study(world)
+        if settings.webhook_url:
+            events = change.events(settings.client_id)
+            await deliver(events, settings.webhook_url, settings.webhook_secret)
+            found["events"] = len(events)
+        return json_response(200, found)
 
     async def request_span(request: Request) -> Response:
         return json_response(200, {"first": span.first, "last": span.last})

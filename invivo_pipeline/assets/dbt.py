@@ -29,7 +29,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,12 @@ from invivo_pipeline.assets.dbt_guard import PARENT_PID_ENV
 from invivo_pipeline.assets.dbt_metadata import with_table_metadata
 from invivo_pipeline.assets.raw_tables import OWNERS, raw_asset_key
 from invivo_pipeline.assets.warehouse_resource import WarehouseResource
+from invivo_pipeline.marts import scope as marts_scope
 from invivo_pipeline.warehouse import writer_lock
 from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+STATISTICS_DIR = Path(__file__).resolve().parents[1] / "statistics"
 _SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
 _SOURCE_SUFFIXES = frozenset({".sql", ".py", ".yml", ".yaml", ".csv", ".md"})
 
@@ -261,6 +263,25 @@ DQ_TESTS: frozenset[str] = frozenset(
 of ``marts.dq_findings``, so their failed-row counts add up to its rows."""
 
 
+_PARTITIONED = [
+    node
+    for node in MANIFEST["nodes"].values()
+    if node["resource_type"] == "model"
+    and node["config"].get("materialized") == "study_partitioned"
+]
+"""The models rebuilt study by study (dbt_project/macros/study_partitioned.sql)."""
+PARTITIONED_RELATIONS = frozenset((node["schema"], published_name(node)) for node in _PARTITIONED)
+PARTITIONED_KEYS = frozenset(TRANSLATOR.get_asset_key(node) for node in _PARTITIONED)
+PROJECT_KEY = marts_scope.project_key(DBT_PROJECT_DIR, STATISTICS_DIR)
+"""The dbt project and the code its Python models run: a change rebuilds every study."""
+
+
+class DbtBuildConfig(dg.Config):
+    """``full_refresh``: rebuild every study, not only those whose records changed."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=MANIFEST,
     project=dbt_project,
@@ -269,9 +290,13 @@ of ``marts.dq_findings``, so their failed-row counts add up to its rows."""
     pool="duckdb_writer",
 )
 def invivo_dbt(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
 ) -> Iterator[Any]:
-    """``dbt build`` of the selected models, seeds and tests against the warehouse file."""
+    """``dbt build`` of the selected models, seeds and tests against the warehouse file, for the
+    studies whose records changed since the last build (``marts_scope``), or every study."""
     wh = warehouse.warehouse()
     path = wh.path
     with writer_lock(path, timeout=warehouse.lock_timeout_s):
@@ -279,18 +304,35 @@ def invivo_dbt(
             raise DbtBuildError(f"no warehouse at {path}: load the In Vivo tables first")
         # Another program (a notebook, a SQL client) may hold the file: wait for it a little,
         # then fail naming it, as the ingestion does, instead of letting every model error.
-        connect(path, read_only=False, busy_timeout=wh.busy_timeout).close()
-        # The child dies with this process (dbt_guard), so it never writes without the lock.
-        with _environment(**{DUCKDB_PATH_ENV: str(path), PARENT_PID_ENV: str(os.getpid())}):
-            invocation = dbt.cli(
-                ["build"], context=context, raise_on_error=False, target_path=build_target(path)
+        with closing(connect(path, read_only=False, busy_timeout=wh.busy_timeout)) as con:
+            scope = marts_scope.plan(
+                con,
+                project=PROJECT_KEY,
+                partitioned=PARTITIONED_RELATIONS,
+                full_refresh=config.full_refresh,
             )
-        # Row counts and column types of every model, read once dbt has exited and still under
-        # the writer lock, so that no load changes a table between its build and its count.
-        yield from with_table_metadata(
-            invocation.stream(), path, MANIFEST, busy_timeout=wh.busy_timeout
-        )
-        succeeded = invocation.is_successful()
+            marts_scope.begin(con, scope)
+        context.log.info(scope.describe())
+        succeeded = False
+        try:
+            # The child dies with this process (dbt_guard), so it never writes without the lock.
+            with _environment(**{DUCKDB_PATH_ENV: str(path), PARENT_PID_ENV: str(os.getpid())}):
+                invocation = dbt.cli(
+                    ["build"], context=context, raise_on_error=False, target_path=build_target(path)
+                )
+            # Row counts and column types of every model, read once dbt has exited and still
+            # under the writer lock, so that no load changes a table between its build and its
+            # count.
+            yield from with_table_metadata(
+                invocation.stream(), path, MANIFEST, busy_timeout=wh.busy_timeout
+            )
+            succeeded = invocation.is_successful()
+        finally:
+            # A build of some models only (a subset selected in the UI) leaves the others to
+            # build for these studies later: only a build of every model is recorded.
+            every_model = set(context.selected_asset_keys) >= PARTITIONED_KEYS
+            with closing(connect(path, read_only=False, busy_timeout=wh.busy_timeout)) as con:
+                marts_scope.finish(con, scope, record=succeeded and every_model)
     if not succeeded:
         try:
             run_results = invocation.get_artifact("run_results.json")

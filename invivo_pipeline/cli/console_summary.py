@@ -21,7 +21,9 @@ from invivo_pipeline.warehouse.ingest_run import quarantine_line
 from invivo_pipeline.warehouse.quality import REJECTED_CHECK
 
 
-def sync_with_progress(console: Console, *, quiet: bool = False) -> SyncSummary:
+def sync_with_progress(
+    console: Console, *, quiet: bool = False, full_refresh: bool = False
+) -> SyncSummary:
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -45,7 +47,9 @@ def sync_with_progress(console: Console, *, quiet: bool = False) -> SyncSummary:
             progress.update(task, description="building dbt models, checks and reports")
 
     with progress:
-        return sync_everything(on_discovered=discovered, on_partition=partition_done)
+        return sync_everything(
+            on_discovered=discovered, on_partition=partition_done, full_refresh=full_refresh
+        )
 
 
 def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool = True) -> None:

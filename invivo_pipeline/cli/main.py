@@ -180,6 +180,13 @@ def sync(
             "also INVIVO_STRICT=1.",
         ),
     ] = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild the marts of every study, not only of the studies whose records changed.",
+        ),
+    ] = False,
 ) -> None:
     """Fetch every In Vivo resource into DuckDB (configured by INVIVO_* environment variables)."""
     from invivo_pipeline.cli.console_summary import print_sync_summary, sync_with_progress
@@ -190,7 +197,7 @@ def sync(
         os.environ[STRICT_ENV] = "1"
 
     try:
-        summary = sync_with_progress(console, quiet=quiet)
+        summary = sync_with_progress(console, quiet=quiet, full_refresh=full_refresh)
     except SyncFailed as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # the client's, the warehouse's and Dagster's errors, one line each

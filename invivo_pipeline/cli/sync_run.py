@@ -39,15 +39,18 @@ from invivo_pipeline.warehouse.ingest_run import IngestRun
 from invivo_pipeline.warehouse.publish import publish
 
 
-def run_config(wh: Warehouse) -> dict[str, Any]:
-    """Only the path goes into run config: run config is stored with the run and shown in the UI,
-    so the API credentials reach the run through the resources' EnvVars. The terminal shows
-    progress, a summary and failed checks, or the one line that says why the run failed; the
-    full event log stays in the Dagster instance."""
-    return {
+def run_config(wh: Warehouse, *, full_refresh: bool = False) -> dict[str, Any]:
+    """Only the path (and a full refresh) goes into run config: run config is stored with the run
+    and shown in the UI, so the API credentials reach the run through the resources' EnvVars.
+    The terminal shows progress, a summary and failed checks, or the one line that says why the
+    run failed; the full event log stays in the Dagster instance."""
+    config: dict[str, Any] = {
         "resources": {"warehouse": {"config": {"path": str(wh.path)}}},
         "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
+    if full_refresh:
+        config["ops"] = {"invivo_dbt": {"config": {"full_refresh": True}}}
+    return config
 
 
 class SyncFailed(Exception):
@@ -165,6 +168,7 @@ def sync_everything(
     on_discovered: Any = None,
     on_partition: Any = None,
     inst: dg.DagsterInstance | None = None,
+    full_refresh: bool = False,
 ) -> SyncSummary:
     from invivo_pipeline.assets.dbt import MODEL_KEYS, invivo_dbt
     from invivo_pipeline.assets.report_pages import invivo_reports
@@ -207,7 +211,7 @@ def sync_everything(
             tags=tags,
             asset_selection=selection,
             raise_on_error=False,
-            run_config=run_config(wh),
+            run_config=run_config(wh, full_refresh=full_refresh),
         )
     if not result.success or collector.run is None:
         raise SyncFailed(_failure_line(result))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from invivo_pipeline.marts.scope import scoped
 from invivo_pipeline.statistics.firth_cox import firth_hazard_ratio
 
 COLUMNS = {
@@ -185,10 +186,13 @@ def compare(tte, groups, controls, z):
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
-    tte = dbt.ref("fct_animal_time_to_event").df()
-    groups = dbt.ref("stg_invivo__study_groups").df()[["study_id", "group_id", "is_control"]]
-    control = dbt.ref("int_study_control").df()
+    # dbt makes a Python model a table unless the model itself says otherwise.
+    dbt.config(materialized="study_partitioned")
+    tte = scoped(dbt.ref("fct_animal_time_to_event"), session).df()
+    groups = scoped(dbt.ref("stg_invivo__study_groups"), session).df()[
+        ["study_id", "group_id", "is_control"]
+    ]
+    control = scoped(dbt.ref("int_study_control"), session).df()
     controls = dict(zip(control["study_id"], control["control_group_id"], strict=True))
     tte = tte[tte["time_days"].notna()]
     return compare(tte, groups, controls, float(dbt.config.get("km_ci_z") or 1.96))

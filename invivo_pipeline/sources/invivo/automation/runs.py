@@ -32,12 +32,13 @@ from invivo_pipeline.sources.invivo.automation.jobs import (
     FULL_JOB,
     GLOBAL_JOB,
     GLOBAL_KEYS,
+    STUDY_FOLLOW_JOB,
     STUDY_JOB,
     SYNC_JOB,
 )
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME, study_partitions
 
-STUDY_RUN_JOBS = frozenset({STUDY_JOB, FULL_JOB, SYNC_JOB})
+STUDY_RUN_JOBS = frozenset({STUDY_JOB, STUDY_FOLLOW_JOB, FULL_JOB, SYNC_JOB})
 """Jobs whose runs cover study partitions."""
 
 
@@ -101,8 +102,10 @@ def build_requests(
     key: str,
     studies: Sequence[tuple[str, str]],
     global_keys: Iterable[dg.AssetKey] = (),
+    study_job: str = STUDY_JOB,
 ) -> tuple[list[dg.RunRequest], list[str]]:
-    """Run requests for ``(study_id, reason)`` pairs and the global tables; and what was skipped
+    """Run requests (``study_job`` for the studies) for ``(study_id, reason)`` pairs and the global
+    tables; and what was skipped
     (studies whose run is already waiting, ids that cannot be partition keys, ``global``).
     ``key`` makes the run keys of one tick. The studies go into as few runs as
     ``arrange_ranges`` allows: one, unless some of them are covered by a run already running."""
@@ -117,7 +120,7 @@ def build_requests(
         requests.append(
             dg.RunRequest(
                 run_key=f"{trigger}:{key}:{covered[0]}",
-                job_name=STUDY_JOB,
+                job_name=study_job,
                 tags=range_tags(covered[0], covered[-1]) | tags(trigger, _reason(covered, reasons)),
             )
         )

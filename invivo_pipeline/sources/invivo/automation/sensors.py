@@ -22,7 +22,12 @@ from invivo_pipeline.sources.invivo.automation.discovery import (
     DiscoveryPlan,
     discover,
 )
-from invivo_pipeline.sources.invivo.automation.jobs import GLOBAL_KEYS, JOBS, STUDY_KEYS
+from invivo_pipeline.sources.invivo.automation.jobs import (
+    GLOBAL_KEYS,
+    JOBS,
+    STUDY_FOLLOW_JOB,
+    STUDY_KEYS,
+)
 from invivo_pipeline.sources.invivo.automation.runs import build_requests, sensor_result
 from invivo_pipeline.sources.invivo.automation.settings import AutomationSettings
 from invivo_pipeline.sources.invivo.automation.webhook_plan import WebhookCursor, plan_events
@@ -135,6 +140,7 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         key=plan.run_key_part(),
         studies=[(study_id, plan.reason(study_id)) for study_id in plan.studies],
         global_keys=keys,
+        study_job=STUDY_FOLLOW_JOB,
     )
     summary = plan.summary() + (f"; already queued: {', '.join(skipped)}" if skipped else "")
     if plan.quarantined or plan.dropped:

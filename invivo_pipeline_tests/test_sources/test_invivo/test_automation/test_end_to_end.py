@@ -1,9 +1,11 @@
 """End to end, with real processes on loopback and no manual step: the simulator, the webhook
 receiver and ``dagster dev`` (webserver and daemon). The warehouse is brought up to date with
 ``invivo sync``; then one simulated day passes, the simulator delivers its webhook events, and the
-new measurements must be in the warehouse (and in the reports, when the dbt models are part of
-the code location) within 90 s. Before that, quiet sensor ticks must launch no run at all and
-cost what the documentation says: a token and a page of studies a tick, plus the probe.
+new measurements must reach the warehouse and the marts (when the dbt models are part of the code
+location), through the webhook's own run. With short sensor intervals, quiet sensor ticks must
+first launch no run at all and cost what the documentation says: a token and a page of studies a
+tick, plus the probe. At the default intervals, only the arrival is asserted: how long it takes is
+the benchmark's to say (``python -m bench --mode webhook``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ from invivo_pipeline_tests.support.automation_processes import (
 pytestmark = pytest.mark.slow  # end to end: see docs/development.md
 
 ROOT = Path(__file__).resolve().parents[4]
-DEADLINE_S = 90
+SHORT_INTERVALS = {
+    "INVIVO_SENSOR_INTERVAL_S": "3",
+    "INVIVO_WEBHOOK_SENSOR_INTERVAL_S": "2",
+    "INVIVO_PROBE_INTERVAL_S": "3600",  # the webhooks carry the change; the probe baselines
+    "INVIVO_AUTOMATION_INTERVAL_S": "5",
+}
 SECRET = "e2e-webhook-secret-not-for-logs"
 MEASUREMENTS = "SELECT count(*) FROM invivo_raw.measurements"
 REPORT = "SELECT count(*) FROM marts.fct_animal_day"
@@ -70,8 +77,15 @@ def _runs(home: Path) -> list[dg.DagsterRun]:
         return list(instance.get_runs())
 
 
-@pytest.mark.timeout(300)
-def test_a_simulated_day_reaches_the_warehouse_through_webhooks_within_90_s(tmp_path):
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize(
+    ("intervals", "deadline_s"),
+    [(SHORT_INTERVALS, 90), ({}, 240)],
+    ids=["short-intervals", "default-intervals"],
+)
+def test_a_simulated_day_reaches_the_warehouse_and_marts_through_webhooks(
+    tmp_path, intervals, deadline_s
+):
     assert shutil.which("dagster"), "dagster is a dependency: pip install -e ."
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -89,10 +103,7 @@ def test_a_simulated_day_reaches_the_warehouse_through_webhooks_within_90_s(tmp_
         "INVIVO_DUCKDB_PATH": str(db),
         "INVIVO_WEBHOOK_DB": str(tmp_path / "webhook_events.sqlite"),
         "INVIVO_WEBHOOK_SECRET": SECRET,
-        "INVIVO_SENSOR_INTERVAL_S": "3",
-        "INVIVO_WEBHOOK_SENSOR_INTERVAL_S": "2",
-        "INVIVO_PROBE_INTERVAL_S": "3600",  # the webhooks carry the change; the probe baselines
-        "INVIVO_AUTOMATION_INTERVAL_S": "5",
+        **intervals,
     }
     with processes(ROOT, tmp_path / "logs") as procs:
         try:
@@ -126,19 +137,20 @@ def test_a_simulated_day_reaches_the_warehouse_through_webhooks_within_90_s(tmp_
                 stats = httpx.get(f"{sim_url}/_simulator/stats", timeout=5).json()
                 return int(stats["by_route"].get("/studies", 0))
 
-            # The daemon is up and sensing once discovery has listed the studies twice.
-            wait_for("two discovery ticks", lambda: discovery_ticks() >= 2, 120, interval=0.5)
-            assert _runs(home) == synced_runs, "a quiet tick launched a run"
-            # What the quiet ticks cost, counted by the simulator: per tick one token and one
-            # page of studies, plus the probe once (4 lists per in-progress study, first tick).
-            stats = httpx.get(f"{sim_url}/_simulator/stats", timeout=5).json()
-            ticks = stats["by_route"]["/studies"]
-            probes = sum(n for route, n in stats["by_route"].items() if route != "/studies")
-            assert probes == 4 * IN_PROGRESS, stats["by_route"]
-            assert stats["requests"] == ticks + probes
-            assert stats["token_requests"] - ticks in (0, 1), (
-                "one token a tick (one may be mid-tick)"
-            )
+            if intervals:
+                # The daemon is up and sensing once discovery has listed the studies twice.
+                wait_for("two discovery ticks", lambda: discovery_ticks() >= 2, 120, interval=0.5)
+                assert _runs(home) == synced_runs, "a quiet tick launched a run"
+                # What the quiet ticks cost, counted by the simulator: per tick one token and one
+                # page of studies, plus the probe once (4 lists per in-progress study, first tick).
+                stats = httpx.get(f"{sim_url}/_simulator/stats", timeout=5).json()
+                ticks = stats["by_route"]["/studies"]
+                probes = sum(n for route, n in stats["by_route"].items() if route != "/studies")
+                assert probes == 4 * IN_PROGRESS, stats["by_route"]
+                assert stats["requests"] == ticks + probes
+                assert stats["token_requests"] - ticks in (0, 1), (
+                    "one token a tick (one may be mid-tick)"
+                )
 
             before = count_rows(db, MEASUREMENTS)
             has_reports = _reports_in_code_location()
@@ -153,7 +165,7 @@ def test_a_simulated_day_reaches_the_warehouse_through_webhooks_within_90_s(tmp_
             assert day["webhook"]["delivered"] == day["events"]
 
             expected = before + new
-            remaining = lambda: DEADLINE_S - (time.monotonic() - started)  # noqa: E731
+            remaining = lambda: deadline_s - (time.monotonic() - started)  # noqa: E731
             wait_for(
                 f"{new} new measurements in invivo_raw.measurements",
                 lambda: count_rows(db, MEASUREMENTS) == expected,
@@ -175,7 +187,8 @@ def test_a_simulated_day_reaches_the_warehouse_through_webhooks_within_90_s(tmp_
 
             triggered = [r for r in _runs(home) if r.tags.get("invivo/trigger") == "webhook"]
             assert triggered, "the new data came without a webhook-triggered run"
-            assert {r.job_name for r in triggered} == {"invivo_ingest_study"}
+            # The webhook's run builds the marts and reports itself: no wait for the automation.
+            assert {r.job_name for r in triggered} == {"invivo_ingest_study_and_report"}
             assert all(SECRET not in procs.tail(name, 10_000) for name, _ in procs.started)
         except BaseException:
             print(procs.report())

@@ -1,0 +1,201 @@
+"""``python -m bench --mode webhook``: how long a webhook event takes to reach the warehouse, the
+marts and the study's page, with the product deployed as the README says (the simulator, the
+webhook receiver, ``dagster dev`` with ``deploy/dagster.yaml``) at the default sensor intervals.
+
+After a full ``invivo sync``, one study lives one more day (``/_bench/change-one-study``, its
+events delivered to the receiver): event → raw is the time from the events' delivery to the
+materialization of that study's ``invivo_raw/measurements`` partition, event → marts to that of
+``marts/fct_animal_day``, event → page to that of ``reports/study_reports``, each read from the
+Dagster instance's event log (polling the warehouse would take its writer lock). Then every
+in-progress study lives a day at once (the simulator's ``/_simulator/advance``, a day's burst of
+events): burst → marts is the time to the last ``marts/fct_animal_day`` materialization of the
+runs the burst caused, once no run is left queued or running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-webhook-secret"
+RAW = ("invivo_raw", "measurements")
+MARTS = ("marts", "fct_animal_day")
+PAGE = ("reports", "study_reports")
+ACTIVE = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+
+
+def _materialized_after(instance, key: tuple[str, ...], after: float, partition: str | None = None):
+    """Timestamps of ``key``'s materializations after ``after`` (of ``partition`` if given)."""
+    import dagster as dg
+
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(key)), after_timestamp=after),
+        limit=1000,
+    ).records
+    return sorted(
+        r.timestamp
+        for r in records
+        if partition is None or r.event_log_entry.dagster_event.partition == partition
+    )
+
+
+def _wait(what: str, found, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (value := found()) is not None:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+
+
+def _active_runs(instance) -> int:
+    import dagster as dg
+
+    statuses = [getattr(dg.DagsterRunStatus, s) for s in ACTIVE]
+    return len(instance.get_runs(filters=dg.RunsFilter(statuses=statuses)))
+
+
+def webhook_mode(args: argparse.Namespace) -> dict:
+    import dagster as dg
+
+    from bench.run import _free_port, _run, _start_simulator, _sync_env
+    from bench.simulator import CHANGE_ONE_PATH
+
+    work = Path(tempfile.mkdtemp(prefix="invivo-bench-webhook-"))
+    sim_port, receiver_port, ui_port = _free_port(), _free_port(), _free_port()
+    base = f"http://127.0.0.1:{sim_port}"
+    env = _sync_env(base, work) | {
+        "INVIVO_WEBHOOK_DB": str(work / "webhook_events.sqlite"),
+        "INVIVO_WEBHOOK_SECRET": SECRET,
+    }
+    home = Path(env["DAGSTER_HOME"])
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    receiver_url = f"http://127.0.0.1:{receiver_port}/webhooks/invivo"
+    hook = ("--webhook-url", receiver_url, "--webhook-secret", SECRET)
+    server, _ = _start_simulator(args, env, sim_port, hook)
+    started: list[subprocess.Popen] = []
+    logs = work / "logs"
+    logs.mkdir()
+
+    def start(name: str, argv: list[str]) -> None:
+        with open(logs / f"{name}.log", "w") as log:
+            started.append(
+                subprocess.Popen(
+                    argv,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+
+    try:
+        start("receiver", [sys.executable, "-m", "invivo_pipeline", "webhooks", "serve",
+                           "--port", str(receiver_port)])  # fmt: skip
+        sync = _run(["-m", "invivo_pipeline", "sync", "--quiet"], env, server.pid)
+        figures: dict = {
+            "mode": "webhook",
+            "scale": [args.studies, args.animals, args.days],
+            "full_sync_ok": sync["ok"],
+            "full_sync_seconds": round(sync["seconds"], 1),
+        }
+        if not sync["ok"]:
+            return figures | {"error": sync["error"]}
+        dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+        start("dagster", [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
+                          "-p", str(ui_port)])  # fmt: skip
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            # The daemon is up once the discovery sensor has ticked (it lists the studies).
+            _wait(
+                "the daemon's first discovery tick",
+                lambda: (
+                    httpx.get(f"{base}/_simulator/stats", timeout=5)
+                    .json()["by_route"]
+                    .get("/studies")
+                    or None
+                ),
+                300,
+            )
+            time.sleep(5)  # let the first ticks of every sensor finish
+            t0 = time.time()
+            changed = httpx.post(base + CHANGE_ONE_PATH, timeout=300).json()
+            delivered = time.time()
+            study = changed["study_id"]
+            raw = _wait(
+                "event → raw",
+                lambda: next(iter(_materialized_after(instance, RAW, t0, study)), None),
+                600,
+            )
+            marts = _wait(
+                "event → marts",
+                lambda: next((t for t in _materialized_after(instance, MARTS, raw)), None),
+                600,
+            )
+            page = _wait(
+                "event → page",
+                lambda: next((t for t in _materialized_after(instance, PAGE, marts - 1)), None),
+                600,
+            )
+            figures["one_study"] = {
+                "study_id": study,
+                "events": changed.get("events"),
+                "delivery_seconds": round(delivered - t0, 2),
+                "event_to_raw_seconds": round(raw - delivered, 1),
+                "event_to_marts_seconds": round(marts - delivered, 1),
+                "event_to_page_seconds": round(page - delivered, 1),
+            }
+            _wait("the one study's runs to end", lambda: _active_runs(instance) == 0 or None, 600)
+            time.sleep(30)  # an automation tick that might follow (it should find nothing to do)
+            _wait("quiet", lambda: _active_runs(instance) == 0 or None, 600)
+
+            t1 = time.time()
+            day = httpx.post(f"{base}/_simulator/advance", params={"days": 1}, timeout=600).json()
+            delivered = time.time()
+
+            def settled() -> float | None:
+                # Two webhook ticks (15 s each) with nothing queued or running: the burst is in.
+                if _active_runs(instance):
+                    return None
+                built = _materialized_after(instance, MARTS, t1)
+                if not built or time.time() - built[-1] < 35:
+                    return None
+                return built[-1]
+
+            last_marts = _wait("burst → marts", settled, 1200, interval=1)
+            runs = instance.get_run_records(
+                filters=dg.RunsFilter(
+                    tags={"invivo/trigger": "webhook"},
+                    created_after=datetime.fromtimestamp(t1, tz=UTC),
+                )
+            )
+            figures["burst"] = {
+                "events": day.get("events"),
+                "measurements": day.get("created", {}).get("measurements"),
+                "delivery_seconds": round(delivered - t1, 1),
+                "webhook_runs": len(runs),
+                "event_to_marts_seconds": round(last_marts - delivered, 1),
+            }
+        return figures
+    finally:
+        for proc in started:
+            with suppress(OSError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in started:
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=60)
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
