@@ -16,7 +16,7 @@ from invivo_pipeline.assets.dbt import PARTITIONED_RELATIONS, PROJECT_KEY, dbt_p
 from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.marts import scope as marts_scope
 from invivo_pipeline.sources.invivo.table import RESOURCES
-from invivo_pipeline.warehouse import Warehouse
+from invivo_pipeline.warehouse import TableLoad, Warehouse
 from invivo_pipeline.warehouse.catalog import registered
 from invivo_pipeline_tests.support.dbt import Batch
 from invivo_pipeline_tests.support.reports import copy_of
@@ -97,6 +97,17 @@ def _change_one_study(db: Path) -> str:
     return study_id
 
 
+def _assert_a_full_rebuild_leaves_the_same(
+    db: Path, incremental: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    full_db = copy_of(db, tmp_path / "full")
+    _build(full_db, full_refresh=True)
+    full = _tables(full_db)
+    assert set(incremental) == set(full)
+    for name, frame in full.items():
+        pd.testing.assert_frame_equal(incremental[name], frame, check_exact=False, rtol=1e-9)
+
+
 def test_one_changed_study_is_rebuilt_and_the_marts_equal_a_full_rebuild(materialized, tmp_path):
     db = copy_of(materialized.db, tmp_path / "incremental")
     # The sync recorded what it built from: nothing has changed since.
@@ -116,12 +127,7 @@ def test_one_changed_study_is_rebuilt_and_the_marts_equal_a_full_rebuild(materia
         "the build changed the changed study's rows"
     )
 
-    full_db = copy_of(db, tmp_path / "full")
-    _build(full_db, full_refresh=True)
-    full = _tables(full_db)
-    assert set(incremental) == set(full)
-    for name, frame in full.items():
-        pd.testing.assert_frame_equal(incremental[name], frame, check_exact=False, rtol=1e-9)
+    _assert_a_full_rebuild_leaves_the_same(db, incremental, tmp_path)
     assert len(PARTITIONED_RELATIONS) >= 30
 
 
@@ -163,3 +169,28 @@ def test_a_failed_build_leaves_its_studies_for_the_next(materialized, tmp_path):
     with duckdb.connect(str(db)) as con:
         assert not marts_scope._exists(con, marts_scope.SCOPE_TABLE), "the scope is dropped"
     assert changed in (_plan(db).studies or ())
+
+
+def test_a_study_the_api_no_longer_lists_leaves_the_marts(materialized, tmp_path):
+    db = copy_of(materialized.db, tmp_path / "incremental")
+    with duckdb.connect(str(db), read_only=True) as con:
+        (gone,) = con.execute(
+            "select study_id from marts.fct_animal_day group by all order by count(*) desc limit 1"
+        ).fetchone()
+        studies = [json.loads(r[0]) for r in con.execute(
+            "select _record from invivo_raw.studies where id <> ? order by id", [gone]
+        ).fetchall()]  # fmt: skip
+    # What a sync does when the list of studies no longer holds one: one transaction.
+    warehouse = Warehouse(db, resources=RESOURCES, ensure_also=registered())
+    with warehouse.session() as session:
+        session.purge_partitions_except([s["id"] for s in studies])
+        session.load_many([TableLoad("studies", [Batch("studies", {}, studies)])])
+    assert _plan(db).studies == (gone,)
+    before = _tables(db)
+    _build(db)
+    incremental = _tables(db)
+    for name in ("marts.dim_animal", "marts.fct_animal_day", "marts.rpt_group_efficacy_summary"):
+        assert gone in set(before[name]["study_id"]) and gone not in set(
+            incremental[name]["study_id"]
+        )
+    _assert_a_full_rebuild_leaves_the_same(db, incremental, tmp_path)
