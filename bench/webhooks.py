@@ -111,6 +111,7 @@ def webhook_mode(args: argparse.Namespace) -> dict:
             "scale": [args.studies, args.animals, args.days],
             "full_sync_ok": sync["ok"],
             "full_sync_seconds": round(sync["seconds"], 1),
+            "full_sync_peak_rss_mb": round(sync["peak_rss_mb"]),
         }
         if not sync["ok"]:
             return figures | {"error": sync["error"]}

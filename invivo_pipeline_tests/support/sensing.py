@@ -11,7 +11,7 @@ from dagster._core.storage.tags import (
 
 from invivo_pipeline.definitions import defs
 from invivo_pipeline.sources.invivo.api_resource import InVivoApiResource
-from invivo_pipeline.sources.invivo.automation.jobs import GLOBAL_JOB, STUDY_JOB
+from invivo_pipeline.sources.invivo.automation.jobs import GLOBAL_JOB, STUDY_FOLLOW_JOB, STUDY_JOB
 from invivo_pipeline.sources.invivo.automation.sensors import study_discovery, webhook_events
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME, study_partitions
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
@@ -77,8 +77,9 @@ def studies_of(instance: dg.DagsterInstance, request: dg.RunRequest) -> list[str
 
 
 def study_runs(result, instance: dg.DagsterInstance) -> dict[str, dg.RunRequest]:
-    """Each study a result's study runs will load, and the run that loads it."""
-    runs = [r for r in result.run_requests if r.job_name == STUDY_JOB]
+    """Each study a result's study runs will load, and the run that loads it (an ingestion run,
+    or a webhook's run that also builds the marts and reports)."""
+    runs = [r for r in result.run_requests if r.job_name in (STUDY_JOB, STUDY_FOLLOW_JOB)]
     found: dict[str, dg.RunRequest] = {}
     for run in runs:
         for study in studies_of(instance, run):

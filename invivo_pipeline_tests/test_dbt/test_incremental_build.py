@@ -26,8 +26,9 @@ pytestmark = pytest.mark.slow
 BUILT_SCHEMAS = ("staging", "intermediate", "marts")
 
 
-def _build(db: Path, *, full_refresh: bool = False) -> dg.ExecuteInProcessResult:
-    result = dg.materialize(
+def _materialize(db: Path, *, full_refresh: bool = False) -> dg.ExecuteInProcessResult:
+    """The Dagster dbt asset, as a run builds it, against ``db``."""
+    return dg.materialize(
         [invivo_dbt],
         resources={
             "dbt": DbtCliResource(project_dir=dbt_project),
@@ -37,6 +38,10 @@ def _build(db: Path, *, full_refresh: bool = False) -> dg.ExecuteInProcessResult
         run_config={"ops": {"invivo_dbt": {"config": {"full_refresh": full_refresh}}}},
         raise_on_error=False,
     )
+
+
+def _build(db: Path, *, full_refresh: bool = False) -> dg.ExecuteInProcessResult:
+    result = _materialize(db, full_refresh=full_refresh)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return result
 
@@ -156,16 +161,7 @@ def test_a_failed_build_leaves_its_studies_for_the_next(materialized, tmp_path):
     with duckdb.connect(str(db)) as con:
         # A model the build cannot write into: the build fails, and records nothing.
         con.execute("alter table marts.rpt_study_overview rename column study_name to other")
-    result = dg.materialize(
-        [invivo_dbt],
-        resources={
-            "dbt": DbtCliResource(project_dir=dbt_project),
-            "warehouse": WarehouseResource(path=str(db)),
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-    assert not result.success
+    assert not _materialize(db).success
     with duckdb.connect(str(db)) as con:
         assert not marts_scope._exists(con, marts_scope.SCOPE_TABLE), "the scope is dropped"
     assert changed in (_plan(db).studies or ())

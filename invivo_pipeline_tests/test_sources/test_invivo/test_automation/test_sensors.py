@@ -17,7 +17,7 @@ from invivo_pipeline.definitions import defs
 from invivo_pipeline.sources.invivo.assets import asset_key
 from invivo_pipeline.sources.invivo.automation import sensors
 from invivo_pipeline.sources.invivo.automation.discovery import expected_requests, probe_totals
-from invivo_pipeline.sources.invivo.automation.jobs import STUDY_JOB
+from invivo_pipeline.sources.invivo.automation.jobs import STUDY_FOLLOW_JOB, STUDY_JOB
 from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
@@ -215,6 +215,8 @@ def test_the_webhook_sensor_refreshes_only_the_studies_the_days_events_name(
     runs = study_runs(result, instance)
     assert sorted(runs) == sorted(in_progress(server))
     (run,) = result.run_requests
+    # The webhook's run builds the marts and reports of those studies too (issue 19).
+    assert run.job_name == STUDY_FOLLOW_JOB
     assert run.run_key.startswith(f"webhook:{summary['events']}:")
     assert "animal.measurement.created" in run.tags["invivo/reason"]
     assert global_runs(result) == [] and not result.dynamic_partitions_requests
