@@ -52,8 +52,6 @@ from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 STATISTICS_DIR = Path(__file__).resolve().parents[1] / "statistics"
-_SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
-_SOURCE_SUFFIXES = frozenset({".sql", ".py", ".yml", ".yaml", ".csv", ".md"})
 
 
 def dbt_executable() -> str:
@@ -93,13 +91,7 @@ class DbtBuildError(Exception):
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
-    newest = 0.0
-    for root, dirs, files in os.walk(project_dir):
-        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith(".")]
-        for name in files:
-            if Path(name).suffix in _SOURCE_SUFFIXES:
-                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
-    return newest
+    return max((p.stat().st_mtime for p in marts_scope.source_files(project_dir)), default=0.0)
 
 
 def manifest_is_stale(project: DbtProject = dbt_project) -> bool:

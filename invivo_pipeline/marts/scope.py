@@ -19,7 +19,7 @@ first build.
 import hashlib
 import importlib.metadata
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,23 +97,29 @@ def project_key(
     for name in packages:
         digest.update(f"{name}={importlib.metadata.version(name)}\n".encode())
     for root in roots:
-        for path in sorted(_source_files(root)):
+        for path in sorted(source_files(root)):
             digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def _source_files(root: Path) -> Iterable[Path]:
+_SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages", "__pycache__"})
+_SOURCE_SUFFIXES = frozenset({".sql", ".py", ".yml", ".yaml", ".csv", ".md"})
+
+
+def source_files(root: Path) -> Iterator[Path]:
+    """The files of a dbt project (or of a Python package) whose change can change what it
+    builds: not dbt's target, logs or packages, nor caches and hidden folders."""
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in {"target", "logs", "dbt_packages", "__pycache__"}]
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith(".")]
         for name in files:
-            if Path(name).suffix in {".sql", ".py", ".yml", ".yaml", ".csv"}:
+            if Path(name).suffix in _SOURCE_SUFFIXES:
                 yield Path(folder, name)
 
 
-def input_keys(con: duckdb.DuckDBPyConnection, project: str) -> InputKeys:
-    """The keys of what the warehouse holds now."""
-    tables = _tables(con)
+def input_keys(
+    con: duckdb.DuckDBPyConnection, project: str, tables: set[tuple[str, str]]
+) -> InputKeys:
+    """The keys of what the warehouse holds now; ``tables``: its (schema, table) pairs."""
     has_studies = all((SCHEMA, t) in tables for t in (*_STUDY_TABLES, LOAD_STATE_TABLE))
     studies = dict(con.execute(_STUDY_KEYS_SQL).fetchall()) if has_studies else {}
     tenant = hashlib.sha256()
@@ -162,9 +168,10 @@ def plan(
     ``partitioned``: the (schema, table) of every study_partitioned model; a missing one cannot be
     patched study by study.
     """
-    now = input_keys(con, project)
+    tables = _tables(con)
+    now = input_keys(con, project, tables)
     before = built_from(con)
-    missing = sorted(f"{s}.{t}" for s, t in set(partitioned) - _tables(con))
+    missing = sorted(f"{s}.{t}" for s, t in set(partitioned) - tables)
     reason = (
         "asked for a full refresh"
         if full_refresh
