@@ -191,12 +191,18 @@ def webhook_mode(args: argparse.Namespace) -> dict:
             }
         return figures
     finally:
+        # Each in its own session: its whole group goes, `dagster dev`'s daemon and code server
+        # too, by force if it does not stop in time (a daemon left running would go on ticking).
         for proc in started:
             with suppress(OSError):
                 os.killpg(proc.pid, signal.SIGTERM)
         for proc in started:
-            with suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=60)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with suppress(OSError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)

@@ -38,13 +38,16 @@ _TENANT = "tenant"
 _PROJECT = "project"
 _STUDY = "study"
 _STUDY_TABLES = ("studies", "cages")
-"""Global tables whose rows belong to a study: keyed with that study, not with the tenant."""
+"""Global tables whose rows belong to a study: keyed with that study, not with the tenant. The
+other partitioned tables that are not per study (a project's user roles, a metadata field's
+options) are the tenant's."""
 
 _STUDY_KEYS_SQL = f"""
 with partitions as (
     select partition_key as study_id,
            string_agg(table_name || '=' || fingerprint, ';' order by table_name) as k
-    from {SCHEMA}.{LOAD_STATE_TABLE} where partition_key <> '' group by all
+    from {SCHEMA}.{LOAD_STATE_TABLE}
+    where partition_key in (select id from {SCHEMA}.studies) group by all
 ), study_rows as (
     select id as study_id, md5(_record::varchar) as k from {SCHEMA}.studies where id is not null
 ), cage_rows as (
@@ -123,13 +126,18 @@ def input_keys(
     has_studies = all((SCHEMA, t) in tables for t in (*_STUDY_TABLES, LOAD_STATE_TABLE))
     studies = dict(con.execute(_STUDY_KEYS_SQL).fetchall()) if has_studies else {}
     tenant = hashlib.sha256()
-    excluded = list(_STUDY_TABLES)
     for schema in _schemas_with_load_state(con):
+        # Every partition of every source, but In Vivo's study partitions and its global tables
+        # whose rows belong to studies: those are in the studies' keys.
+        of_studies = (
+            f"partition_key in (select id from {SCHEMA}.studies) or (partition_key = '' and "
+            f"table_name in {tuple(_STUDY_TABLES)})"
+            if schema == SCHEMA and has_studies
+            else "false"
+        )
         rows = con.execute(
             f"select table_name, partition_key, fingerprint from {schema}.{LOAD_STATE_TABLE} "
-            "where not (? and partition_key <> '') and not (? and table_name in "
-            "(select unnest(?::varchar[]))) order by all",
-            [schema == SCHEMA, schema == SCHEMA, excluded],
+            f"where not ({of_studies}) order by all"
         ).fetchall()
         for row in rows:
             tenant.update(f"{schema}\0{row[0]}\0{row[1]}\0{row[2]}\n".encode())
