@@ -9,7 +9,8 @@
   - no scope table, or --full-refresh: the model is built in full, exactly as a table;
   - a scope table: the model's rows of those studies are deleted and inserted anew in one
     transaction; the model's SQL is filtered to those studies (a list of constants, which DuckDB
-    can push down through joins and groupings on study_id), and a Python model filters its inputs itself (invivo_pipeline.marts.scope.scoped).
+    can push down through joins and groupings on study_id), and a Python model filters its
+    inputs itself (invivo_pipeline.marts.scope.scoped).
 
   A dbt build run by hand, without the pipeline, therefore always builds in full.
 -#}

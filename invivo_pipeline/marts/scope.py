@@ -152,9 +152,10 @@ def _schemas_with_load_state(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def built_from(con: duckdb.DuckDBPyConnection) -> InputKeys | None:
-    """What the marts were last built from, or None if no build was ever recorded."""
-    if not _exists(con, BUILT_FROM_TABLE):
+def built_from(con: duckdb.DuckDBPyConnection, tables: set[tuple[str, str]]) -> InputKeys | None:
+    """What the marts were last built from, or None if no build was ever recorded; ``tables``:
+    the warehouse's (schema, table) pairs."""
+    if (SCHEMA, BUILT_FROM_TABLE) not in tables:
         return None
     rows = con.execute(f"select kind, key, fingerprint from {SCHEMA}.{BUILT_FROM_TABLE}").fetchall()
     single = {kind: fp for kind, _, fp in rows if kind != _STUDY}
@@ -178,7 +179,7 @@ def plan(
     """
     tables = _tables(con)
     now = input_keys(con, project, tables)
-    before = built_from(con)
+    before = built_from(con, tables)
     missing = sorted(f"{s}.{t}" for s, t in set(partitioned) - tables)
     reason = (
         "asked for a full refresh"
@@ -248,8 +249,8 @@ def scoped(relation: Any, session: duckdb.DuckDBPyConnection) -> Any:
     ]
     if not studies:
         return relation.filter("false")
-    listed = ", ".join("'" + s.replace("'", "''") + "'" for s in studies)
-    return relation.filter(f"study_id in ({listed})")
+    constants = [duckdb.ConstantExpression(s) for s in studies]
+    return relation.filter(duckdb.ColumnExpression("study_id").isin(*constants))
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
