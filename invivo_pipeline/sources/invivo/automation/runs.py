@@ -66,6 +66,13 @@ def waiting_partitions(instance: dg.DagsterInstance) -> set[str]:
     return partitions_of_runs(instance, WAITING)
 
 
+def study_run_waiting(instance: dg.DagsterInstance) -> bool:
+    """Whether a run of a job that loads studies is queued or starting: it will take the writer
+    pool before any run requested now, so a new request can wait for it to start."""
+    records = instance.get_run_records(dg.RunsFilter(statuses=WAITING))
+    return any(r.dagster_run.job_name in STUDY_RUN_JOBS for r in records)
+
+
 def waiting_global_keys(instance: dg.DagsterInstance) -> set[dg.AssetKey]:
     records = instance.get_run_records(dg.RunsFilter(job_name=GLOBAL_JOB, statuses=WAITING))
     keys: set[dg.AssetKey] = set()

@@ -28,9 +28,18 @@ from invivo_pipeline.sources.invivo.automation.jobs import (
     STUDY_FOLLOW_JOB,
     STUDY_KEYS,
 )
-from invivo_pipeline.sources.invivo.automation.runs import build_requests, sensor_result
+from invivo_pipeline.sources.invivo.automation.runs import (
+    build_requests,
+    sensor_result,
+    study_run_waiting,
+    waiting_partitions,
+)
 from invivo_pipeline.sources.invivo.automation.settings import AutomationSettings
-from invivo_pipeline.sources.invivo.automation.webhook_plan import WebhookCursor, plan_events
+from invivo_pipeline.sources.invivo.automation.webhook_plan import (
+    WebhookCursor,
+    WebhookPlan,
+    plan_events,
+)
 from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.webhooks.store import HELD, EventStore, webhook_db_path
@@ -113,10 +122,10 @@ def study_discovery(
 def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     cursor = WebhookCursor.from_json(context.cursor)
     store = EventStore(webhook_db_path(), create=False)
+    registered = context.instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
     try:
         events = store.since(cursor.seq, SETTINGS.max_events_per_tick)
         held = store.set_aside(HELD)
-        registered = context.instance.get_dynamic_partitions(STUDY_PARTITIONS_NAME)
         plan = plan_events(events, registered, held=held)
         if plan is not None:
             store.record_set_aside(
@@ -124,35 +133,69 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                 released=[e.seq for e in plan.released],
                 dropped=plan.dropped,
             )
-            cursor = WebhookCursor(max(cursor.seq, plan.last_seq), store.set_aside_counts())
+            cursor = WebhookCursor(
+                max(cursor.seq, plan.last_seq),
+                store.set_aside_counts(),
+                cursor.pending,
+                cursor.pending_key,
+            )
     finally:
         store.close()
-    if plan is None:
+    if plan is None and not cursor.pending:
         where = "" if store.exists() else f" (no event store at {store.path} yet)"
         return dg.SensorResult(
             skip_reason=f"no events after seq {cursor.seq}{where}",
             cursor=context.cursor or cursor.to_json(),
         )
-    keys = [k for k in GLOBAL_KEYS if k.path[-1] in plan.global_tables]
+    key = plan.run_key_part() if plan is not None else "none"
+    if key == "none":  # no new or released event: the studies earlier ticks left pending
+        key = f"{cursor.pending_key}-pending"
+    wanted = _studies_to_refresh(cursor.pending, plan, set(registered))
+    if wanted and study_run_waiting(context.instance):
+        # A burst: a study run is still waiting for the writer pool, so these studies wait for
+        # the first tick after it starts and then go into one run together (those the waiting
+        # run covers need nothing more: it fetches after these events).
+        covered = waiting_partitions(context.instance)
+        cursor.pending_key = cursor.pending_key if cursor.pending else key
+        cursor.pending = {s: r for s, r in wanted.items() if s not in covered}
+        wanted = {}
+    else:
+        cursor.pending, cursor.pending_key = {}, ""
+    keys = [k for k in GLOBAL_KEYS if plan is not None and k.path[-1] in plan.global_tables]
     requests, skipped = build_requests(
         context.instance,
         trigger="webhook",
-        key=plan.run_key_part(),
-        studies=[(study_id, plan.reason(study_id)) for study_id in plan.studies],
+        key=key,
+        studies=list(wanted.items()),
         global_keys=keys,
         study_job=STUDY_FOLLOW_JOB,
     )
-    summary = plan.summary() + (f"; already queued: {', '.join(skipped)}" if skipped else "")
-    if plan.quarantined or plan.dropped:
+    summary = plan.summary() if plan is not None else "no new events"
+    if cursor.pending:
+        summary += f"; {len(cursor.pending)} studies wait for the queued run to start"
+    summary += f"; already queued: {', '.join(skipped)}" if skipped else ""
+    if plan is not None and (plan.quarantined or plan.dropped):
         context.log.warning(summary)
     else:
         context.log.info(summary)
     return sensor_result(
         requests=requests,
-        delete=plan.delete_partitions,
+        delete=plan.delete_partitions if plan is not None else (),
         cursor=cursor.to_json(),
         summary=summary,
     )
+
+
+def _studies_to_refresh(
+    pending: dict[str, str], plan: WebhookPlan | None, registered: set[str]
+) -> dict[str, str]:
+    """The studies earlier ticks left pending (still registered, not deleted by these events)
+    and those these events name, with their reasons."""
+    deleted = set(plan.delete_partitions) if plan is not None else set()
+    wanted = {s: r for s, r in pending.items() if s in registered and s not in deleted}
+    if plan is not None:
+        wanted |= {study_id: plan.reason(study_id) for study_id in plan.studies}
+    return wanted
 
 
 SENSORS = [study_discovery, webhook_events]

@@ -44,23 +44,39 @@ SHOWN_IN_SUMMARY = 3
 
 @dataclass
 class WebhookCursor:
-    """The sequence number read up to; the counts of set-aside events ride along so that the
-    Dagster UI's cursor shows them (they are not read back)."""
+    """The sequence number read up to, and the studies whose events were read while another
+    study run was still waiting to start (``pending``, study → reason): they go into the next
+    run, one run for all of them, instead of a run of their own per tick (issue 19).
+    ``pending_key`` is the run key part of the tick that first left studies pending; it names
+    the run that takes them when no new event arrives with it. The counts of set-aside events
+    ride along so that the Dagster UI's cursor shows them (they are not read back)."""
 
     seq: int = 0
     set_aside: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+    pending_key: str = ""
 
     def to_json(self) -> str:
-        return json.dumps({"seq": self.seq, **self.set_aside})
+        pending = {"pending": self.pending, "pending_key": self.pending_key} if self.pending else {}
+        return json.dumps({"seq": self.seq, **self.set_aside, **pending})
 
     @classmethod
     def from_json(cls, raw: str | None) -> WebhookCursor:
         if not raw:
             return cls()
         try:
-            return cls(seq=int(json.loads(raw)["seq"]))
+            found = json.loads(raw)
+            seq = int(found["seq"])
         except (ValueError, TypeError, KeyError):
             return cls()
+        pending = found.get("pending")
+        if not isinstance(pending, dict):
+            pending = {}
+        return cls(
+            seq=seq,
+            pending={str(k): str(v) for k, v in pending.items()},
+            pending_key=str(found.get("pending_key", "")),
+        )
 
 
 class Unreadable(Exception):

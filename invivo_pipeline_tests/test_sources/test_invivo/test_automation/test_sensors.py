@@ -295,6 +295,70 @@ def test_a_poison_event_is_quarantined_and_later_events_are_still_acted_on(
     assert json.loads(second.cursor)["seq"] == 4
 
 
+def _follow_run(instance, run_id: str, study_id: str, status: dg.DagsterRunStatus) -> None:
+    instance.add_run(
+        dg.DagsterRun(
+            job_name=STUDY_FOLLOW_JOB,
+            run_id=run_id,
+            status=status,
+            tags={"dagster/partition": study_id},
+        )
+    )
+
+
+def test_a_burst_waits_behind_a_queued_run_and_then_goes_into_one_run(
+    tmp_path, monkeypatch, instance
+):
+    """While a study run waits for the writer pool, the studies later events name wait in the
+    cursor; the first tick after it starts asks for one run over all of them (issue 19)."""
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_c"])
+    _follow_run(instance, "queued", "sdy_a", dg.DagsterRunStatus.NOT_STARTED)
+    for n, study in enumerate(["sdy_a", "sdy_b"]):
+        _store_raw(store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study))
+
+    first = read_events(instance)
+    _store_raw(store, "whe_2", "animal.measurement.created", _measurement("whe_2", "sdy_c"))
+    second = read_events(instance, first.cursor)
+    instance.delete_run("queued")
+    _follow_run(instance, "queued", "sdy_a", dg.DagsterRunStatus.STARTED)
+    third = read_events(instance, second.cursor)
+    retried = read_events(instance, second.cursor)
+    quiet = read_events(instance, third.cursor)
+
+    assert first.run_requests == [] and second.run_requests == []
+    assert sorted(json.loads(first.cursor)["pending"]) == ["sdy_b"], (
+        "sdy_a's queued run fetches after its event"
+    )
+    assert sorted(json.loads(second.cursor)["pending"]) == ["sdy_b", "sdy_c"]
+    assert "2 studies wait for the queued run to start" in second.skip_reason.skip_message
+    (run,) = third.run_requests
+    assert sorted(study_runs(third, instance)) == ["sdy_b", "sdy_c"]
+    assert run.job_name == STUDY_FOLLOW_JOB
+    assert run.run_key == "webhook:2-pending:sdy_b"
+    assert [r.run_key for r in retried.run_requests] == [run.run_key], "a retried tick: same key"
+    assert json.loads(third.cursor) == {"seq": 3}
+    assert quiet.run_requests == []
+
+
+def test_pending_studies_that_vanish_are_not_requested(tmp_path, monkeypatch, instance):
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_gone"])
+    _follow_run(instance, "queued", "sdy_a", dg.DagsterRunStatus.NOT_STARTED)
+    for n, study in enumerate(["sdy_b", "sdy_gone"]):
+        _store_raw(store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study))
+    first = read_events(instance)
+    instance.delete_dynamic_partition(STUDY_PARTITIONS_NAME, "sdy_gone")
+    instance.delete_run("queued")
+
+    second = read_events(instance, first.cursor)
+
+    assert sorted(json.loads(first.cursor)["pending"]) == ["sdy_b", "sdy_gone"]
+    assert sorted(study_runs(second, instance)) == ["sdy_b"]
+
+
 def test_a_flood_for_unlisted_studies_makes_no_partition_or_run_until_discovery_lists_one(
     tmp_path, monkeypatch, instance, sim, settings
 ):
