@@ -51,6 +51,33 @@ def _materialized_after(instance, key: tuple[str, ...], after: float, partition:
     )
 
 
+def _run_breakdown(instance, key: tuple[str, ...], after: float, partition: str, since: float):
+    """Where the time to ``key``'s first materialization after ``after`` went, in seconds from
+    ``since``: when the run was created (the sensor tick), when it started (its process up),
+    and how long each of its steps took."""
+    import dagster as dg
+
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(key)), after_timestamp=after),
+        limit=1000,
+    ).records
+    run_id = next(
+        r.run_id for r in records if r.event_log_entry.dagster_event.partition == partition
+    )
+    record = instance.get_run_record_by_id(run_id)
+    steps = {
+        s.step_key: round(s.end_time - s.start_time, 1)
+        for s in instance.get_run_step_stats(run_id)
+        if s.start_time and s.end_time
+    }
+    return {
+        "job": record.dagster_run.job_name,
+        "run_created_s": round(record.create_timestamp.timestamp() - since, 1),
+        "run_started_s": round(record.start_time - since, 1) if record.start_time else None,
+        "step_seconds": steps,
+    }
+
+
 def _wait(what: str, found, timeout: float, interval: float = 0.5):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -157,6 +184,7 @@ def webhook_mode(args: argparse.Namespace) -> dict:
                 "event_to_raw_seconds": round(raw - delivered, 1),
                 "event_to_marts_seconds": round(marts - delivered, 1),
                 "event_to_page_seconds": round(page - delivered, 1),
+                "run": _run_breakdown(instance, RAW, t0, study, delivered),
             }
             _wait("the one study's runs to end", lambda: _active_runs(instance) == 0 or None, 600)
             time.sleep(30)  # an automation tick that might follow (it should find nothing to do)
@@ -167,7 +195,7 @@ def webhook_mode(args: argparse.Namespace) -> dict:
             delivered = time.time()
 
             def settled() -> float | None:
-                # Two webhook ticks (15 s each) with nothing queued or running: the burst is in.
+                # Several webhook ticks with nothing queued or running: the burst is in.
                 if _active_runs(instance):
                     return None
                 built = _materialized_after(instance, MARTS, t1)

@@ -41,7 +41,7 @@ def _probe_resources(env: Mapping[str, str]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class AutomationSettings:
     discovery_interval_s: int = 60
-    webhook_interval_s: int = 15
+    webhook_interval_s: int = 5
     probe_interval_s: int = 300
     probe_resources: tuple[str, ...] = DEFAULT_PROBE_RESOURCES
     automation_interval_s: int = ScheduleSettings.automation_interval_s

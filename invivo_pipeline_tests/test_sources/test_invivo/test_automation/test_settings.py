@@ -45,7 +45,7 @@ def test_the_jobs_split_the_ingestion_by_scope():
 
 def test_defaults():
     settings = AutomationSettings.from_env({})
-    assert (settings.discovery_interval_s, settings.webhook_interval_s) == (60, 15)
+    assert (settings.discovery_interval_s, settings.webhook_interval_s) == (60, 5)
     assert (settings.probe_interval_s, settings.automation_interval_s) == (300, 30)
     assert settings.probe_resources == ("measurements", "dosages", "observations", "samples")
     assert settings.daily_scope == "active"
