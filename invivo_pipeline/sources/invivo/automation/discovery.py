@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -138,12 +138,32 @@ class DiscoveryPlan:
     """One line per listed id that cannot be a partition key (that study is left alone)."""
     requests: int = 0
     """HTTP requests this tick made, the token's included."""
+    deferred: list[str] = field(default_factory=list)
+    """Changed studies left to a later tick because a run loading them is under way."""
 
     @property
     def quiet(self) -> bool:
         return not (
             self.refresh or self.refresh_globals or self.add_partitions or self.delete_partitions
         )
+
+    def defer(self, study_ids: Collection[str], before: DiscoveryCursor) -> list[str]:
+        """Take ``study_ids`` out of this tick's refresh and forget what this tick saw of them
+        (their listing and probe totals go back to ``before``), so that a later tick finds them
+        changed again; the deferred ids, in refresh order."""
+        deferred = [r.study_id for r in self.refresh if r.study_id in study_ids]
+        self.refresh = [r for r in self.refresh if r.study_id not in study_ids]
+        for study_id in deferred:
+            for now, then in (
+                (self.cursor.studies, before.studies),
+                (self.cursor.totals, before.totals),
+            ):
+                if study_id in then:
+                    now[study_id] = then[study_id]
+                else:
+                    now.pop(study_id, None)
+        self.deferred = deferred
+        return deferred
 
     def summary(self) -> str:
         probe = "probe not due" if self.probed is None else f"{self.probed} probed"
@@ -156,6 +176,8 @@ class DiscoveryPlan:
             f"{len(self.delete_partitions)} gone"
         )
         refused = "".join(f"; {line}" for line in self.refused)
+        if self.deferred:
+            what += f", {len(self.deferred)} left for after the run loading them"
         return f"{self.listed} studies listed, {probe}: {what} ({self.requests} requests){refused}"
 
 

@@ -66,6 +66,13 @@ def waiting_partitions(instance: dg.DagsterInstance) -> set[str]:
     return partitions_of_runs(instance, WAITING)
 
 
+def running_partitions(instance: dg.DagsterInstance) -> set[str]:
+    """Study partitions with a run under way: it may have fetched them before their latest
+    change, but a run requested for them now would be one run a study (``arrange_ranges`` cannot
+    move them), so their sensor asks again once that run has ended."""
+    return partitions_of_runs(instance, [dg.DagsterRunStatus.STARTED])
+
+
 def study_run_waiting(instance: dg.DagsterInstance) -> bool:
     """Whether a run of a job that loads studies is queued or starting: it will take the writer
     pool before any run requested now, so a new request can wait for it to start."""

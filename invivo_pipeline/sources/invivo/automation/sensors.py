@@ -30,6 +30,7 @@ from invivo_pipeline.sources.invivo.automation.jobs import (
 )
 from invivo_pipeline.sources.invivo.automation.runs import (
     build_requests,
+    running_partitions,
     sensor_result,
     study_run_waiting,
     waiting_partitions,
@@ -90,6 +91,8 @@ def study_discovery(
 ) -> dg.SensorResult:
     cursor = DiscoveryCursor.from_json(context.cursor)
     plan = _discover(invivo_api, cursor, context.instance)
+    if plan.refresh:
+        plan.defer(running_partitions(context.instance), cursor)
     requests, skipped = build_requests(
         context.instance,
         trigger="discovery",
@@ -137,7 +140,7 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                 max(cursor.seq, plan.last_seq),
                 store.set_aside_counts(),
                 cursor.pending,
-                cursor.pending_key,
+                cursor.pending_runs,
             )
     finally:
         store.close()
@@ -149,18 +152,23 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         )
     key = plan.run_key_part() if plan is not None else "none"
     if key == "none":  # no new or released event: the studies earlier ticks left pending
-        key = f"{cursor.pending_key}-pending"
+        key = f"pending-{cursor.seq}-{cursor.pending_runs}"
+        cursor.pending_runs += 1
     wanted = _studies_to_refresh(cursor.pending, plan, set(registered))
     if wanted and study_run_waiting(context.instance):
         # A burst: a study run is still waiting for the writer pool, so these studies wait for
         # the first tick after it starts and then go into one run together (those the waiting
         # run covers need nothing more: it fetches after these events).
         covered = waiting_partitions(context.instance)
-        cursor.pending_key = cursor.pending_key if cursor.pending else key
         cursor.pending = {s: r for s, r in wanted.items() if s not in covered}
         wanted = {}
     else:
-        cursor.pending, cursor.pending_key = {}, ""
+        # Studies a run is loading now wait for it to end: a run requested for them now would
+        # be a run of its own for each (that run's range cannot move), and this way they go
+        # into the next run with whatever else is pending by then.
+        running = running_partitions(context.instance) if wanted else set()
+        cursor.pending = {s: r for s, r in wanted.items() if s in running}
+        wanted = {s: r for s, r in wanted.items() if s not in running}
     keys = [k for k in GLOBAL_KEYS if plan is not None and k.path[-1] in plan.global_tables]
     requests, skipped = build_requests(
         context.instance,
@@ -172,7 +180,7 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     )
     summary = plan.summary() if plan is not None else "no new events"
     if cursor.pending:
-        summary += f"; {len(cursor.pending)} studies wait for the queued run to start"
+        summary += f"; {len(cursor.pending)} studies wait for the run before theirs to start or end"
     summary += f"; already queued: {', '.join(skipped)}" if skipped else ""
     if plan is not None and (plan.quarantined or plan.dropped):
         context.log.warning(summary)

@@ -44,21 +44,23 @@ SHOWN_IN_SUMMARY = 3
 
 @dataclass
 class WebhookCursor:
-    """The sequence number read up to, and the studies whose events were read while another
-    study run was still waiting to start (``pending``, study → reason): they go into the next
-    run, one run for all of them, instead of a run of their own per tick (issue 19).
-    ``pending_key`` is the run key part of the tick that first left studies pending; it names
-    the run that takes them when no new event arrives with it. The counts of set-aside events
-    ride along so that the Dagster UI's cursor shows them (they are not read back)."""
+    """The sequence number read up to, and the studies whose events were read while a run could
+    not take them yet (``pending``, study → reason): a study run was still waiting to start, or
+    a run was loading that very study. They go into the next run, one run for all of them,
+    instead of a run of their own per tick (issue 19). ``pending_runs`` counts the ticks that
+    asked for pending studies without a new event, which names their runs' keys. The counts of
+    set-aside events ride along so that the Dagster UI's cursor shows them (they are not read
+    back)."""
 
     seq: int = 0
     set_aside: dict[str, int] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
-    pending_key: str = ""
+    pending_runs: int = 0
 
     def to_json(self) -> str:
-        pending = {"pending": self.pending, "pending_key": self.pending_key} if self.pending else {}
-        return json.dumps({"seq": self.seq, **self.set_aside, **pending})
+        pending = {"pending": self.pending} if self.pending else {}
+        runs = {"pending_runs": self.pending_runs} if self.pending_runs else {}
+        return json.dumps({"seq": self.seq, **self.set_aside, **pending, **runs})
 
     @classmethod
     def from_json(cls, raw: str | None) -> WebhookCursor:
@@ -67,6 +69,7 @@ class WebhookCursor:
         try:
             found = json.loads(raw)
             seq = int(found["seq"])
+            runs = int(found.get("pending_runs", 0))
         except (ValueError, TypeError, KeyError):
             return cls()
         pending = found.get("pending")
@@ -75,7 +78,7 @@ class WebhookCursor:
         return cls(
             seq=seq,
             pending={str(k): str(v) for k, v in pending.items()},
-            pending_key=str(found.get("pending_key", "")),
+            pending_runs=runs,
         )
 
 

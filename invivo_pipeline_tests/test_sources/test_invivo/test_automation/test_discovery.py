@@ -77,6 +77,27 @@ def test_a_changed_updated_at_or_status_reloads_the_study_and_the_studies_table(
     assert plan.refresh_globals and plan.add_partitions == []
 
 
+def test_a_deferred_study_is_found_changed_again_by_the_next_tick():
+    """A study a run is loading is left out of this tick's refresh (issue 19: a run for it now
+    would be a run of its own) and forgotten by the cursor, listing and totals alike, so the
+    next tick, once that run has ended, finds the same change again."""
+    old = [study("a"), study("b")]
+    cursor = cursor_for(*old, totals={"a": [10, 5, 3, 0], "b": [7, 7, 7, 7]})
+    new = [study("a", updated="t2"), study("b")]
+    plan = plan_discovery(new, cursor, registered=["a", "b"], materialized=["a", "b"])
+    apply_probe(plan, {"a": [10, 5, 3, 0], "b": [9, 7, 7, 7]}, RES, now=200.0)
+
+    deferred = plan.defer({"a", "b"}, cursor)
+    again = plan_discovery(new, plan.cursor, registered=["a", "b"], materialized=["a", "b"])
+    apply_probe(again, {"a": [10, 5, 3, 0], "b": [9, 7, 7, 7]}, RES, now=260.0)
+
+    assert deferred == ["a", "b"] and plan.refresh == []
+    assert "2 left for after the run loading them" in plan.summary()
+    assert plan.cursor.studies["a"] == ["t1", "in_progress"]
+    assert plan.cursor.totals["b"] == [7, 7, 7, 7]
+    assert [r.study_id for r in again.refresh] == ["a", "b"]
+
+
 def test_a_vanished_study_drops_its_partition_and_reloads_studies_to_purge_it():
     old = [study("a"), study("b")]
 

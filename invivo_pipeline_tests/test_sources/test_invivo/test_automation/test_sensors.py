@@ -194,6 +194,23 @@ def test_a_study_whose_run_has_not_started_is_not_requested_again(sim, instance,
     assert sorted(study_runs(result, instance)) == sorted(set(in_progress(sim)) - {waiting})
 
 
+def test_a_study_being_loaded_is_left_for_the_tick_after_its_run(sim, instance, settings):
+    """Discovery asks nothing for a changed study a run is loading (a run for it now would be a
+    run of its own: issue 19); the first tick after that run has ended asks for it."""
+    first = discover(sim, instance)
+    loading = in_progress(sim)[0]
+    _follow_run(instance, "loading", loading, dg.DagsterRunStatus.STARTED)
+    sim.advance(1)
+
+    during = discover(sim, instance, first.cursor)
+    instance.delete_run("loading")
+    _follow_run(instance, "loading", loading, dg.DagsterRunStatus.SUCCESS)
+    after = discover(sim, instance, during.cursor)
+
+    assert sorted(study_runs(during, instance)) == sorted(set(in_progress(sim)) - {loading})
+    assert list(study_runs(after, instance)) == [loading]
+
+
 def test_the_webhook_sensor_refreshes_only_the_studies_the_days_events_name(
     tmp_path, monkeypatch, instance
 ):
@@ -332,14 +349,38 @@ def test_a_burst_waits_behind_a_queued_run_and_then_goes_into_one_run(
         "sdy_a's queued run fetches after its event"
     )
     assert sorted(json.loads(second.cursor)["pending"]) == ["sdy_b", "sdy_c"]
-    assert "2 studies wait for the queued run to start" in second.skip_reason.skip_message
+    assert "2 studies wait for the run before theirs" in second.skip_reason.skip_message
     (run,) = third.run_requests
     assert sorted(study_runs(third, instance)) == ["sdy_b", "sdy_c"]
     assert run.job_name == STUDY_FOLLOW_JOB
-    assert run.run_key == "webhook:2-pending:sdy_b"
+    assert run.run_key == "webhook:pending-3-0:sdy_b"
     assert [r.run_key for r in retried.run_requests] == [run.run_key], "a retried tick: same key"
-    assert json.loads(third.cursor) == {"seq": 3}
+    assert json.loads(third.cursor) == {"seq": 3, "pending_runs": 1}
     assert quiet.run_requests == []
+
+
+def test_a_study_being_loaded_waits_for_its_run_to_end(tmp_path, monkeypatch, instance):
+    """New events for a study whose run is under way: the other studies get their run now; that
+    study goes into the first run after its own has ended, not into a run of its own (a running
+    run's range cannot move, so asking now would mean one run per such study)."""
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_c"])
+    _follow_run(instance, "running", "sdy_b", dg.DagsterRunStatus.STARTED)
+    for n, study in enumerate(["sdy_a", "sdy_b", "sdy_c"]):
+        _store_raw(store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study))
+
+    first = read_events(instance)
+    still_running = read_events(instance, first.cursor)
+    instance.delete_run("running")
+    _follow_run(instance, "running", "sdy_b", dg.DagsterRunStatus.SUCCESS)
+    after = read_events(instance, still_running.cursor)
+
+    assert sorted(study_runs(first, instance)) == ["sdy_a", "sdy_c"]
+    assert json.loads(first.cursor)["pending"] == {"sdy_b": "1 animal.measurement.created"}
+    assert still_running.run_requests == []
+    assert sorted(study_runs(after, instance)) == ["sdy_b"]
+    assert "pending" not in json.loads(after.cursor)
 
 
 def test_pending_studies_that_vanish_are_not_requested(tmp_path, monkeypatch, instance):
