@@ -12,6 +12,7 @@ Everything here is glue: read the instance, call a planner, build the result.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import dagster as dg
 
@@ -43,7 +44,12 @@ from invivo_pipeline.sources.invivo.automation.webhook_plan import (
 )
 from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
-from invivo_pipeline.sources.invivo.webhooks.store import HELD, EventStore, webhook_db_path
+from invivo_pipeline.sources.invivo.webhooks.store import (
+    HELD,
+    EventStore,
+    StoredEvent,
+    webhook_db_path,
+)
 
 SETTINGS = AutomationSettings.from_env()
 DISCOVERY_SENSOR = "invivo_study_discovery"
@@ -141,6 +147,7 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                 store.set_aside_counts(),
                 cursor.pending,
                 cursor.pending_runs,
+                cursor.pending_since,
             )
     finally:
         store.close()
@@ -155,20 +162,9 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         key = f"pending-{cursor.seq}-{cursor.pending_runs}"
         cursor.pending_runs += 1
     wanted = _studies_to_refresh(cursor.pending, plan, set(registered))
-    if wanted and study_run_waiting(context.instance):
-        # A burst: a study run is still waiting for the writer pool, so these studies wait for
-        # the first tick after it starts and then go into one run together (those the waiting
-        # run covers need nothing more: it fetches after these events).
-        covered = waiting_partitions(context.instance)
-        cursor.pending = {s: r for s, r in wanted.items() if s not in covered}
-        wanted = {}
-    else:
-        # Studies a run is loading now wait for it to end: a run requested for them now would
-        # be a run of its own for each (that run's range cannot move), and this way they go
-        # into the next run with whatever else is pending by then.
-        running = running_partitions(context.instance) if wanted else set()
-        cursor.pending = {s: r for s, r in wanted.items() if s in running}
-        wanted = {s: r for s, r in wanted.items() if s not in running}
+    now = time.time()
+    wanted, cursor.pending = _now_and_later(context.instance, wanted, cursor, events, now)
+    cursor.pending_since = (cursor.pending_since or now) if cursor.pending else None
     keys = [k for k in GLOBAL_KEYS if plan is not None and k.path[-1] in plan.global_tables]
     requests, skipped = build_requests(
         context.instance,
@@ -180,7 +176,7 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     )
     summary = plan.summary() if plan is not None else "no new events"
     if cursor.pending:
-        summary += f"; {len(cursor.pending)} studies wait for the run before theirs to start or end"
+        summary += f"; {len(cursor.pending)} studies wait for the next run"
     summary += f"; already queued: {', '.join(skipped)}" if skipped else ""
     if plan is not None and (plan.quarantined or plan.dropped):
         context.log.warning(summary)
@@ -191,6 +187,47 @@ def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         delete=plan.delete_partitions if plan is not None else (),
         cursor=cursor.to_json(),
         summary=summary,
+    )
+
+
+SETTLE_AT_MOST_S = 15
+"""How long a burst that never pauses waits before its studies get a run anyway."""
+
+
+def _now_and_later(
+    instance: dg.DagsterInstance,
+    wanted: dict[str, str],
+    cursor: WebhookCursor,
+    events: list[StoredEvent],
+    now: float,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The studies to request a run for now, and those that wait in the cursor for a later tick
+    (study → reason each), so that a burst becomes one run, not one run per tick or per study."""
+    if not wanted:
+        return {}, {}
+    settle = SETTINGS.webhook_settle_s
+    if (
+        settle
+        and events
+        and len(events) < SETTINGS.max_events_per_tick
+        and now - datetime.fromisoformat(events[-1].received_at).timestamp() < settle
+        and now - (cursor.pending_since or now) < SETTLE_AT_MOST_S
+    ):
+        # Events are still arriving: the rest of the burst is likely a second away.
+        return {}, wanted
+    if study_run_waiting(instance):
+        # A study run is still waiting for the writer pool: these studies wait for the first
+        # tick after it starts and then go into one run together (those the waiting run covers
+        # need nothing more: it fetches after these events).
+        covered = waiting_partitions(instance)
+        return {}, {s: r for s, r in wanted.items() if s not in covered}
+    # Studies a run is loading now wait for it to end: a run requested for them now would be a
+    # run of its own for each (that run's range cannot move), and this way they go into the
+    # next run with whatever else is pending by then.
+    running = running_partitions(instance)
+    return (
+        {s: r for s, r in wanted.items() if s not in running},
+        {s: r for s, r in wanted.items() if s in running},
     )
 
 

@@ -50,6 +50,7 @@ class AutomationSettings:
     finished_cron: str = "0 3 * * 0"
     timezone: str = ScheduleSettings.timezone
     max_events_per_tick: int = 5000
+    webhook_settle_s: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> AutomationSettings:
@@ -76,4 +77,5 @@ class AutomationSettings:
             max_events_per_tick=whole_number(
                 env, "INVIVO_MAX_EVENTS_PER_TICK", cls.max_events_per_tick, 1
             ),
+            webhook_settle_s=whole_number(env, "INVIVO_WEBHOOK_SETTLE_S", cls.webhook_settle_s, 0),
         )

@@ -45,20 +45,24 @@ SHOWN_IN_SUMMARY = 3
 @dataclass
 class WebhookCursor:
     """The sequence number read up to, and the studies whose events were read while a run could
-    not take them yet (``pending``, study → reason): a study run was still waiting to start, or
-    a run was loading that very study. They go into the next run, one run for all of them,
-    instead of a run of their own per tick (issue 19). ``pending_runs`` counts the ticks that
-    asked for pending studies without a new event, which names their runs' keys. The counts of
-    set-aside events ride along so that the Dagster UI's cursor shows them (they are not read
-    back)."""
+    not take them yet (``pending``, study → reason): events were still arriving, a study run was
+    still waiting to start, or a run was loading that very study. They go into the next run, one
+    run for all of them, instead of a run of their own per tick (issue 19). ``pending_runs``
+    counts the ticks that asked for pending studies without a new event, which names their runs'
+    keys. The counts of set-aside events ride along so that the Dagster UI's cursor shows them
+    (they are not read back)."""
 
     seq: int = 0
     set_aside: dict[str, int] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
     pending_runs: int = 0
+    pending_since: float | None = None
+    """When the studies now pending first waited (Unix time): a burst waits at most so long."""
 
     def to_json(self) -> str:
-        pending = {"pending": self.pending} if self.pending else {}
+        pending = (
+            {"pending": self.pending, "pending_since": self.pending_since} if self.pending else {}
+        )
         runs = {"pending_runs": self.pending_runs} if self.pending_runs else {}
         return json.dumps({"seq": self.seq, **self.set_aside, **pending, **runs})
 
@@ -70,6 +74,8 @@ class WebhookCursor:
             found = json.loads(raw)
             seq = int(found["seq"])
             runs = int(found.get("pending_runs", 0))
+            since = found.get("pending_since")
+            since = float(since) if since is not None else None
         except (ValueError, TypeError, KeyError):
             return cls()
         pending = found.get("pending")
@@ -79,6 +85,7 @@ class WebhookCursor:
             seq=seq,
             pending={str(k): str(v) for k, v in pending.items()},
             pending_runs=runs,
+            pending_since=since if pending else None,
         )
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import pytest
@@ -39,6 +41,15 @@ WORLD = WorldConfig(seed=17, studies=5, animals_per_study=8, days=5)
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "reference_examples.json"
 EXAMPLES = {e["event"]: e["body"] for e in json.loads(FIXTURES.read_text())["webhooks"]}
 PROBES = 4
+
+
+@pytest.fixture(autouse=True)
+def no_settling(monkeypatch):
+    """Events stored by a test are read at once, however recent (the settle window has a test
+    of its own)."""
+    monkeypatch.setattr(
+        sensors, "SETTINGS", dataclasses.replace(sensors.SETTINGS, webhook_settle_s=0)
+    )
 
 
 @pytest.fixture
@@ -349,7 +360,7 @@ def test_a_burst_waits_behind_a_queued_run_and_then_goes_into_one_run(
         "sdy_a's queued run fetches after its event"
     )
     assert sorted(json.loads(second.cursor)["pending"]) == ["sdy_b", "sdy_c"]
-    assert "2 studies wait for the run before theirs" in second.skip_reason.skip_message
+    assert "2 studies wait for the next run" in second.skip_reason.skip_message
     (run,) = third.run_requests
     assert sorted(study_runs(third, instance)) == ["sdy_b", "sdy_c"]
     assert run.job_name == STUDY_FOLLOW_JOB
@@ -381,6 +392,40 @@ def test_a_study_being_loaded_waits_for_its_run_to_end(tmp_path, monkeypatch, in
     assert still_running.run_requests == []
     assert sorted(study_runs(after, instance)) == ["sdy_b"]
     assert "pending" not in json.loads(after.cursor)
+
+
+def test_a_burst_still_arriving_waits_for_its_last_events(tmp_path, monkeypatch, instance):
+    """Events received less than the settle window ago wait for one more tick, so a burst that
+    takes a few seconds to arrive becomes one run; a stream that never pauses still gets its run
+    after SETTLE_AT_MOST_S."""
+    monkeypatch.setattr(
+        sensors, "SETTINGS", dataclasses.replace(sensors.SETTINGS, webhook_settle_s=2)
+    )
+    clock = [time.time()]
+    monkeypatch.setattr(sensors, "time", SimpleNamespace(time=lambda: clock[0]))
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_c"])
+    _store_raw(store, "whe_0", "animal.measurement.created", _measurement("whe_0", "sdy_a"))
+
+    arriving = read_events(instance)
+    _store_raw(store, "whe_1", "animal.measurement.created", _measurement("whe_1", "sdy_b"))
+    clock[0] = time.time()
+    still = read_events(instance, arriving.cursor)
+    clock[0] += 3
+    settled = read_events(instance, still.cursor)
+    _store_raw(store, "whe_2", "animal.measurement.created", _measurement("whe_2", "sdy_c"))
+    clock[0] = time.time()
+    streaming = read_events(instance, settled.cursor)
+    clock[0] += sensors.SETTLE_AT_MOST_S
+    _store_raw(store, "whe_3", "animal.measurement.created", _measurement("whe_3", "sdy_c"))
+    capped = read_events(instance, streaming.cursor)
+
+    assert arriving.run_requests == [] and still.run_requests == []
+    assert sorted(json.loads(still.cursor)["pending"]) == ["sdy_a", "sdy_b"]
+    assert sorted(study_runs(settled, instance)) == ["sdy_a", "sdy_b"]
+    assert streaming.run_requests == []
+    assert sorted(study_runs(capped, instance)) == ["sdy_c"], "waited long enough: a run anyway"
 
 
 def test_pending_studies_that_vanish_are_not_requested(tmp_path, monkeypatch, instance):

@@ -49,6 +49,7 @@ def test_defaults():
     assert (settings.probe_interval_s, settings.automation_interval_s) == (300, 30)
     assert settings.probe_resources == ("measurements", "dosages", "observations", "samples")
     assert settings.daily_scope == "active"
+    assert settings.webhook_settle_s == 2
 
 
 def test_every_knob_comes_from_the_environment():
@@ -64,6 +65,7 @@ def test_every_knob_comes_from_the_environment():
             "INVIVO_FINISHED_CRON": "0 4 * * 6",
             "INVIVO_SCHEDULE_TIMEZONE": "Europe/Paris",
             "INVIVO_MAX_EVENTS_PER_TICK": "100",
+            "INVIVO_WEBHOOK_SETTLE_S": "0",
         }
     )
     assert settings == AutomationSettings(
@@ -77,6 +79,7 @@ def test_every_knob_comes_from_the_environment():
         "0 4 * * 6",
         "Europe/Paris",
         100,
+        0,
     )
 
 
