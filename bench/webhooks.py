@@ -9,7 +9,8 @@ materialization of that study's ``invivo_raw/measurements`` partition, event →
 Dagster instance's event log (polling the warehouse would take its writer lock). Then every
 in-progress study lives a day at once (the simulator's ``/_simulator/advance``, a day's burst of
 events): burst → marts is the time to the last ``marts/fct_animal_day`` materialization of the
-runs the burst caused, once no run is left queued or running.
+webhook runs the burst caused, once none is left queued or running (the runs other sensors and the
+automation launched meanwhile are listed: they find the records already loaded).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ RAW = ("invivo_raw", "measurements")
 MARTS = ("marts", "fct_animal_day")
 PAGE = ("reports", "study_reports")
 ACTIVE = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+TRIGGER = "invivo/trigger"
 
 
 def _materialized_after(instance, key: tuple[str, ...], after: float, partition: str | None = None):
@@ -87,11 +89,31 @@ def _wait(what: str, found, timeout: float, interval: float = 0.5):
     raise TimeoutError(f"{what}: not within {timeout:.0f} s")
 
 
-def _active_runs(instance) -> int:
+def _active_runs(instance, tags: dict[str, str] | None = None) -> int:
     import dagster as dg
 
     statuses = [getattr(dg.DagsterRunStatus, s) for s in ACTIVE]
-    return len(instance.get_runs(filters=dg.RunsFilter(statuses=statuses)))
+    return len(instance.get_runs(filters=dg.RunsFilter(statuses=statuses, tags=tags or {})))
+
+
+def _webhook_materializations(instance, key: tuple[str, ...], after: float) -> list[float]:
+    """Timestamps of ``key``'s materializations after ``after`` by webhook-triggered runs: the
+    runs that carry the burst's records (the discovery sensor's and the automation's runs that
+    follow find them already loaded)."""
+    import dagster as dg
+
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(key)), after_timestamp=after),
+        limit=1000,
+    ).records
+    runs = {r.run_id for r in records}
+    webhook = {
+        run_id
+        for run_id in runs
+        if (run := instance.get_run_by_id(run_id)) is not None
+        and run.tags.get(TRIGGER) == "webhook"
+    }
+    return sorted(r.timestamp for r in records if r.run_id in webhook)
 
 
 def webhook_mode(args: argparse.Namespace) -> dict:
@@ -195,10 +217,11 @@ def webhook_mode(args: argparse.Namespace) -> dict:
             delivered = time.time()
 
             def settled() -> float | None:
-                # Several webhook ticks with nothing queued or running: the burst is in.
-                if _active_runs(instance):
+                # No webhook run queued or running for longer than the sensor may keep studies
+                # pending (15 s) plus a tick: the burst is in.
+                if _active_runs(instance, {TRIGGER: "webhook"}):
                     return None
-                built = _materialized_after(instance, MARTS, t1)
+                built = _webhook_materializations(instance, MARTS, t1)
                 if not built or time.time() - built[-1] < 35:
                     return None
                 return built[-1]
@@ -207,17 +230,22 @@ def webhook_mode(args: argparse.Namespace) -> dict:
                 last_marts = _wait("burst → marts", settled, 1200, interval=1)
             except TimeoutError as exc:  # keep the one-study figures
                 return figures | {"burst": {"error": str(exc), "events": day.get("events")}}
+            since = datetime.fromtimestamp(t1, tz=UTC)
             runs = instance.get_run_records(
-                filters=dg.RunsFilter(
-                    tags={"invivo/trigger": "webhook"},
-                    created_after=datetime.fromtimestamp(t1, tz=UTC),
-                )
+                filters=dg.RunsFilter(tags={TRIGGER: "webhook"}, created_after=since)
             )
+            every = instance.get_run_records(filters=dg.RunsFilter(created_after=since))
             figures["burst"] = {
                 "events": day.get("events"),
                 "measurements": day.get("created", {}).get("measurements"),
                 "delivery_seconds": round(delivered - t1, 1),
                 "webhook_runs": len(runs),
+                "webhook_run_studies": [r.dagster_run.tags.get("invivo/reason", "") for r in runs],
+                "other_runs": sorted(
+                    f"{r.dagster_run.job_name} ({r.dagster_run.tags.get(TRIGGER, '-')})"
+                    for r in every
+                    if r.dagster_run.tags.get(TRIGGER) != "webhook"
+                ),
                 "event_to_marts_seconds": round(last_marts - delivered, 1),
             }
         return figures
