@@ -334,20 +334,31 @@ def _follow_run(instance, run_id: str, study_id: str, status: dg.DagsterRunStatu
     )
 
 
+def _webhook_store(tmp_path, monkeypatch, instance, studies: list[str]) -> EventStore:
+    """An event store the webhook sensor reads, with ``studies`` registered."""
+    store = EventStore(tmp_path / "events.sqlite")
+    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
+    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, studies)
+    return store
+
+
+def _store_measurements(store: EventStore, studies: list[str], first: int = 0) -> None:
+    """One measurement event for each study, ids whe_<first>, whe_<first + 1>, ..."""
+    for n, study in enumerate(studies, start=first):
+        _store_raw(store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study))
+
+
 def test_a_burst_waits_behind_a_queued_run_and_then_goes_into_one_run(
     tmp_path, monkeypatch, instance
 ):
     """While a study run waits for the writer pool, the studies later events name wait in the
     cursor; the first tick after it starts asks for one run over all of them (issue 19)."""
-    store = EventStore(tmp_path / "events.sqlite")
-    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
-    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_c"])
+    store = _webhook_store(tmp_path, monkeypatch, instance, ["sdy_a", "sdy_b", "sdy_c"])
     _follow_run(instance, "queued", "sdy_a", dg.DagsterRunStatus.NOT_STARTED)
-    for n, study in enumerate(["sdy_a", "sdy_b"]):
-        _store_raw(store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study))
+    _store_measurements(store, ["sdy_a", "sdy_b"])
 
     first = read_events(instance)
-    _store_raw(store, "whe_2", "animal.measurement.created", _measurement("whe_2", "sdy_c"))
+    _store_measurements(store, ["sdy_c"], first=2)
     second = read_events(instance, first.cursor)
     instance.delete_run("queued")
     _follow_run(instance, "queued", "sdy_a", dg.DagsterRunStatus.STARTED)
@@ -374,12 +385,9 @@ def test_a_study_being_loaded_waits_for_its_run_to_end(tmp_path, monkeypatch, in
     """New events for a study whose run is under way: the other studies get their run now; that
     study goes into the first run after its own has ended, not into a run of its own (a running
     run's range cannot move, so asking now would mean one run per such study)."""
-    store = EventStore(tmp_path / "events.sqlite")
-    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
-    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_c"])
+    store = _webhook_store(tmp_path, monkeypatch, instance, ["sdy_a", "sdy_b", "sdy_c"])
     _follow_run(instance, "running", "sdy_b", dg.DagsterRunStatus.STARTED)
-    for n, study in enumerate(["sdy_a", "sdy_b", "sdy_c"]):
-        _store_raw(store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study))
+    _store_measurements(store, ["sdy_a", "sdy_b", "sdy_c"])
 
     first = read_events(instance)
     still_running = read_events(instance, first.cursor)
@@ -403,22 +411,20 @@ def test_a_burst_still_arriving_waits_for_its_last_events(tmp_path, monkeypatch,
     )
     clock = [time.time()]
     monkeypatch.setattr(sensors, "time", SimpleNamespace(time=lambda: clock[0]))
-    store = EventStore(tmp_path / "events.sqlite")
-    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
-    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_c"])
-    _store_raw(store, "whe_0", "animal.measurement.created", _measurement("whe_0", "sdy_a"))
+    store = _webhook_store(tmp_path, monkeypatch, instance, ["sdy_a", "sdy_b", "sdy_c"])
+    _store_measurements(store, ["sdy_a"])
 
     arriving = read_events(instance)
-    _store_raw(store, "whe_1", "animal.measurement.created", _measurement("whe_1", "sdy_b"))
+    _store_measurements(store, ["sdy_b"], first=1)
     clock[0] = time.time()
     still = read_events(instance, arriving.cursor)
     clock[0] += 3
     settled = read_events(instance, still.cursor)
-    _store_raw(store, "whe_2", "animal.measurement.created", _measurement("whe_2", "sdy_c"))
+    _store_measurements(store, ["sdy_c"], first=2)
     clock[0] = time.time()
     streaming = read_events(instance, settled.cursor)
     clock[0] += sensors.SETTLE_AT_MOST_S
-    _store_raw(store, "whe_3", "animal.measurement.created", _measurement("whe_3", "sdy_c"))
+    _store_measurements(store, ["sdy_c"], first=3)
     capped = read_events(instance, streaming.cursor)
 
     assert arriving.run_requests == [] and still.run_requests == []
@@ -429,12 +435,9 @@ def test_a_burst_still_arriving_waits_for_its_last_events(tmp_path, monkeypatch,
 
 
 def test_pending_studies_that_vanish_are_not_requested(tmp_path, monkeypatch, instance):
-    store = EventStore(tmp_path / "events.sqlite")
-    monkeypatch.setenv("INVIVO_WEBHOOK_DB", str(store.path))
-    instance.add_dynamic_partitions(STUDY_PARTITIONS_NAME, ["sdy_a", "sdy_b", "sdy_gone"])
+    store = _webhook_store(tmp_path, monkeypatch, instance, ["sdy_a", "sdy_b", "sdy_gone"])
     _follow_run(instance, "queued", "sdy_a", dg.DagsterRunStatus.NOT_STARTED)
-    for n, study in enumerate(["sdy_b", "sdy_gone"]):
-        _store_raw(store, f"whe_{n}", "animal.measurement.created", _measurement(f"whe_{n}", study))
+    _store_measurements(store, ["sdy_b", "sdy_gone"])
     first = read_events(instance)
     instance.delete_dynamic_partition(STUDY_PARTITIONS_NAME, "sdy_gone")
     instance.delete_run("queued")
