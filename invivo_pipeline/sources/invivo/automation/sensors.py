@@ -126,7 +126,8 @@ def study_discovery(
     "after its cursor and refreshes only the study partitions and global tables they name. "
     "Events naming a study discovery has not registered are held until it is (dropped after 7 "
     "days); events it cannot read are quarantined (`invivo webhooks held`, `invivo webhooks "
-    "quarantined`). Makes no API request.",
+    "quarantined`). A burst's studies wait for its last events, for a queued run to start and "
+    "for the run loading them to end, then go into one run. Makes no API request.",
 )
 def webhook_events(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     cursor = WebhookCursor.from_json(context.cursor)
