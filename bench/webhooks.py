@@ -38,14 +38,19 @@ ACTIVE = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
 TRIGGER = "invivo/trigger"
 
 
-def _materialized_after(instance, key: tuple[str, ...], after: float, partition: str | None = None):
-    """Timestamps of ``key``'s materializations after ``after`` (of ``partition`` if given)."""
+def _records_after(instance, key: tuple[str, ...], after: float) -> list:
+    """``key``'s materialization records after ``after``."""
     import dagster as dg
 
-    records = instance.fetch_materializations(
+    return instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(key)), after_timestamp=after),
         limit=1000,
     ).records
+
+
+def _materialized_after(instance, key: tuple[str, ...], after: float, partition: str | None = None):
+    """Timestamps of ``key``'s materializations after ``after`` (of ``partition`` if given)."""
+    records = _records_after(instance, key, after)
     return sorted(
         r.timestamp
         for r in records
@@ -57,12 +62,7 @@ def _run_breakdown(instance, key: tuple[str, ...], after: float, partition: str,
     """Where the time to ``key``'s first materialization after ``after`` went, in seconds from
     ``since``: when the run was created (the sensor tick), when it started (its process up),
     and how long each of its steps took."""
-    import dagster as dg
-
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(key)), after_timestamp=after),
-        limit=1000,
-    ).records
+    records = _records_after(instance, key, after)
     run_id = next(
         r.run_id for r in records if r.event_log_entry.dagster_event.partition == partition
     )
@@ -100,12 +100,7 @@ def _webhook_materializations(instance, key: tuple[str, ...], after: float) -> l
     """Timestamps of ``key``'s materializations after ``after`` by webhook-triggered runs: the
     runs that carry the burst's records (the discovery sensor's and the automation's runs that
     follow find them already loaded)."""
-    import dagster as dg
-
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(list(key)), after_timestamp=after),
-        limit=1000,
-    ).records
+    records = _records_after(instance, key, after)
     runs = {r.run_id for r in records}
     webhook = {
         run_id
