@@ -42,6 +42,10 @@ def definitions_for(sources: Sequence[Source]) -> dg.Definitions:
             "warehouse": WarehouseResource(),
             "dbt": dbt_cli(dbt_project),
         },
+        # Every step writes the one DuckDB file behind one writer lock, so steps gain nothing from
+        # processes of their own, and each would cost a Python start-up and an import of these
+        # definitions: the automation's dbt-then-reports runs paid it twice.
+        executor=dg.in_process_executor,
     )
 
 

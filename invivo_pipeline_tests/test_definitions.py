@@ -78,6 +78,17 @@ def test_marts_reports_and_global_raw_tables_carry_a_freshness_policy():
     assert policies[dg.AssetKey(["invivo_raw", "measurements"])] is None  # per study
 
 
+def test_every_job_runs_its_steps_in_the_run_process():
+    """The automation's runs (the implicit asset job) and the UI's runs of a sync job included:
+    a step process of its own would cost each step a Python start and an import of the code."""
+    from invivo_pipeline.definitions import defs
+
+    jobs = [defs.resolve_implicit_global_asset_job_def(), *defs.resolve_all_job_defs()]
+    assert {job.name: job.executor_def.name for job in jobs} == {
+        job.name: "in_process" for job in jobs
+    }
+
+
 # --- The Dagster UI as a user sees it ----------------------------------------------------------
 
 GROUP_KINDS = {

@@ -26,8 +26,6 @@ dbt test as an asset check, in one lineage graph with the ingestion assets.
 
 import json
 import os
-import shutil
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -44,6 +42,7 @@ from dagster_dbt import (
 
 from invivo_pipeline.assets.dbt_guard import PARENT_PID_ENV
 from invivo_pipeline.assets.dbt_metadata import with_table_metadata
+from invivo_pipeline.assets.dbt_resource import InVivoDbtCliResource, dbt_executable
 from invivo_pipeline.assets.raw_tables import OWNERS, raw_asset_key
 from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.marts import scope as marts_scope
@@ -52,18 +51,6 @@ from invivo_pipeline.warehouse.duckdb_file import DUCKDB_PATH_ENV, connect
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 STATISTICS_DIR = Path(__file__).resolve().parents[1] / "statistics"
-
-
-def dbt_executable() -> str:
-    """``dbt`` on PATH, else the one installed beside this interpreter.
-
-    ``/path/to/venv/bin/invivo sync`` (cron, a container entry point, ``pipx``) runs without the
-    venv's ``bin`` on PATH; dbt-core is a dependency of this package, so its script is there.
-    """
-    if shutil.which("dbt"):
-        return "dbt"
-    beside = shutil.which("dbt", path=str(Path(sys.executable).parent))
-    return beside or "dbt"  # not installed at all: dagster-dbt's own error says so
 
 
 class InVivoDbtPreparer(DagsterDbtProjectPreparer):
@@ -78,9 +65,9 @@ class InVivoDbtPreparer(DagsterDbtProjectPreparer):
         dbt_cli(project).cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
 
 
-def dbt_cli(project: DbtProject) -> DbtCliResource:
+def dbt_cli(project: DbtProject) -> InVivoDbtCliResource:
     """The dbt resource of the code location (and of the manifest's preparation)."""
-    return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+    return InVivoDbtCliResource(project_dir=project, dbt_executable=dbt_executable())
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)

@@ -173,12 +173,17 @@ class Requester:
         parse: Parse[T] | FromBytes[T],
     ) -> tuple[T, str]:
         """GET ``url``; returns the parsed body and the exact URL requested (for messages)."""
-        async with self._within_run_deadline(_display(url, params)):
+        async with self._within_run_deadline(url, params):
             return await self._get(url, params, resource=resource, parse=parse)
 
     @asynccontextmanager
-    async def _within_run_deadline(self, shown: str) -> AsyncIterator[None]:
-        """Every request of this client ends by ``run_deadline_s`` after it was made, if set."""
+    async def _within_run_deadline(
+        self, url: str, params: dict[str, str | int] | None
+    ) -> AsyncIterator[None]:
+        """Every request of this client ends by ``run_deadline_s`` after it was made, if set.
+
+        The URL is spelled out only for the error, not for every request: it costs a URL parse.
+        """
         if self._run_ends_at is None:
             yield
             return
@@ -191,6 +196,7 @@ class Requester:
         except TimeoutError:
             if not scope.expired():
                 raise
+            shown = _display(url, params)
             raise DeadlineExceededError(
                 f"GET {shown} was cut off by the run deadline: the run took longer than "
                 f"{self.config.run_deadline_s:g} s (run_deadline_s)",

@@ -14,7 +14,8 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtProject
 
-from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR, InVivoDbtPreparer, dbt_executable
+from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR, InVivoDbtPreparer
+from invivo_pipeline.assets.dbt_resource import dbt_executable
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
 from invivo_pipeline_tests.support.cli import ROOT, SMALL_WORLD, assert_matches_world

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
 
 from invivo_pipeline.assets.dbt import (
     DBT_PROJECT_DIR,
     MANIFEST,
+    dbt_cli,
     dbt_project,
     ensure_manifest,
     failure_summary,
@@ -126,7 +127,7 @@ def test_the_manifest_is_made_when_missing_and_remade_when_a_file_changes(tmp_pa
 
 def _resources(db: Path, lock_timeout_s: float = 60.0) -> dict:
     return {
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": dbt_cli(dbt_project),
         "warehouse": WarehouseResource(path=str(db), lock_timeout_s=lock_timeout_s),
     }
 

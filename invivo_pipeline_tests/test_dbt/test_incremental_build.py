@@ -10,9 +10,14 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster_dbt import DbtCliResource
 
-from invivo_pipeline.assets.dbt import PARTITIONED_RELATIONS, PROJECT_KEY, dbt_project, invivo_dbt
+from invivo_pipeline.assets.dbt import (
+    PARTITIONED_RELATIONS,
+    PROJECT_KEY,
+    dbt_cli,
+    dbt_project,
+    invivo_dbt,
+)
 from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.marts import scope as marts_scope
 from invivo_pipeline.sources.invivo.table import RESOURCES
@@ -31,7 +36,7 @@ def _materialize(db: Path, *, full_refresh: bool = False) -> dg.ExecuteInProcess
     return dg.materialize(
         [invivo_dbt],
         resources={
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": dbt_cli(dbt_project),
             "warehouse": WarehouseResource(path=str(db)),
         },
         instance=dg.DagsterInstance.ephemeral(),
