@@ -28,6 +28,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from dagster_dbt import (
 )
 
 from invivo_pipeline.assets.dbt_guard import PARENT_PID_ENV
-from invivo_pipeline.assets.dbt_metadata import with_table_metadata
+from invivo_pipeline.assets.dbt_metadata import unchanged_results, with_table_metadata
 from invivo_pipeline.assets.dbt_resource import InVivoDbtCliResource, dbt_executable
 from invivo_pipeline.assets.raw_tables import OWNERS, raw_asset_key
 from invivo_pipeline.assets.warehouse_resource import WarehouseResource
@@ -251,6 +252,21 @@ _PARTITIONED = [
 """The models rebuilt study by study (dbt_project/macros/study_partitioned.sql)."""
 PARTITIONED_RELATIONS = frozenset((node["schema"], published_name(node)) for node in _PARTITIONED)
 PARTITIONED_KEYS = frozenset(TRANSLATOR.get_asset_key(node) for node in _PARTITIONED)
+BUILT_NODES: dict[dg.AssetKey, Mapping[str, Any]] = {
+    TRANSLATOR.get_asset_key(MANIFEST["nodes"][uid]): MANIFEST["nodes"][uid]
+    for uid in TopologicalSorter(
+        {
+            uid: node.get("depends_on", {}).get("nodes", [])
+            for uid, node in MANIFEST["nodes"].items()
+        }
+    ).static_order()
+    if uid in MANIFEST["nodes"]
+    and MANIFEST["nodes"][uid]["resource_type"] in ("model", "seed")
+    and MANIFEST["nodes"][uid]["config"].get("materialized") != "ephemeral"
+}
+"""The tables a build makes (models and seeds), by asset key, each after those it reads (the
+order Dagster takes their materializations in)."""
+BUILT_RELATIONS = frozenset((node["schema"], published_name(node)) for node in BUILT_NODES.values())
 PROJECT_KEY = marts_scope.project_key(DBT_PROJECT_DIR, STATISTICS_DIR)
 """The dbt project and the code its Python models run: a change rebuilds every study."""
 
@@ -288,10 +304,21 @@ def invivo_dbt(
                 con,
                 project=PROJECT_KEY,
                 partitioned=PARTITIONED_RELATIONS,
+                built=BUILT_RELATIONS,
                 full_refresh=config.full_refresh,
             )
-            marts_scope.begin(con, scope)
+            if scope.up_to_date:
+                marts_scope.finish(con, scope, record=False)  # a killed build's scope table
+            else:
+                marts_scope.begin(con, scope)
         context.log.info(scope.describe())
+        if scope.up_to_date:
+            # A run that loaded nothing new (a no-op sync, discovery re-finding a study a webhook
+            # run loaded) would otherwise hold the writer for a whole dbt start-up and test pass.
+            keys = context.selected_asset_keys
+            selected = {k: node for k, node in BUILT_NODES.items() if k in keys}
+            yield from unchanged_results(selected, path, busy_timeout=wh.busy_timeout)
+            return
         succeeded = False
         try:
             # The child dies with this process (dbt_guard), so it never writes without the lock.

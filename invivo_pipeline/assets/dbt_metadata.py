@@ -22,6 +22,8 @@ from invivo_pipeline.warehouse.schema import quote
 
 Relation = tuple[str, str]
 Event = TypeVar("Event")
+UP_TO_DATE_KEY = "dbt_build"
+"""The metadata key of a model's materialization when no build ran (``unchanged_results``)."""
 
 
 def relation_stats(
@@ -103,3 +105,23 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     return str(getattr(value, "value", value))
+
+
+def unchanged_results(
+    built: Mapping[dg.AssetKey, Mapping[str, Any]], db_path: Path, busy_timeout: float
+) -> Iterator[dg.MaterializeResult]:
+    """A materialization of each model or seed in ``built`` (asset key → manifest node) with its
+    row count and columns as they are, for a build not run because no input changed: the tables
+    are checked current (the freshness policies see them so) and say why nothing was rebuilt."""
+    with open_reader(db_path, busy_timeout=busy_timeout) as con:
+        stats = relation_stats(con, (_relation(node) for node in built.values()))
+    for key, node in built.items():
+        found = stats.get(_relation(node))
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={
+                **(table_metadata(node, *found) if found else {}),
+                "unique_id": node["unique_id"],
+                UP_TO_DATE_KEY: "not run: no input changed since the last build",
+            },
+        )

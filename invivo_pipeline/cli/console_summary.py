@@ -71,7 +71,9 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
     )
     for line in summary.refused_ids:
         console.print(f"[yellow]skipped[/] {escape(line)}", highlight=False)
-    if summary.dbt_models or summary.dbt_tests_passed:
+    if summary.dbt_up_to_date:
+        console.print("dbt: up to date, no input changed since the last build", highlight=False)
+    elif summary.dbt_models or summary.dbt_tests_passed:
         warned = f", {summary.dbt_tests_warned} warned" if summary.dbt_tests_warned else ""
         console.print(
             f"dbt: {summary.dbt_models} models, {summary.dbt_tests_passed} tests passed{warned}",

@@ -35,6 +35,7 @@ from invivo_pipeline.sources.invivo.ingest import GLOBAL_NAMES
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import TableLoadResult, Warehouse, default_duckdb_path
+from invivo_pipeline.warehouse.duckdb_file import existing_tables, open_reader
 from invivo_pipeline.warehouse.ingest_run import IngestRun
 from invivo_pipeline.warehouse.publish import publish
 
@@ -77,6 +78,8 @@ class SyncSummary:
     """Warn-severity dbt tests that failed (an error-severity failure fails the sync instead)."""
     dq_findings: int = 0
     """Data-quality findings on the tenant's records: the rows of ``marts.dq_findings``."""
+    dbt_up_to_date: bool = False
+    """No input changed since the last build, so dbt did not run: the marts are as they were."""
     cytobank: CytobankSyncSummary | None = None
     """The Cytobank load, when ``CYTOBANK_BASE_URL`` is set; it runs before the In Vivo run."""
     published: Path | None = None
@@ -162,6 +165,14 @@ def dq_finding_count(checks: Iterable[dg.AssetCheckEvaluation]) -> int:
     return total
 
 
+def _dq_rows(db_path: Path) -> int:
+    with open_reader(db_path) as con:
+        present = existing_tables(con, {"marts"})
+        if ("marts", "dq_findings") not in present:
+            return 0
+        return int(con.execute("select count(*) from marts.dq_findings").fetchall()[0][0])
+
+
 def sync_everything(
     *,
     warehouse: Warehouse | None = None,
@@ -171,6 +182,7 @@ def sync_everything(
     full_refresh: bool = False,
 ) -> SyncSummary:
     from invivo_pipeline.assets.dbt import MODEL_KEYS, invivo_dbt
+    from invivo_pipeline.assets.dbt_metadata import UP_TO_DATE_KEY
     from invivo_pipeline.assets.report_pages import invivo_reports
     from invivo_pipeline.definitions import defs  # heavy import, only for this command
 
@@ -219,7 +231,12 @@ def sync_everything(
     published = publish(wh.path, lock_timeout=wh.lock_timeout, busy_timeout=wh.busy_timeout)
     run = collector.run
     metrics = run.metrics
-    built = {e.asset_key for e in result.get_asset_materialization_events()} & MODEL_KEYS
+    models = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key in MODEL_KEYS
+    ]
+    built = {m.asset_key for m in models if UP_TO_DATE_KEY not in m.metadata}
     dbt_checks = [
         e.asset_check_evaluation_data
         for e in result.all_events
@@ -243,7 +260,9 @@ def sync_everything(
         dbt_models=len(built),
         dbt_tests_passed=sum(c.passed for c in dbt_checks),
         dbt_tests_warned=sum(not c.passed for c in dbt_checks),
-        dq_findings=dq_finding_count(dbt_checks),
+        # With no build, no test ran: the findings are the ones the last build left.
+        dq_findings=dq_finding_count(dbt_checks) if built else _dq_rows(wh.path),
+        dbt_up_to_date=bool(models) and not built,
         cytobank=cytobank,
         published=published.path,
         refused_ids=refused,

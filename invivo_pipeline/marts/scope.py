@@ -77,12 +77,17 @@ class MartsScope:
     studies: tuple[str, ...] | None
     reason: str
     inputs: InputKeys = field(repr=False)
+    up_to_date: bool = False
+    """No input changed since the last recorded build and every table it made is there: a build
+    would make the same tables, so none is run."""
 
     @property
     def full(self) -> bool:
         return self.studies is None
 
     def describe(self) -> str:
+        if self.up_to_date:
+            return "dbt has nothing to build: no input changed since the last build"
         if self.studies is None:
             return f"dbt builds every study ({self.reason})"
         return (
@@ -170,12 +175,14 @@ def plan(
     *,
     project: str,
     partitioned: Iterable[tuple[str, str]],
+    built: Iterable[tuple[str, str]] = (),
     full_refresh: bool = False,
 ) -> MartsScope:
     """The studies to rebuild, or a full build and why.
 
     ``partitioned``: the (schema, table) of every study_partitioned model; a missing one cannot be
-    patched study by study.
+    patched study by study. ``built``: every table a build makes; while one is missing, the marts
+    are not up to date even if no input changed.
     """
     tables = _tables(con)
     now = input_keys(con, project, tables)
@@ -201,7 +208,12 @@ def plan(
         for study in now.studies.keys() | before.studies.keys()
         if now.studies.get(study) != before.studies.get(study)
     )
-    return MartsScope(tuple(changed), "studies whose records changed since the last build", now)
+    return MartsScope(
+        tuple(changed),
+        "studies whose records changed since the last build",
+        now,
+        up_to_date=not changed and set(built) <= tables,
+    )
 
 
 def begin(con: duckdb.DuckDBPyConnection, scope: MartsScope) -> None:

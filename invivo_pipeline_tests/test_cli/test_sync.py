@@ -59,6 +59,11 @@ def test_a_clean_sync_costs_at_most_five_percent_over_the_minimum_and_a_rerun_ch
         assert second.returncode == 0, second.stderr
         assert "nothing changed since the last sync" in second.stdout
         assert table_snapshot(cli.db) == before  # _loaded_at included
+        # dbt did not run again, and the findings it left are still reported.
+        assert re.search(r"dbt: [1-9]\d* models", first.stdout), first.stdout
+        assert "dbt: up to date, no input changed since the last build" in second.stdout
+        findings = re.compile(r"data quality: \d+ findings?")
+        assert findings.findall(second.stdout) == findings.findall(first.stdout), second.stdout
 
 
 def test_a_sync_killed_mid_load_leaves_every_table_as_it_was_then_a_rerun_completes(cli):

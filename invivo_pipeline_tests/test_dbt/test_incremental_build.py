@@ -12,12 +12,16 @@ import pandas as pd
 import pytest
 
 from invivo_pipeline.assets.dbt import (
+    BUILT_NODES,
+    BUILT_RELATIONS,
     PARTITIONED_RELATIONS,
     PROJECT_KEY,
+    build_target,
     dbt_cli,
     dbt_project,
     invivo_dbt,
 )
+from invivo_pipeline.assets.dbt_metadata import UP_TO_DATE_KEY
 from invivo_pipeline.assets.warehouse_resource import WarehouseResource
 from invivo_pipeline.marts import scope as marts_scope
 from invivo_pipeline.sources.invivo.table import RESOURCES
@@ -53,7 +57,9 @@ def _build(db: Path, *, full_refresh: bool = False) -> dg.ExecuteInProcessResult
 
 def _plan(db: Path) -> marts_scope.MartsScope:
     with duckdb.connect(str(db)) as con:
-        return marts_scope.plan(con, project=PROJECT_KEY, partitioned=PARTITIONED_RELATIONS)
+        return marts_scope.plan(
+            con, project=PROJECT_KEY, partitioned=PARTITIONED_RELATIONS, built=BUILT_RELATIONS
+        )
 
 
 def _tables(db: Path) -> dict[str, pd.DataFrame]:
@@ -139,6 +145,37 @@ def test_one_changed_study_is_rebuilt_and_the_marts_equal_a_full_rebuild(materia
 
     _assert_a_full_rebuild_leaves_the_same(db, incremental, tmp_path)
     assert len(PARTITIONED_RELATIONS) >= 30
+
+
+def test_with_no_input_changed_dbt_does_not_run_and_the_marts_are_recorded_as_they_are(
+    materialized, tmp_path
+):
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    assert _plan(db).up_to_date
+    before = _tables(db)
+    result = _build(db)
+    assert not build_target(db).exists(), "dbt ran: it writes its artifacts there"
+    assert not [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    materialized_now = {
+        e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
+    assert set(materialized_now) == set(BUILT_NODES), "every table is checked current"
+    assert all(UP_TO_DATE_KEY in metadata for metadata in materialized_now.values())
+    overview = materialized_now[dg.AssetKey(["marts", "rpt_study_overview"])]
+    assert overview["dagster/row_count"].value == len(before["marts.rpt_study_overview"])
+    after = _tables(db)
+    assert set(after) == set(before)
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(after[name], frame)
+
+    # A table a build makes that is not there (here a tenant-wide one) is built again.
+    tenant_wide = sorted(BUILT_RELATIONS - PARTITIONED_RELATIONS)[0]
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"drop table {tenant_wide[0]}.{tenant_wide[1]}")
+    assert not _plan(db).up_to_date
+    _build(db)
+    assert build_target(db).exists()
+    assert _plan(db).up_to_date
 
 
 def test_a_tenant_wide_change_or_a_missing_table_rebuilds_every_study(materialized, tmp_path):
