@@ -32,8 +32,11 @@ def dbt_executable() -> str:
     manifest, the adapter's plugin), whatever else PATH holds; and ``/path/to/venv/bin/invivo
     sync`` (cron, a container entry point, ``pipx``) runs without the venv's ``bin`` on PATH.
     """
-    beside = shutil.which("dbt", path=str(Path(sys.executable).parent))
-    return beside or "dbt"  # not installed at all: dagster-dbt's own error says so
+    return _beside_the_interpreter() or "dbt"  # not installed at all: dagster-dbt's error says so
+
+
+def _beside_the_interpreter() -> str | None:
+    return shutil.which("dbt", path=str(Path(sys.executable).parent))
 
 
 class InVivoDbtCliResource(DbtCliResource):
@@ -41,7 +44,7 @@ class InVivoDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if self.dbt_executable == shutil.which("dbt", path=str(Path(sys.executable).parent)):
+        if self.dbt_executable == _beside_the_interpreter():
             return version.parse(installed_version("dbt-core"))
         return super()._cli_version  # another dbt: ask it, as dagster-dbt does
 
