@@ -66,7 +66,12 @@ def _run_breakdown(instance, key: tuple[str, ...], after: float, partition: str,
     run_id = next(
         r.run_id for r in records if r.event_log_entry.dagster_event.partition == partition
     )
-    record = instance.get_run_record_by_id(run_id)
+    return _run_timeline(instance, instance.get_run_record_by_id(run_id), since)
+
+
+def _run_timeline(instance, record, since: float) -> dict:
+    """A run's creation, start and step durations, in seconds from ``since``."""
+    run_id = record.dagster_run.run_id
     steps = {
         s.step_key: round(s.end_time - s.start_time, 1)
         for s in instance.get_run_step_stats(run_id)
@@ -242,6 +247,9 @@ def webhook_mode(args: argparse.Namespace) -> dict:
                     if r.dagster_run.tags.get(TRIGGER) != "webhook"
                 ),
                 "event_to_marts_seconds": round(last_marts - delivered, 1),
+                "webhook_run_timelines": [
+                    _run_timeline(instance, r, delivered) for r in reversed(runs)
+                ],
             }
         return figures
     finally:

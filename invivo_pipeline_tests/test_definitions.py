@@ -89,6 +89,18 @@ def test_every_job_runs_its_steps_in_the_run_process():
     }
 
 
+def test_loading_the_code_location_imports_no_matplotlib():
+    """Every run process loads the code before its first step; matplotlib's import (about half a
+    second) belongs to the step that draws, not to the ingestion or dbt step before it."""
+    code = "import sys, invivo_pipeline.definitions; print(sorted(sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert "'invivo_pipeline.reports.build'" in loaded, "the reports' code is loaded"
+    assert "matplotlib" not in loaded
+
+
 # --- The Dagster UI as a user sees it ----------------------------------------------------------
 
 GROUP_KINDS = {

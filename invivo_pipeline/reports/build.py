@@ -35,7 +35,7 @@ from invivo_pipeline.reports.html import (
     index_page,
     study_page,
 )
-from invivo_pipeline.reports.plots import DEFAULT_LIMITS, BodyWeightLimits
+from invivo_pipeline.reports.limits import DEFAULT_LIMITS, BodyWeightLimits
 from invivo_pipeline.warehouse.duckdb_file import open_reader
 
 PLOT_TITLES = {

@@ -20,15 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from invivo_pipeline.core.env_settings import positive_int
 from invivo_pipeline.reports.data import StudyData
-from invivo_pipeline.reports.forest import forest_png
-from invivo_pipeline.reports.plots import (
-    DEFAULT_LIMITS,
-    BodyWeightLimits,
-    body_weight_png,
-    survival_png,
-    tumour_growth_png,
-)
-from invivo_pipeline.reports.response_plots import spider_png, waterfall_png
+from invivo_pipeline.reports.limits import DEFAULT_LIMITS, BodyWeightLimits
 
 WORKERS_ENV = "INVIVO_REPORT_WORKERS"
 STUDIES_PER_WORKER = 4
@@ -58,6 +50,12 @@ def workers_for(studies: int, max_workers: int) -> int:
 def plot_renderers(
     limits: BodyWeightLimits = DEFAULT_LIMITS,
 ) -> dict[str, Callable[[StudyData], bytes | None]]:
+    """Imported here, not with the module: matplotlib's import costs every run process about half
+    a second before its first step, and only a run that draws needs it."""
+    from invivo_pipeline.reports.forest import forest_png
+    from invivo_pipeline.reports.plots import body_weight_png, survival_png, tumour_growth_png
+    from invivo_pipeline.reports.response_plots import spider_png, waterfall_png
+
     return {
         "tumour_growth": tumour_growth_png,
         "survival": survival_png,

@@ -19,10 +19,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 
 import duckdb
-import matplotlib
 
 from invivo_pipeline.reports.data import TABLES_READ
 from invivo_pipeline.reports.files import write_atomic
@@ -87,7 +87,7 @@ def settings_key(settings: Mapping[str, object]) -> str:
         **{k: repr(v) for k, v in settings.items()},
         "code": code.hexdigest(),
         "duckdb": duckdb.__version__,
-        "matplotlib": matplotlib.__version__,
+        "matplotlib": metadata.version("matplotlib"),  # not imported: see drawing.plot_renderers
     }
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 

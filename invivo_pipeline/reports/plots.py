@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import matplotlib
 
@@ -25,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from invivo_pipeline.reports.data import StudyData
+from invivo_pipeline.reports.limits import DEFAULT_LIMITS, BodyWeightLimits
 from invivo_pipeline.reports.style import GroupStyle, group_styles
 
 DPI = 110
@@ -53,17 +53,6 @@ RC = {
     # TeX (mathtext would render it as math, or fail the whole report on an unbalanced "$").
     "text.parse_math": False,
 }
-
-
-@dataclass(frozen=True)
-class BodyWeightLimits:
-    """The dbt vars ``bw_alert_pct`` and ``bw_endpoint_pct`` (% loss), drawn as guide lines."""
-
-    alert_pct: float = 15.0
-    endpoint_pct: float = 20.0
-
-
-DEFAULT_LIMITS = BodyWeightLimits()
 
 
 @contextmanager

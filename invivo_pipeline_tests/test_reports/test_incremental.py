@@ -11,7 +11,7 @@ import pytest
 
 from invivo_pipeline.reports.build import WrittenReports, write_reports
 from invivo_pipeline.reports.fingerprints import STATE_FILE, study_fingerprints
-from invivo_pipeline.reports.plots import BodyWeightLimits
+from invivo_pipeline.reports.limits import BodyWeightLimits
 from invivo_pipeline.warehouse.duckdb_file import open_reader
 from invivo_pipeline_tests.support.dbt import dbt_build
 from invivo_pipeline_tests.support.reports import copy_of

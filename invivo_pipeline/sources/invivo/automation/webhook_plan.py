@@ -68,25 +68,33 @@ class WebhookCursor:
 
     @classmethod
     def from_json(cls, raw: str | None) -> WebhookCursor:
-        if not raw:
-            return cls()
+        """The cursor ``raw`` spells; a field that cannot be read costs only itself.
+
+        Without a readable ``seq`` the sensor starts from the first stored event (a refresh of
+        more than needed, never a lost event); a malformed pending field must not cost the seq,
+        nor a malformed ``pending_runs`` the studies waiting for a run.
+        """
         try:
-            found = json.loads(raw)
+            found = json.loads(raw) if raw else {}
             seq = int(found["seq"])
-            runs = int(found.get("pending_runs", 0))
-            since = found.get("pending_since")
-            since = float(since) if since is not None else None
         except (ValueError, TypeError, KeyError):
             return cls()
         pending = found.get("pending")
-        if not isinstance(pending, dict):
-            pending = {}
+        pending = {str(k): str(v) for k, v in pending.items()} if isinstance(pending, dict) else {}
         return cls(
             seq=seq,
-            pending={str(k): str(v) for k, v in pending.items()},
-            pending_runs=runs,
-            pending_since=since if pending else None,
+            pending=pending,
+            pending_runs=int(_number(found.get("pending_runs"), int) or 0),
+            pending_since=_number(found.get("pending_since"), float) if pending else None,
         )
+
+
+def _number(value: object, kind: type[int] | type[float]) -> float | None:
+    """``value`` as ``kind``, or None when it is missing or not a number."""
+    try:
+        return kind(value) if value is not None else None  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 class Unreadable(Exception):

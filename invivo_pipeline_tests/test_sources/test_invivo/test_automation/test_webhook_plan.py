@@ -107,6 +107,17 @@ def test_the_cursor_round_trips_and_a_bad_one_starts_from_the_beginning():
         assert WebhookCursor.from_json(raw) == WebhookCursor(0)
 
 
+def test_a_malformed_optional_field_of_the_cursor_costs_only_itself():
+    waiting = {"sdy_1": "events still arriving"}
+    for bad in ({"pending_runs": "two"}, {"pending_runs": [1]}, {"pending_since": "soon"}):
+        raw = json.dumps({"seq": 41, "pending": waiting, "pending_since": 5.0, **bad})
+
+        cursor = WebhookCursor.from_json(raw)
+
+        assert cursor.seq == 41 and cursor.pending == waiting, bad
+    assert WebhookCursor.from_json(json.dumps({"seq": 41, "pending": "x"})) == WebhookCursor(41)
+
+
 def poison(seq: int, depth: int = 1000) -> StoredEvent:
     """The 11 KB event that nests 1,000 levels (built as text: ``json`` cannot write it)."""
     nested = '{"animal":' * (depth - 1) + "{}" + "}" * (depth - 1)
