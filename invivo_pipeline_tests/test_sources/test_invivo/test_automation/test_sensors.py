@@ -520,3 +520,15 @@ def test_a_study_gone_between_the_listing_and_the_probe_has_no_totals(sim):
         len(sim.world.index("measurements", "study_id")[study]),
         len(sim.world.index("samples", "study_id").get(study, [])),
     ]
+
+
+@pytest.mark.parametrize("sensor", [sensors.webhook_events, sensors.study_discovery])
+def test_a_sensor_ticks_on_the_daemon_loop_it_was_meant_for(sensor):
+    """The daemon ticks a sensor when the time since its last tick started is at least its
+    minimum interval; on time, its next loop checks a few milliseconds short of a whole interval."""
+    meant = {
+        sensors.WEBHOOK_SENSOR: sensors.SETTINGS.webhook_interval_s,
+        sensors.DISCOVERY_SENSOR: sensors.SETTINGS.discovery_interval_s,
+    }[sensor.name]
+    loop_checks_after = meant - 0.01
+    assert loop_checks_after >= sensor.minimum_interval_seconds
