@@ -16,6 +16,7 @@ automation launched meanwhile are listed: they find the records already loaded).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -82,6 +83,22 @@ def _run_timeline(instance, record, since: float) -> dict:
         "run_created_s": round(record.create_timestamp.timestamp() - since, 1),
         "run_started_s": round(record.start_time - since, 1) if record.start_time else None,
         "step_seconds": steps,
+    }
+
+
+def _dbt_timings(warehouse: Path, slowest: int = 8) -> dict:
+    """The last dbt build's own seconds, node count and slowest nodes (its ``run_results.json``,
+    in the dbt target folder beside the warehouse)."""
+    path = warehouse.with_name(warehouse.name + ".dbt") / "run_results.json"
+    if not path.exists():
+        return {"error": f"no {path.name} at {path.parent}"}
+    found = json.loads(path.read_text())
+    nodes = sorted(found["results"], key=lambda r: r["execution_time"], reverse=True)
+    return {
+        "elapsed_seconds": round(found["elapsed_time"], 1),
+        "nodes": len(nodes),
+        "node_seconds": round(sum(r["execution_time"] for r in nodes), 1),
+        "slowest": {r["unique_id"]: round(r["execution_time"], 2) for r in nodes[:slowest]},
     }
 
 
@@ -209,6 +226,7 @@ def webhook_mode(args: argparse.Namespace) -> dict:
                 "run": _run_breakdown(instance, RAW, t0, study, delivered),
             }
             _wait("the one study's runs to end", lambda: _active_runs(instance) == 0 or None, 600)
+            figures["one_study"]["dbt"] = _dbt_timings(Path(env["INVIVO_DUCKDB_PATH"]))
             time.sleep(30)  # an automation tick that might follow (it should find nothing to do)
             _wait("quiet", lambda: _active_runs(instance) == 0 or None, 600)
 
