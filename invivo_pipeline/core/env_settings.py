@@ -59,7 +59,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INVIVO_SENSOR_INTERVAL_S", "`60`", "Study discovery (and the change probe when it is due)."),
     Setting("INVIVO_PROBE_INTERVAL_S", "`300`", "Least time between two change probes; `0` probes on every discovery tick."),
     Setting("INVIVO_PROBE_RESOURCES", "`measurements,dosages,observations,samples`", "The per-study lists counted by the probe: it costs this many requests per in-progress study."),
-    Setting("INVIVO_WEBHOOK_SENSOR_INTERVAL_S", "`5`", "Reading new webhook events from the store."),
+    Setting(
+        "INVIVO_WEBHOOK_SENSOR_INTERVAL_S",
+        "`5`",
+        "Reading new webhook events from the store. The daemon checks sensors every 5 s at most, "
+        "so below 5 this changes nothing; each sensor asks Dagster for a second less than its "
+        "interval, so that it ticks on the daemon loop it was meant for.",
+    ),
     Setting("INVIVO_WEBHOOK_SETTLE_S", "`2`", "While events arrived this recently, the webhook sensor waits for the rest (at most 15 s), so a burst becomes one run; `0` never waits."),
     Setting("INVIVO_MAX_EVENTS_PER_TICK", "`5000`", "Webhook events one tick consumes at most; a backlog drains over several ticks."),
     Setting("INVIVO_AUTOMATION_INTERVAL_S", "`30`", "Evaluating the dbt models' and reports' automation condition."),
