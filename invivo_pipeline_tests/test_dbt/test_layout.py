@@ -89,3 +89,9 @@ def test_the_project_cites_only_documents_of_the_repository():
         assert not re.search(r"/work/|\.\./shared|preclinical-reporting", text), path
         if "§" in text:  # a file citing a section names the document it is in
             assert "docs/reporting-specification.md" in text, path
+
+
+def test_dbt_sends_no_usage_telemetry():
+    """dbt posts usage events to dbt Labs unless the project says otherwise; the manifest records
+    what dbt itself resolved."""
+    assert MANIFEST["metadata"]["send_anonymous_usage_stats"] is False
