@@ -505,6 +505,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resync", action="store_true", help="http: time a second invivo sync")
     parser.add_argument("--profile", metavar="FILE", help="replay: write a pyinstrument profile")
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="webhook: keep the work folder (Dagster instance, logs, warehouse) to look into",
+    )
+    parser.add_argument(
         "--paced-studies", type=int, default=20, help="paced: studies (the limit makes it slow)"
     )
     parser.add_argument(

@@ -184,6 +184,8 @@ def webhook_mode(args: argparse.Namespace) -> dict:
         dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
         start("dagster", [dagster, "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
                           "-p", str(ui_port)])  # fmt: skip
+        # deploy/dagster.yaml places the event log under $DAGSTER_HOME, as for the daemon.
+        os.environ["DAGSTER_HOME"] = str(home)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             # The daemon is up once the discovery sensor has ticked (it lists the studies).
             _wait(
@@ -285,4 +287,7 @@ def webhook_mode(args: argparse.Namespace) -> dict:
                 proc.wait(timeout=30)
         server.terminate()
         server.wait(timeout=30)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)

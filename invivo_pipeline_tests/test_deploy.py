@@ -18,8 +18,9 @@ WRITER_POOL = "duckdb_writer"
 
 
 @pytest.fixture
-def deployed(tmp_path):
+def deployed(tmp_path, monkeypatch):
     shutil.copy(DEPLOYED, tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # where its event log goes, as deployed
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         yield instance
 

@@ -8,8 +8,9 @@ and in the cross-run index. One idle connection held on each of the two for the 
 every such close an ordinary one; SQLite still checkpoints as the log grows, and when the held
 connection closes, which takes a large share off Dagster's recording of a run (docs/performance.md).
 
-Only Dagster's sharded SQLite event log (the embedded default) gets it. Any other storage is left
-as it is: the ephemeral instance (in memory), and PostgreSQL (``deploy/dagster-postgres.yaml``),
+Only Dagster's own sharded SQLite event log (the embedded default) gets it: ``event_storage``'s,
+which ``deploy/dagster.yaml`` and ``invivo sync`` use, holds its connections for good. Any other
+storage is left as it is: the ephemeral instance (in memory), and PostgreSQL (``deploy/dagster-postgres.yaml``),
 where closing a connection checkpoints nothing: the server keeps its own log. There each event
 opens a connection of its own (Dagster's engine holds none between uses), and what saves those is
 ``DAGSTER_EVENT_BATCH_SIZE``: a run's planned events, and the materializations of one partitioned
@@ -36,13 +37,17 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
 )
 
+from invivo_pipeline.assets.event_storage import PooledSqliteEventLogStorage
+
 
 @contextmanager
 def event_log_kept_open(instance: dg.DagsterInstance, run_id: str) -> Iterator[None]:
     """Hold the index and the shard of run ``run_id`` (which need not exist yet) open."""
     storage = instance.event_log_storage
-    if not isinstance(storage, SqliteEventLogStorage):
-        yield
+    if not isinstance(storage, SqliteEventLogStorage) or isinstance(
+        storage, PooledSqliteEventLogStorage
+    ):
+        yield  # other storages, and ours, which holds its connections itself
         return
     # Dagster creates either shard, in WAL mode, if nothing has written to it yet.
     with storage.index_connection():

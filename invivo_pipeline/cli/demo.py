@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -14,6 +15,7 @@ from invivo_pipeline.cli.console_summary import (
     print_tgi_tables,
     sync_with_progress,
 )
+from invivo_pipeline.cli.instance import default_overrides
 from invivo_pipeline.reports.build import read_studies
 from invivo_pipeline.reports.files import reports_dir
 from invivo_pipeline.sources.cytobank.simulator.server import CytobankSimulatorServer
@@ -44,9 +46,10 @@ def run_demo(
     dagster_home.mkdir(parents=True)
     # An instance stored in this folder: saying so spares `dagster dev` a warning about it. As for
     # `invivo sync` (cli/instance.py), telemetry is off: the demo sends nothing, and Dagster's
-    # first-run banner does not bury the demo's own output.
+    # first-run banner does not bury the demo's own output; and the event log is the deployed one.
     (dagster_home / "dagster.yaml").write_text(
-        "# The demo's Dagster instance: the defaults, telemetry off.\ntelemetry:\n  enabled: false\n"
+        "# The demo's Dagster instance: the defaults, telemetry off, deploy/dagster.yaml's event log.\n"
+        + json.dumps(default_overrides(dagster_home.resolve()), indent=2)  # JSON is YAML
     )
     world = WorldConfig(
         studies=studies,

@@ -86,6 +86,20 @@ def test_the_reports_and_the_next_steps_are_there_and_work(demo):
     assert "tgi_pct" in ran.stdout and "G5" in ran.stdout
 
 
+def test_the_demo_instance_loads_with_the_deployed_event_log_and_holds_the_runs(demo, monkeypatch):
+    import dagster as dg
+
+    from invivo_pipeline.assets.event_storage import PooledSqliteEventLogStorage
+
+    _, data = demo
+    monkeypatch.setenv("DAGSTER_HOME", str(data / "dagster_home"))
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        runs = instance.get_runs()
+        assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert instance.get_materialized_partitions(dg.AssetKey(["invivo_raw", "measurements"]))
+
+
 def test_help_lists_every_command():
     result = subprocess.run(
         [sys.executable, "-m", "invivo_pipeline", "--help"],

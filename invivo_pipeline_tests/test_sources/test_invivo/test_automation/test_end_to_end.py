@@ -62,6 +62,12 @@ sensors:
 schedules:
   use_threads: true
   num_workers: 2
+event_log_storage:  # deploy/dagster.yaml's, so the daemon, webserver and run workers all use it
+  module: invivo_pipeline.assets.event_storage
+  class: PooledSqliteEventLogStorage
+  config:
+    instance_dir:
+      env: DAGSTER_HOME
 """
 
 
@@ -84,11 +90,12 @@ def _runs(home: Path) -> list[dg.DagsterRun]:
     ids=["short-intervals", "default-intervals"],
 )
 def test_a_simulated_day_reaches_the_warehouse_and_marts_through_webhooks(
-    tmp_path, intervals, deadline_s
+    tmp_path, intervals, deadline_s, monkeypatch
 ):
     assert shutil.which("dagster"), "dagster is a dependency: pip install -e ."
     home = tmp_path / "dagster_home"
     home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # this process reads the instance too
     (home / "dagster.yaml").write_text(DAGSTER_YAML)
     db = tmp_path / "warehouse" / "invivo.duckdb"
     sim_port, receiver_port, ui_port = free_port(), free_port(), free_port()

@@ -1,0 +1,135 @@
+"""Dagster's sharded SQLite event log, with each shard's connection kept between events.
+
+Dagster's ``SqliteEventLogStorage`` builds a new SQLAlchemy engine and opens a new connection for
+every event it stores, in the run's shard and again in the cross-run index, so each event pays
+for two engines, two connections, SQL compiled afresh (the compiled-statement cache lives in the
+engine) and a checkpoint on every close. A run records an event per asset, partition and check it
+plans before it can be queued (the daemon writes them: 239 for a one-study webhook run, 1,108
+for a burst over 80 studies) and as many again as it materializes, at about 10 ms each
+(docs/performance.md). This storage keeps one engine and one open connection per shard, for the
+few shards last used, and stores the same rows in the same files: an instance can switch to it
+and back with its history intact, and Dagster's own storage reads what it wrote.
+
+What Dagster's per-event close also did, this keeps doing: the UI follows a running run by
+watching its shard's ``.db`` file for changes, and with the connection held open a commit only
+reaches the WAL, so each transaction on a run's shard ends with a passive checkpoint, which
+writes the new pages into the ``.db`` file without waiting for any reader.
+
+``deploy/dagster.yaml`` configures it; ``event_log.event_log_kept_open`` remains for instances
+on Dagster's own SQLite storage. Private Dagster names (the ``_connect`` hook, the shard paths)
+are used because the public API has no hook into the storage's connections;
+``invivo_pipeline_tests/test_assets/test_event_storage.py`` fails if Dagster changes them.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from dagster import StringSource
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+MAX_OPEN_SHARDS = 8
+"""Shards whose connection stays open: the index, and the runs a process last wrote or read."""
+
+
+def shards_folder(instance_dir: str | Path) -> Path:
+    """Where Dagster's default SQLite storage keeps the event log of the instance in
+    ``instance_dir`` (``storage: sqlite`` with that ``base_dir``, or no storage configured)."""
+    return Path(instance_dir).resolve() / "history" / "runs"
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` with a connection per shard kept open (at most
+    ``MAX_OPEN_SHARDS``, the least recently used closed first).
+
+    Every use of a connection is under the storage's lock, as in Dagster's, so one connection per
+    shard serves every thread of the process; a forked child opens its own.
+    """
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines_pid = os.getpid()
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        # The instance folder, as ``storage: sqlite``'s ``base_dir``: the shards go where
+        # Dagster's default storage keeps them, so that switching loses no history.
+        return {"instance_dir": StringSource}
+
+    @classmethod
+    def from_config_value(  # type: ignore[override]
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> PooledSqliteEventLogStorage:
+        return cls(str(shards_folder(config_value["instance_dir"])), inst_data=inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engine(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+                if shard != INDEX_SHARD_NAME:
+                    # Nothing to checkpoint after a read: then it returns at once. A checkpoint
+                    # a reader holds back is finished by a later one; the commit stands either way.
+                    with suppress(sqlite3.Error):
+                        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                            "PRAGMA wal_checkpoint(PASSIVE)"
+                        ).fetchall()
+
+    def _engine(self, shard: str) -> Engine:
+        if os.getpid() != self._engines_pid:
+            # A forked child must not use, nor close, its parent's SQLite connections.
+            self._engines = OrderedDict()
+            self._engines_pid = os.getpid()
+        engine = self._engines.get(shard)
+        if engine is not None:
+            self._engines.move_to_end(shard)
+            return engine
+        engine = create_engine(
+            self.conn_string_for_shard(shard),
+            poolclass=StaticPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        self._engines[shard] = engine
+        while len(self._engines) > MAX_OPEN_SHARDS:
+            self._engines.popitem(last=False)[1].dispose()
+        return engine
+
+    def open_shards(self) -> list[str]:
+        """The shards whose connection this process holds, least recently used first."""
+        return list(self._engines)
+
+    def _close_engines(self) -> None:
+        with self._db_lock:
+            if os.getpid() == self._engines_pid:
+                for engine in self._engines.values():
+                    engine.dispose()
+            self._engines = OrderedDict()
+
+    def wipe(self) -> None:
+        # Dagster deletes the run shards' files: no connection may still write to them.
+        self._close_engines()
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._close_engines()
+        super().dispose()
