@@ -10,11 +10,11 @@ connection closes, which takes a large share off Dagster's recording of a run (d
 
 Only Dagster's own sharded SQLite event log (the embedded default) gets it: ``event_storage``'s,
 which ``deploy/dagster.yaml`` and ``invivo sync`` use, holds its connections for good. Any other
-storage is left as it is: the ephemeral instance (in memory), and PostgreSQL (``deploy/dagster-postgres.yaml``),
-where closing a connection checkpoints nothing: the server keeps its own log. There each event
-opens a connection of its own (Dagster's engine holds none between uses), and what saves those is
-``DAGSTER_EVENT_BATCH_SIZE``: a run's planned events, and the materializations of one partitioned
-output, are then stored with one INSERT per batch.
+storage is left as it is: the ephemeral instance (in memory), and PostgreSQL
+(``deploy/dagster-postgres.yaml``), where closing a connection checkpoints nothing: the server
+keeps its own log. There each event opens a connection of its own (Dagster's engine holds none
+between uses), and what saves those is ``DAGSTER_EVENT_BATCH_SIZE``: a run's planned events, and
+the materializations of one partitioned output, are then stored with one INSERT per batch.
 
 Why it holds private Dagster names, and cannot be rebuilt on public API: Dagster's public API has no
 hook into its storage's connection lifecycle and does not say where the SQLite shards of a run are
