@@ -95,23 +95,28 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                             "PRAGMA wal_checkpoint(PASSIVE)"
                         ).fetchall()
 
-    def _engine(self, shard: str) -> Engine:
+    def _own_engines(self) -> OrderedDict[str, Engine]:
+        """This process's engines: a forked child must not use, nor close, its parent's SQLite
+        connections, so it starts with none."""
         if os.getpid() != self._engines_pid:
-            # A forked child must not use, nor close, its parent's SQLite connections.
             self._engines = OrderedDict()
             self._engines_pid = os.getpid()
-        engine = self._engines.get(shard)
+        return self._engines
+
+    def _engine(self, shard: str) -> Engine:
+        engines = self._own_engines()
+        engine = engines.get(shard)
         if engine is not None:
-            self._engines.move_to_end(shard)
+            engines.move_to_end(shard)
             return engine
         engine = create_engine(
             self.conn_string_for_shard(shard),
             poolclass=StaticPool,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
-        self._engines[shard] = engine
-        while len(self._engines) > MAX_OPEN_SHARDS:
-            self._engines.popitem(last=False)[1].dispose()
+        engines[shard] = engine
+        while len(engines) > MAX_OPEN_SHARDS:
+            engines.popitem(last=False)[1].dispose()
         return engine
 
     def open_shards(self) -> list[str]:
@@ -120,9 +125,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _close_engines(self) -> None:
         with self._db_lock:
-            if os.getpid() == self._engines_pid:
-                for engine in self._engines.values():
-                    engine.dispose()
+            for engine in self._own_engines().values():
+                engine.dispose()
             self._engines = OrderedDict()
 
     def wipe(self) -> None:
