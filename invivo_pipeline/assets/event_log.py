@@ -19,9 +19,10 @@ the materializations of one partitioned output, are then stored with one INSERT 
 Why it holds private Dagster names, and cannot be rebuilt on public API: Dagster's public API has no
 hook into its storage's connection lifecycle and does not say where the SQLite shards of a run are
 on disk; only ``SqliteEventLogStorage.path_for_shard`` knows (``INDEX_SHARD_NAME`` names the
-cross-run index). ``DAGSTER_EVENT_BATCH_SIZE``, the public lever, does not help SQLite: its
-``store_event_batch`` is the base class's loop of ``store_event``, one connection per event. So this
-stays, in one place, and ``invivo_pipeline_tests/test_assets/test_event_log.py`` fails if Dagster
+cross-run index). ``DAGSTER_EVENT_BATCH_SIZE``, the public lever, does not help Dagster's own
+SQLite storage: its ``store_event_batch`` is the base class's loop of ``store_event``, one
+connection per event (``event_storage``'s stores a batch in one transaction). So this stays, in
+one place, and ``invivo_pipeline_tests/test_assets/test_event_log.py`` fails if Dagster
 stops closing per event or moves the shards (the cost it removes is in docs/performance.md).
 """
 

@@ -1,7 +1,8 @@
 """The event log of ``deploy/dagster.yaml``: Dagster's SQLite files, each connection kept between
 events. What it writes, Dagster's own storage reads; the UI can follow a run while the connection
 stays open; it holds a bounded number of files open; and it lets go of them where Dagster deletes
-files or a process forks."""
+files or a process forks. A batch of events (a run's planned events, an asset's materializations
+over a run's partitions) is stored whole or not at all, in one transaction per file."""
 
 import multiprocessing
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy
 from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
@@ -22,6 +24,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 )
 
 from invivo_pipeline.assets.event_storage import (
+    EVENT_BATCH_SIZE_ENV,
     MAX_OPEN_SHARDS,
     PooledSqliteEventLogStorage,
     shards_folder,
@@ -48,6 +51,16 @@ def materialization(run_id: str, partition: str) -> EventLogEntry:
         timestamp=time.time(),
         dagster_event=event,
     )
+
+
+@pytest.fixture(autouse=True)
+def batch_size_env_restored():
+    """The storage sets Dagster's batch size for its process: not for the tests after these."""
+    saved = os.environ.pop(EVENT_BATCH_SIZE_ENV, None)
+    yield
+    os.environ.pop(EVENT_BATCH_SIZE_ENV, None)
+    if saved is not None:
+        os.environ[EVENT_BATCH_SIZE_ENV] = saved
 
 
 @pytest.fixture
@@ -171,3 +184,80 @@ def test_a_forked_child_opens_its_own_connections(storage):
     assert child.exitcode == 0
     storage.store_event(materialization(parent_run, "study-2"))
     assert storage.get_materialized_partitions(TABLE) == {"study-1", "study-2", "from-the-child"}
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(storage, monkeypatch):
+    run_id = str(uuid.uuid4())
+    events = [materialization(run_id, f"study-{i}") for i in range(30)]
+    store_asset_event = storage._store_asset_event
+
+    def fails_at_the_twentieth(conn, event, event_id):
+        if event.dagster_event.partition == "study-19":
+            raise sqlite3.OperationalError("disk I/O error")
+        store_asset_event(conn, event, event_id)
+
+    monkeypatch.setattr(storage, "_store_asset_event", fails_at_the_twentieth)
+    with pytest.raises(sqlite3.OperationalError):
+        storage.store_event_batch(events)
+    # Nothing of it in either file: Dagster then stores the events one by one, none twice.
+    plain = SqliteEventLogStorage(storage._base_dir)
+    assert plain.get_records_for_run(run_id).records == []
+    assert plain.get_materialized_partitions(TABLE) == set()
+    monkeypatch.setattr(storage, "_store_asset_event", store_asset_event)
+    storage.store_event_batch(events)
+    assert len(plain.get_records_for_run(run_id).records) == 30
+    assert plain.get_materialized_partitions(TABLE) == {f"study-{i}" for i in range(30)}
+
+
+def test_a_batch_commits_once_per_file(storage, monkeypatch):
+    run_id = str(uuid.uuid4())
+    storage.store_event(materialization(run_id, "study-0"))  # the files exist, their schema too
+    commits = []
+    monkeypatch.setattr(
+        "sqlalchemy.engine.Connection._commit_impl",
+        lambda conn, *a, _commit=sqlalchemy.engine.Connection._commit_impl, **k: (
+            commits.append(conn) or _commit(conn, *a, **k)
+        ),
+    )
+    storage.store_event_batch([materialization(run_id, f"study-{i}") for i in range(1, 41)])
+    assert len(commits) == 2  # the run's file and the index; one event alone commits twice
+    assert len(SqliteEventLogStorage(storage._base_dir).get_records_for_run(run_id).records) == 41
+
+
+STUDIES = dg.StaticPartitionsDefinition([f"study-{i}" for i in range(6)])
+
+
+@dg.asset(key=TABLE, partitions_def=STUDIES, backfill_policy=dg.BackfillPolicy.single_run())
+def measurements(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"partitions": len(context.partition_keys)})
+
+
+def test_the_deployed_instance_stores_a_runs_partitions_in_batches(deployed, monkeypatch):
+    assert os.environ[EVENT_BATCH_SIZE_ENV] == "1000"  # set by loading deploy/dagster.yaml
+    storage = deployed.event_log_storage
+    batches = []
+    store_event_batch = storage.store_event_batch
+    monkeypatch.setattr(
+        storage,
+        "store_event_batch",
+        lambda events: batches.append(events) or store_event_batch(events),
+    )
+    result = dg.materialize(
+        [measurements],
+        instance=deployed,
+        tags={
+            "dagster/asset_partition_range_start": "study-0",
+            "dagster/asset_partition_range_end": "study-5",
+        },
+    )
+    assert result.success
+    kinds = sorted(
+        (events[0].dagster_event_type.value, len(events))
+        for events in batches  # type: ignore[union-attr]
+    )
+    assert kinds == [("ASSET_MATERIALIZATION", 6), ("ASSET_MATERIALIZATION_PLANNED", 6)]
+    plain_yaml = "telemetry:\n  enabled: false\n"
+    home = Path(os.environ["DAGSTER_HOME"])
+    (home / "dagster.yaml").write_text(plain_yaml)
+    with dg.DagsterInstance.from_config(str(home)) as plain:
+        assert plain.get_materialized_partitions(TABLE) == set(STUDIES.get_partition_keys())

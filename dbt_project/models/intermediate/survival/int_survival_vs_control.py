@@ -131,24 +131,35 @@ def holm(p_values):
 
 
 def compare(tte, groups, controls, z):
-    """``controls``: study id → its control group (int_study_control, one per study)."""
+    """``controls``: study id → its control group (int_study_control, one per study).
+
+    Each arm's rows are found once, by position (one grouping of the whole frame), not by
+    filtering the frame per comparison: that was most of this model's time over many studies.
+    """
     rows = []
     treated_groups = groups[~groups["is_control"]]
-    for (study_id, endpoint), block in tte.groupby(["study_id", "endpoint_type"], sort=True):
+    treated_by_study = {}
+    for study_id, group_id in zip(
+        treated_groups["study_id"], treated_groups["group_id"], strict=True
+    ):
+        treated_by_study.setdefault(study_id, []).append(group_id)
+    times = tte["time_days"].to_numpy(dtype=float)
+    events = tte["event"].to_numpy(dtype=int)
+    arms = tte.groupby(["study_id", "endpoint_type", "group_id"], sort=False).indices
+    blocks = sorted({(study_id, endpoint) for study_id, endpoint, _ in arms})
+    for study_id, endpoint in blocks:
         control_id = controls.get(study_id)
-        if control_id is None:
-            continue
-        control = block[block["group_id"] == control_id]
-        if control.empty:
+        control = arms.get((study_id, endpoint, control_id))
+        if control_id is None or control is None:
             continue
         start = len(rows)
-        for group_id in treated_groups.loc[treated_groups["study_id"] == study_id, "group_id"]:
-            arm = block[block["group_id"] == group_id]
-            if arm.empty:
+        for group_id in treated_by_study.get(study_id, []):
+            arm = arms.get((study_id, endpoint, group_id))
+            if arm is None:
                 continue
-            both = pd.concat([arm, control])
-            time = both["time_days"].to_numpy(dtype=float)
-            event = both["event"].to_numpy(dtype=int)
+            both = np.concatenate([arm, control])
+            time = times[both]
+            event = events[both]
             treated = np.r_[np.ones(len(arm), dtype=bool), np.zeros(len(control), dtype=bool)]
             table = risk_table(time, event, treated)
             observed, expected, variance, chi2, p = logrank(*table)
@@ -163,9 +174,9 @@ def compare(tte, groups, controls, z):
                     "control_group_id": control_id,
                     "endpoint_type": endpoint,
                     "n": len(arm),
-                    "events": int(arm["event"].sum()),
+                    "events": int(events[arm].sum()),
                     "n_control": len(control),
-                    "events_control": int(control["event"].sum()),
+                    "events_control": int(events[control].sum()),
                     "observed": observed,
                     "expected": expected,
                     "logrank_variance": variance,
