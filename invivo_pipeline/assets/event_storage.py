@@ -118,20 +118,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         Dagster falls back to storing the events one by one if this raises, so a failed batch
         must leave nothing behind; it rolls back whole.
         """
-        with self._db_lock:
-            if self._batch is not None:  # a batch inside a batch: already in its transactions
+        with self._db_lock, ExitStack() as stack:
+            self._batch, self._batch_stack = {}, stack
+            try:
                 for event in events:
                     self.store_event(event)
-                return
-            with ExitStack() as stack:
-                self._batch, self._batch_stack = {}, stack
-                try:
-                    for event in events:
-                        self.store_event(event)
-                finally:
-                    self._batch, self._batch_stack = None, None
-                # Leaving the stack commits each file's transaction (or rolls it back on an
-                # error) and checkpoints the run's file, as one event's transaction does.
+            finally:
+                self._batch, self._batch_stack = None, None
+            # Leaving the stack commits each file's transaction (or rolls it back on an error)
+            # and checkpoints the run's file, as one event's transaction does.
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
@@ -139,11 +134,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             if self._batch is not None:
                 yield self._batch_connection(shard)
                 return
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as conn:
+            with self._initialized_engine(shard).connect() as conn:
                 with conn.begin():
                     yield conn
                 if shard != INDEX_SHARD_NAME:
@@ -154,16 +145,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         assert self._batch is not None and self._batch_stack is not None
         conn = self._batch.get(shard)
         if conn is None:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            conn = self._batch_stack.enter_context(engine.connect())
+            conn = self._batch_stack.enter_context(self._initialized_engine(shard).connect())
             if shard != INDEX_SHARD_NAME:
                 self._batch_stack.callback(_checkpoint, conn)  # after the commit below
             self._batch_stack.enter_context(conn.begin())
             self._batch[shard] = conn
         return conn
+
+    def _initialized_engine(self, shard: str) -> Engine:
+        """The shard's engine, its file created with Dagster's schema on first use."""
+        engine = self._engine(shard)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        return engine
 
     def _own_engines(self) -> OrderedDict[str, Engine]:
         """This process's engines: a forked child must not use, nor close, its parent's SQLite

@@ -87,6 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CYTOBANK_API_TOKEN", "–", "A token generated in the Cytobank UI (SSO users); lasts 8 h, cannot be renewed by the client.", "or this"),
     Setting("CYTOBANK_REQUESTS_PER_MINUTE", "`100`", "Client-side limit over any rolling 60 s (the documented limit); a 429 waits for `Retry-After`."),
     # Dagster
+    Setting("DAGSTER_EVENT_BATCH_SIZE", "`1000` on `deploy/dagster.yaml`'s event log, else `0`", "Dagster's own variable: a run's planned events, and an asset's materializations over the run's partitions, are stored up to this many together (on `deploy/dagster.yaml`'s SQLite event log one transaction per file, which sets it itself unless it is set: `event_batch_size`; on PostgreSQL one INSERT, so set it there). `0` stores each event alone."),
     Setting("DAGSTER_HOME", "throwaway instance", "The Dagster instance folder (its `dagster.yaml`, e.g. from `deploy/`): where `invivo sync` records its runs and materializations, so that the UI shows them."),
 )
 # fmt: on
