@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
 import pytest
 
 from invivo_pipeline_tests.support.materialized import Materialized, materialize
@@ -11,6 +16,16 @@ from invivo_pipeline_tests.support.materialized import Materialized, materialize
 def materialized(tmp_path_factory: pytest.TempPathFactory) -> Materialized:
     """A warehouse, its reports and its Dagster instance after one real ``invivo sync``."""
     return materialize(tmp_path_factory.mktemp("materialized"))
+
+
+@pytest.fixture
+def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """The instance ``deploy/dagster.yaml`` makes of a folder, as the daemon loads it: with
+    ``DAGSTER_HOME`` set to the folder, where its event log goes."""
+    shutil.copy(Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml", tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with dg.DagsterInstance.get() as instance:
+        yield instance
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

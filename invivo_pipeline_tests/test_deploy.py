@@ -3,7 +3,6 @@ pool limited to one, tick retention; and the pool holds exactly the steps that w
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -13,16 +12,7 @@ from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster._core.scheduler.instigation import TickStatus
 
 ROOT = Path(__file__).resolve().parents[1]
-DEPLOYED = ROOT / "deploy" / "dagster.yaml"
 WRITER_POOL = "duckdb_writer"
-
-
-@pytest.fixture
-def deployed(tmp_path, monkeypatch):
-    shutil.copy(DEPLOYED, tmp_path / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # where its event log goes, as deployed
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        yield instance
 
 
 def test_the_deployed_instance_queues_runs_and_gives_the_writer_pool_one_slot(deployed):

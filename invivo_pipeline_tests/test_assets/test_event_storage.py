@@ -6,7 +6,6 @@ over a run's partitions) is stored whole or not at all, in one transaction per f
 
 import multiprocessing
 import os
-import shutil
 import sqlite3
 import time
 import uuid
@@ -31,7 +30,6 @@ from invivo_pipeline.assets.event_storage import (
 )
 from invivo_pipeline.cli.instance import command_instance
 
-ROOT = Path(__file__).resolve().parents[2]
 TABLE = dg.AssetKey(["invivo_raw", "measurements"])
 
 
@@ -61,15 +59,6 @@ def batch_size_env_restored():
     os.environ.pop(EVENT_BATCH_SIZE_ENV, None)
     if saved is not None:
         os.environ[EVENT_BATCH_SIZE_ENV] = saved
-
-
-@pytest.fixture
-def deployed(tmp_path, monkeypatch):
-    """The instance ``deploy/dagster.yaml`` makes of a folder, as the daemon loads it."""
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    with dg.DagsterInstance.get() as instance:
-        yield instance
 
 
 @pytest.fixture
