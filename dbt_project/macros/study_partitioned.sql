@@ -69,6 +69,13 @@
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
+    {%- if language == 'python' -%}
+        {#- A Python model's table is written through another cursor. A transaction this
+            connection opened earlier (to list a schema dbt had not cached, as when the model is
+            selected alone) would not see that table, and the swap below would fail. -#}
+        {% call statement('end_earlier_snapshot') -%} select 1 {%- endcall %}
+        {{ adapter.commit() }}
+    {%- endif %}
     {% call statement('main', language=language) -%}
         {{- create_table_as(False, staged_relation, code, language) }}
     {%- endcall %}

@@ -2,7 +2,9 @@
 (invivo_pipeline.statistics.growth_model): growth rates, slope differences and growth-rate ratios
 with intervals and Holm-adjusted p-values, model-based %T/C and TGI on the evaluation day."""
 
-from invivo_pipeline.marts.scope import scoped
+import pandas as pd
+
+from invivo_pipeline.marts.scope import STUDIES_PER_BATCH, in_study_batches, scoped
 from invivo_pipeline.statistics.growth_model import (
     EVAL_DAYS_QUERY,
     OBSERVATIONS_QUERY,
@@ -13,8 +15,6 @@ from invivo_pipeline.statistics.growth_model import (
 def model(dbt, session):
     # dbt makes a Python model a table unless the model itself says otherwise.
     dbt.config(materialized="study_partitioned")
-    days = scoped(dbt.ref("fct_animal_day"), session)
-    observations = days.query("fct_animal_day", OBSERVATIONS_QUERY).df()
     groups = scoped(dbt.ref("stg_invivo__study_groups"), session).df()[
         ["study_id", "group_id", "group_no"]
     ]
@@ -26,11 +26,24 @@ def model(dbt, session):
         .df()
         .set_index("study_id")["eval_day"]
     )
-    return growth_model_frame(
-        observations,
-        groups,
-        controls,
-        {k: float(v) for k, v in eval_rows.items()},
-        float(dbt.config.get("km_ci_z") or 1.96),
-        float(dbt.config.get("geo_mean_shift_mm3") or 1.0),
+    # dbt finds a model's refs by reading its code, and not inside a comprehension.
+    volumes = dbt.ref("fct_animal_day")
+    eval_days = {k: float(v) for k, v in eval_rows.items()}
+    z = float(dbt.config.get("km_ci_z") or 1.96)
+    shift = float(dbt.config.get("geo_mean_shift_mm3") or 1.0)
+    per_batch = int(dbt.config.get("studies_per_batch") or STUDIES_PER_BATCH)
+    # Each study is fitted on its own: a few studies' volumes in memory at a time, not the tenant's.
+    return pd.concat(
+        [
+            growth_model_frame(
+                days.query("fct_animal_day", OBSERVATIONS_QUERY).df(),
+                groups,
+                controls,
+                eval_days,
+                z,
+                shift,
+            )
+            for _batch, days in in_study_batches(volumes, session, size=per_batch)
+        ],
+        ignore_index=True,
     )
