@@ -7,11 +7,16 @@ from __future__ import annotations
 import io
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 from invivo_pipeline.reports.data import load_studies
 from invivo_pipeline.reports.plots import DPI, FIGSIZE
-from invivo_pipeline.reports.response_plots import spider_png, waterfall_png
+from invivo_pipeline.reports.response_plots import (
+    _broken_at_each_animal,
+    spider_png,
+    waterfall_png,
+)
 from invivo_pipeline.warehouse.duckdb_file import open_reader
 from invivo_pipeline_tests.support.reports import by_kind, png_size
 
@@ -51,3 +56,24 @@ def test_the_waterfall_has_one_bar_per_animal_with_a_response_up_to_the_evaluati
     expected = window.groupby("animal_id")["pct_dv"].min()
     got = rows.set_index("animal_id")["best_pct_change"]
     assert got.sort_index().round(9).to_dict() == expected.sort_index().round(9).to_dict()
+
+
+def test_the_spider_draws_each_animal_as_its_own_stretch_of_one_line(kinds):
+    """A group's animals are one line broken by a NaN between animals: no animal's last day is
+    joined to the next animal's first, and every measured point is drawn."""
+    curves = kinds["oncology"].animal_curves
+    group = curves[curves["group_id"] == curves["group_id"].iloc[0]]
+    shuffled = group.sample(frac=1.0, random_state=7)
+    days, changes = _broken_at_each_animal(shuffled)
+    gaps = np.flatnonzero(np.isnan(days))
+    assert np.array_equal(gaps, np.flatnonzero(np.isnan(changes)))
+    stretches = np.split(np.arange(len(days)), gaps)
+    drawn = [(days[s[~np.isnan(days[s])]], changes[s[~np.isnan(days[s])]]) for s in stretches]
+    expected = [
+        (animal["study_day"].to_numpy(float), animal["pct_dv"].to_numpy(float))
+        for _, animal in group.sort_values("study_day").groupby("animal_id", sort=True)
+    ]
+    assert len(drawn) == len(expected) == group["animal_id"].nunique() > 1
+    for (got_days, got_changes), (want_days, want_changes) in zip(drawn, expected, strict=True):
+        assert np.array_equal(got_days, want_days)
+        assert np.array_equal(got_changes, want_changes)
