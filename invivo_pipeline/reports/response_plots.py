@@ -116,6 +116,7 @@ def spider_png(study: StudyData) -> bytes | None:
             ax.set_title(f"{style.label} (n={n})", loc="left", fontsize=9.5)
         for ax in axes[len(styles) :]:
             ax.set_axis_off()
+        axes[0].xaxis.get_major_locator().set_params(integer=True)  # shared: whole study days
         fig.suptitle(f"Tumour volume by animal — {study.title}", x=0.01, ha="left", weight="bold")
         fig.supxlabel("Study day", fontsize=9.5)
         fig.supylabel("Change in tumour volume from day 0 (%)", fontsize=9.5)
