@@ -259,6 +259,11 @@ def scoped(relation: Any, session: duckdb.DuckDBPyConnection) -> Any:
     studies = [
         r[0] for r in session.execute(f"select study_id from {SCHEMA}.{SCOPE_TABLE}").fetchall()
     ]
+    return _of_studies(relation, studies)
+
+
+def _of_studies(relation: Any, studies: list[str]) -> Any:
+    """``relation``'s rows of ``studies`` (none for no study)."""
     if not studies:
         return relation.filter("false")
     constants = [duckdb.ConstantExpression(s) for s in studies]
@@ -289,13 +294,9 @@ def in_study_batches(
         present = relation.query("r", "select distinct study_id from r").fetchall()
         studies = (r[0] for r in present)
     ids = sorted({s for s in studies if s is not None})
-    if not ids:
-        yield [], relation.filter("false")
-        return
-    for start in range(0, len(ids), size):
+    for start in range(0, max(1, len(ids)), size):
         batch = ids[start : start + size]
-        constants = [duckdb.ConstantExpression(s) for s in batch]
-        yield batch, relation.filter(duckdb.ColumnExpression("study_id").isin(*constants))
+        yield batch, _of_studies(relation, batch)
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
