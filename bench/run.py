@@ -410,19 +410,20 @@ def replay_mode(args: argparse.Namespace) -> dict:
         DEMO_CLIENT_ID,
         DEMO_CLIENT_SECRET,
     )
+    from invivo_pipeline.sources.invivo.study_processes import StudyProcesses
     from invivo_pipeline.sources.invivo.table import RESOURCES
     from invivo_pipeline.warehouse import Warehouse
 
     work = Path(tempfile.mkdtemp(prefix="invivo-replay-"))
     world = WorldConfig(studies=args.studies, animals_per_study=args.animals, days=args.days)
 
-    async def sync(base_url: str, transport, study_ids, database: Path):
+    async def sync(base_url: str, transport, study_ids, database: Path, processes=None):
         config = ClientConfig(base_url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         async with InVivoClient(config, transport=transport) as client:
             with Warehouse(database, resources=RESOURCES).session() as session:
                 return await ingest(
                     client, session, global_names=GLOBAL_NAMES, study_ids=study_ids,
-                    study_names=STUDY_NAMES,
+                    study_names=STUDY_NAMES, processes=processes,
                 )  # fmt: skip
 
     try:
@@ -442,7 +443,15 @@ def replay_mode(args: argparse.Namespace) -> dict:
             base_url = server.base_url
         records = sum(counts.values())
         gc.collect()
-        replay = sync(base_url, ReplayTransport(recorder.answers), study_ids, work / "r.duckdb")
+        answers = recorder.answers
+        # The product's worker processes, forked so that they inherit the recording (it is not
+        # sent to them); 0 keeps the run in one process.
+        default = ClientConfig(base_url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET).ingest_processes
+        workers = default if args.processes is None else args.processes
+        processes = (
+            StudyProcesses(workers, "fork", lambda: ReplayTransport(answers)) if workers else None
+        )
+        replay = sync(base_url, ReplayTransport(answers), study_ids, work / "r.duckdb", processes)
         profiler = _profiler(args.profile)
         started, cpu_started = time.perf_counter(), _cpu_seconds(os.getpid())
         run = run_sync(replay)
@@ -458,6 +467,7 @@ def replay_mode(args: argparse.Namespace) -> dict:
         return {
             "mode": "replay",
             "scale": [args.studies, args.animals, args.days],
+            "study_processes": workers,
             "records": loaded,
             "world_records": records,
             "pipeline_seconds": round(pipeline_seconds, 2),
@@ -504,6 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--resync", action="store_true", help="http: time a second invivo sync")
     parser.add_argument("--profile", metavar="FILE", help="replay: write a pyinstrument profile")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        help="replay: worker processes for the studies (default: INVIVO_INGEST_PROCESSES' default)",
+    )
     parser.add_argument(
         "--keep",
         action="store_true",

@@ -70,6 +70,19 @@ class TokenProvider:
             self._refresh_at = sent_at + reuse_for(issued.expires_in)
             return self._token
 
+    def handoff(self) -> tuple[str, float] | None:
+        """The current token and when it is due for refresh (on ``time.monotonic``'s clock,
+        which every process of one host shares), for another process's client to ``adopt``."""
+        if (token := self._current()) is None or self._clock is not time.monotonic:
+            return None
+        return token, self._refresh_at
+
+    def adopt(self, handed: tuple[str, float] | None) -> None:
+        """Use a token another client of the same credentials obtained, unless this one holds a
+        fresher one: a worker process then sends no token request of its own."""
+        if handed is not None and self._current() is None and self._clock() < handed[1]:
+            self._token, self._refresh_at = handed
+
     def invalidate(self, token: str) -> None:
         """Forget ``token`` after a 401, unless it has already been replaced."""
         if self._token == token:

@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INVIVO_REQUESTS_PER_MINUTE", "unlimited", "Client-side limit: no more than this many requests in any rolling 60 s window, counted as the server counts them (a request holds its place until 60 s after its answer), so setting your tenant's exact limit meets no 429."),
     Setting("INVIVO_SHARED_BUDGET_PATH", "`$DAGSTER_HOME/invivo_request_budget.sqlite`", "The SQLite file holding the one rolling window of `INVIVO_REQUESTS_PER_MINUTE` that every process of a deployment (runs, sensors, `invivo sync`) shares, so together they stay under the limit. With neither it nor `DAGSTER_HOME` set, each process keeps a window of its own."),
     Setting("INVIVO_CONCURRENCY", "`8`", "Requests in flight at most."),
+    Setting("INVIVO_INGEST_PROCESSES", "`2`", "Worker processes that fetch, check and flatten the studies of a run of 8 studies or more, while the run's own process writes them; they share `INVIVO_CONCURRENCY` and the request budget (with `INVIVO_REQUESTS_PER_MINUTE` set, only a shared one: `INVIVO_SHARED_BUDGET_PATH` or `DAGSTER_HOME`; else one process). `0` does it all in one process."),
     Setting("INVIVO_PER_PAGE", "`500`", "Page size to ask for. The server grants what it grants (`meta.per_page`), and the client pages with that."),
     Setting("INVIVO_TIMEOUT_S", "`30`", "Per-request read timeout, in seconds."),
     Setting("INVIVO_CONNECT_TIMEOUT_S", "`10`", "Connect timeout, in seconds."),

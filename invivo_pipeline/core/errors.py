@@ -18,7 +18,23 @@ MAX_MESSAGE_CHARS = 300
 _WHITESPACE = re.compile(r"\s+")
 
 
-class ClientError(Exception):
+class FieldsSurvivePickling:
+    """Mixed into an exception whose ``__init__`` takes keyword-only fields: pickling rebuilds it
+    from its message and fields, not by calling ``__init__`` with the message alone (which
+    fails). Worker processes send their errors back to the run this way, as themselves."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        assert isinstance(self, BaseException)
+        return (_rebuilt, (type(self), self.args), self.__dict__)
+
+
+def _rebuilt(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    error = cls.__new__(cls, *args)
+    BaseException.__init__(error, *args)
+    return error
+
+
+class ClientError(FieldsSurvivePickling, Exception):
     """Base of every error the client raises on purpose."""
 
 

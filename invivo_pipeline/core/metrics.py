@@ -53,6 +53,25 @@ class ClientMetrics:
             self.resources[name] = ResourceMetrics()
         return self.resources[name]
 
+    def take(self) -> ClientMetrics:
+        """What was counted so far, which this object then forgets: a worker process hands its
+        counts back after each call, and the caller ``merge``s them into its own."""
+        taken = ClientMetrics(dict(self.resources))
+        self.resources.clear()
+        return taken
+
+    def merge(self, other: ClientMetrics) -> None:
+        for name, theirs in other.resources.items():
+            mine = self[name]
+            mine.requests += theirs.requests
+            mine.retries.update(theirs.retries)
+            mine.pages += theirs.pages
+            mine.records += theirs.records
+            mine.duplicates += theirs.duplicates
+            mine.bytes += theirs.bytes
+            mine.seconds += theirs.seconds
+            mine.minimum_requests += theirs.minimum_requests
+
     def record_listing(self, name: str, total: int, per_page: int) -> None:
         self[name].minimum_requests += max(1, math.ceil(total / per_page))
 

@@ -164,6 +164,20 @@ class Requester:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def token_handoff(self) -> tuple[str, float] | None:
+        """A valid token to hand to another process's requester (``adopt_token``)."""
+        await self._auth.token()
+        return self._auth.handoff()
+
+    def adopt_token(self, handed: tuple[str, float] | None) -> None:
+        self._auth.adopt(handed)
+
+    def run_seconds_left(self) -> float | None:
+        """What remains of ``run_deadline_s`` (None: no deadline), for a worker's own client."""
+        if self._run_ends_at is None:
+            return None
+        return max(0.001, self._run_ends_at - time.monotonic())
+
     async def get(
         self,
         url: str,

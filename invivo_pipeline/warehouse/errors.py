@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from invivo_pipeline.core.errors import FieldsSurvivePickling
+
 
 class WarehouseError(Exception):
     """Base of every warehouse failure; the message is meant to be shown to a person as is."""
@@ -11,7 +13,7 @@ class WarehouseLoadError(WarehouseError):
     """A batch could not be loaded (bad value, wrong study, missing key); nothing was written."""
 
 
-class RecordConversionError(WarehouseLoadError):
+class RecordConversionError(FieldsSurvivePickling, WarehouseLoadError):
     """One record has a value its column cannot take: that record is set aside, not the load."""
 
     def __init__(self, message: str, *, reason: str) -> None:

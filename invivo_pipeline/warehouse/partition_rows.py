@@ -216,3 +216,34 @@ class PartitionBuilder:
 
     def fingerprint(self) -> str:
         return self._fingerprint.hexdigest()
+
+    def finished(self) -> FinishedPartition:
+        """The partition as it is now, fingerprint taken: what a worker process sends back."""
+        return FinishedPartition(
+            self.spec, self.partition_key, self.rows, self.rejects, self.flatten_seconds,
+            self.table(), self.fingerprint(),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FinishedPartition:
+    """A ``PartitionBuilder`` that takes no more pages; it pickles (Arrow and plain values), so
+    a worker process can hand it to the process that writes (``LoadSession.write_partitions``)."""
+
+    spec: TableSpec
+    partition_key: str | None
+    rows: int
+    rejects: list[Reject]
+    flatten_seconds: float
+    _table: pa.Table
+    _fingerprint: str
+
+    def table(self) -> pa.Table:
+        return self._table
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+
+FilledPartition = PartitionBuilder | FinishedPartition
+"""What ``LoadSession.write_partitions`` takes: a partition filled here or in a worker process."""

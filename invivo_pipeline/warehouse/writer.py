@@ -38,7 +38,7 @@ from invivo_pipeline.warehouse.duckdb_file import (
 )
 from invivo_pipeline.warehouse.errors import WarehouseError, WarehouseLoadError
 from invivo_pipeline.warehouse.flatten import BatchLike
-from invivo_pipeline.warehouse.partition_rows import PartitionBuilder
+from invivo_pipeline.warehouse.partition_rows import FilledPartition, PartitionBuilder
 from invivo_pipeline.warehouse.reader import WarehouseReader
 from invivo_pipeline.warehouse.schema import (
     LOAD_STATE_TABLE,
@@ -88,7 +88,7 @@ class _Group:
     """The changed partitions of one table in one write: one DELETE and one INSERT for all."""
 
     spec: TableSpec
-    partitions: list[tuple[PartitionBuilder, str]]
+    partitions: list[tuple[FilledPartition, str]]
     """Each builder with its fingerprint."""
     table: pa.Table
 
@@ -285,7 +285,7 @@ class LoadSession:
         self._seen.add((resource, partition_key))
         return PartitionBuilder(spec, partition_key)
 
-    def write_partitions(self, builders: Iterable[PartitionBuilder]) -> list[TableLoadResult]:
+    def write_partitions(self, builders: Iterable[FilledPartition]) -> list[TableLoadResult]:
         """Write finished partitions, many studies at once: per table, one DELETE and one INSERT
         for all the partitions whose fingerprint changed (a statement costs far more than a row).
         Results come in the order of ``builders``."""
@@ -332,7 +332,7 @@ class LoadSession:
         self.results.extend(ordered)
         return ordered
 
-    def _replace_rejects(self, builders: Sequence[PartitionBuilder]) -> None:
+    def _replace_rejects(self, builders: Sequence[FilledPartition]) -> None:
         """The reject rows of these partitions, replaced by what this load set aside; a record
         rejected again keeps its ``first_seen`` (matched by id, else by its bytes)."""
         if not builders:
@@ -396,7 +396,7 @@ class LoadSession:
         return self._before[spec.name]
 
     def _stored_fingerprints(
-        self, builders: Sequence[PartitionBuilder]
+        self, builders: Sequence[FilledPartition]
     ) -> dict[tuple[str, str], str]:
         if not builders:
             return {}
@@ -412,7 +412,7 @@ class LoadSession:
         ).fetchall()
         return {(t, k): f for t, k, f in rows}
 
-    def _unchanged(self, builder: PartitionBuilder) -> TableLoadResult:
+    def _unchanged(self, builder: FilledPartition) -> TableLoadResult:
         return TableLoadResult(
             table=builder.spec.name,
             partition_key=builder.partition_key,
@@ -466,7 +466,7 @@ class LoadSession:
 
 def _record_load_state(
     con: duckdb.DuckDBPyConnection,
-    written: Sequence[tuple[PartitionBuilder, str]],
+    written: Sequence[tuple[FilledPartition, str]],
     loaded_at: datetime,
 ) -> None:
     """The fingerprints of the partitions just written, in one statement for all of them: an

@@ -94,6 +94,9 @@ class InVivoClient:
         """
         self.config = config
         self.metrics = ClientMetrics()
+        self.stands_alone = transport is not None or rate_limiter is not None
+        """Whether this client has a transport or a limiter given here rather than built from
+        its config: a worker process's client, built from the config, would not share them."""
         if rate_limiter is None:
             rate_limiter = budget(config)
         self._requester = InVivoRequester(
@@ -108,6 +111,17 @@ class InVivoClient:
 
     async def aclose(self) -> None:
         await self._requester.aclose()
+
+    # -- for a worker process's client (``study_processes``) ------------------------------------
+
+    async def token_handoff(self) -> tuple[str, float] | None:
+        return await self._requester.token_handoff()
+
+    def adopt_token(self, handed: tuple[str, float] | None) -> None:
+        self._requester.adopt_token(handed)
+
+    def run_seconds_left(self) -> float | None:
+        return self._requester.run_seconds_left()
 
     # -- one resource -------------------------------------------------------------------------
 

@@ -78,6 +78,10 @@ class ClientConfig:
     """An answer larger than this fails before it is read whole."""
     max_json_depth: int = 64
     """An answer nested deeper than this fails before a parser recurses into it."""
+    ingest_processes: int = 2
+    """Worker processes that fetch, check and flatten studies while this process writes them, in
+    a run of at least ``study_processes.FROM_STUDIES`` studies; 0 keeps it all in one process.
+    ``concurrency`` is shared among them."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))
@@ -90,7 +94,7 @@ class ClientConfig:
         for name in ("requested_per_page", "concurrency"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("max_retries", "connect_retries"):
+        for name in ("max_retries", "connect_retries", "ingest_processes"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
         for name in (
@@ -178,6 +182,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "run_deadline_s": float,
     "max_page_bytes": int,
     "max_json_depth": int,
+    "ingest_processes": int,
 }
 
 

@@ -17,10 +17,17 @@ from invivo_pipeline.core.batches import Batch
 from invivo_pipeline.core.errors import first_cause
 from invivo_pipeline.core.resource_spec import Scope
 from invivo_pipeline.sources.invivo.client import InVivoClient
+from invivo_pipeline.sources.invivo.study_processes import (
+    StudyProcesses,
+    StudyWorkers,
+    calls_in_flight,
+    chunks,
+    studies_per_call,
+)
 from invivo_pipeline.sources.invivo.table import RESOURCES, STUDY
 from invivo_pipeline.warehouse import LoadSession
 from invivo_pipeline.warehouse.ingest_run import IngestRun, OnPartition, fewer_gc_passes
-from invivo_pipeline.warehouse.partition_rows import PartitionBuilder
+from invivo_pipeline.warehouse.partition_rows import FilledPartition, PartitionBuilder
 
 GLOBAL_NAMES = tuple(r.name for r in RESOURCES if r.scope is Scope.GLOBAL)
 STUDY_NAMES = tuple(r.name for r in RESOURCES if r.scope is STUDY)
@@ -39,13 +46,25 @@ async def ingest(
     studies_in_flight: int = DEFAULT_STUDIES_IN_FLIGHT,
     flush_rows: int = DEFAULT_FLUSH_ROWS,
     on_partition: OnPartition | None = None,
+    processes: StudyProcesses | None = None,
 ) -> IngestRun:
-    """Fetch and load the global tables in ``global_names`` and, for every study, ``study_names``."""
-    with fewer_gc_passes():
-        return await _ingest(
-            client, session, global_names, study_ids, study_names, studies_in_flight, flush_rows,
-            on_partition,
-        )  # fmt: skip
+    """Fetch and load the global tables in ``global_names`` and, for every study, ``study_names``.
+
+    The studies go to worker processes (``study_processes``) where ``processes`` says so, else
+    where the client's config does; otherwise they are fetched in this process.
+    """
+    if processes is None and study_names:
+        processes = StudyProcesses.for_run(client, len(study_ids))
+    workers = StudyWorkers(processes, client) if processes and study_names else None
+    try:
+        with fewer_gc_passes():
+            return await _ingest(
+                client, session, global_names, study_ids, study_names, studies_in_flight,
+                flush_rows, on_partition, workers,
+            )  # fmt: skip
+    finally:
+        if workers is not None:
+            workers.close()
 
 
 async def _ingest(
@@ -57,6 +76,7 @@ async def _ingest(
     studies_in_flight: int,
     flush_rows: int,
     on_partition: OnPartition | None,
+    workers: StudyWorkers | None,
 ) -> IngestRun:
     started = time.perf_counter()
     run = IngestRun()
@@ -66,9 +86,9 @@ async def _ingest(
     slots = asyncio.Semaphore(max(1, studies_in_flight))
     global_names = [n for n in GLOBAL_NAMES if n in set(global_names)]
     study_names = [n for n in STUDY_NAMES if n in set(study_names)]
-    waiting: list[tuple[str, list[PartitionBuilder]]] = []
+    waiting: list[tuple[str, list[FilledPartition]]] = []
 
-    async def write(partitions: list[tuple[str | None, list[PartitionBuilder]]]) -> None:
+    async def write(partitions: list[tuple[str | None, list[FilledPartition]]]) -> None:
         builders = [b for _, group in partitions for b in group]
         async with write_lock:
             results = await asyncio.to_thread(session.write_partitions, builders)
@@ -117,11 +137,43 @@ async def _ingest(
             if sum(b.rows for _, group in waiting for b in group) >= flush_rows:
                 await flush()
 
+    async def load_in_workers(studies: list[str], calls: asyncio.Semaphore) -> None:
+        assert workers is not None
+        async with calls:
+            jobs = [
+                (
+                    study_id,
+                    [
+                        (b.spec, b.partition_key)
+                        for b in builders_for(study_names, study_id).values()
+                    ],
+                )
+                for study_id in studies
+            ]
+            results = await workers.fetch(jobs)
+            waiting.extend(results)
+            if sum(b.rows for _, group in waiting for b in group) >= flush_rows:
+                await flush()
+
+    async def load_studies_in_workers() -> None:
+        assert workers is not None
+        calls = asyncio.Semaphore(calls_in_flight(workers.count))
+        size = studies_per_call(studies_in_flight, workers.count)
+        async with asyncio.TaskGroup() as group:
+            for studies in chunks(study_ids, size):
+                group.create_task(load_in_workers(studies, calls))
+
     try:
         async with asyncio.TaskGroup() as group:
             if global_names:
-                group.create_task(load_globals())
-            if study_names:
+                # With workers, the global tables first: the workers have ``concurrency``
+                # between them, so the two never add up to more. Their start overlaps it.
+                task = group.create_task(load_globals())
+                if workers is not None:
+                    await task
+            if study_names and workers is not None:
+                group.create_task(load_studies_in_workers())
+            elif study_names:
                 for study_id in study_ids:
                     group.create_task(load_study(study_id))
     except BaseExceptionGroup as eg:
