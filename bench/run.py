@@ -479,7 +479,8 @@ def replay_mode(args: argparse.Namespace) -> dict:
             "pipeline_cpu_seconds": round(pipeline_cpu, 2),
             "native_cpu_seconds": round(native_cpu, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "note": "pipeline and native both include opening and closing (checkpointing) the file",
+            "note": "pipeline and native both include opening and closing (checkpointing) the "
+            "file; pipeline_cpu_seconds is this process's, not its study_processes' workers'",
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -28,6 +28,8 @@ from invivo_pipeline.sources.invivo.study_processes import (
     StudyProcesses,
     StudyWorkerError,
     StudyWorkers,
+    calls_in_flight,
+    studies_per_call,
 )
 from invivo_pipeline.sources.invivo.table import RESOURCES
 from invivo_pipeline.warehouse import Warehouse
@@ -89,8 +91,7 @@ def test_workers_load_what_one_process_loads_at_the_same_requests(server, tmp_pa
     alone, _ = _sync(server.base_url, ids, tmp_path / "one.duckdb", ingest_processes=0)
     assert worker_calls == []
 
-    # The config's default: a run of this many studies goes to worker processes.
-    metrics, reported = _sync(server.base_url, ids, tmp_path / "workers.duckdb")
+    metrics, reported = _sync(server.base_url, ids, tmp_path / "workers.duckdb", ingest_processes=2)
 
     assert sum(worker_calls) == len(ids) and len(worker_calls) > 1
     assert_matches_world(tmp_path / "workers.duckdb", server)
@@ -116,7 +117,7 @@ def test_an_api_error_in_a_worker_is_its_own_line_and_the_warehouse_is_unchanged
     with HostileProxy(server.base_url) as proxy:
         proxy.alteration = Alteration(f"/studies/{ids[-1]}/measurements", "truncated")
         with pytest.raises(MalformedResponseError) as failed:
-            _sync(proxy.base_url, ids, db, **QUICK)
+            _sync(proxy.base_url, ids, db, ingest_processes=2, **QUICK)
         assert proxy.altered > 0
     assert "not JSON" in str(failed.value) and "\n" not in str(failed.value)
     assert failed.value.__cause__ is None  # not the worker's traceback, as text
@@ -169,13 +170,18 @@ def _client(transport=None, **config) -> InVivoClient:
 @pytest.mark.parametrize(
     ("config", "transport", "studies", "expected"),
     [
-        ({}, None, FROM_STUDIES, 2),
+        ({}, None, 50, None),  # off by default: they cost memory
+        ({"ingest_processes": 2}, None, FROM_STUDIES, 2),
         ({"ingest_processes": 3}, None, 50, 3),
-        ({}, None, FROM_STUDIES - 1, None),  # a webhook's few studies: not worth a start
-        ({"ingest_processes": 0}, None, 50, None),
-        ({}, httpx.MockTransport(lambda r: httpx.Response(200)), 50, None),  # not shareable
-        ({"requests_per_minute": 100}, None, 50, None),  # a budget only this process keeps
-        ({"requests_per_minute": 100, "shared_budget_path": "budget"}, None, 50, 2),
+        ({"ingest_processes": 2}, None, FROM_STUDIES - 1, None),  # a webhook's few studies
+        ({"ingest_processes": 2}, httpx.MockTransport(lambda r: httpx.Response(200)), 50, None),
+        ({"ingest_processes": 2, "requests_per_minute": 100}, None, 50, None),  # own budget
+        (
+            {"ingest_processes": 2, "requests_per_minute": 100, "shared_budget_path": "b"},
+            None,
+            50,
+            2,
+        ),
     ],
 )
 def test_workers_stand_in_only_where_they_share_what_the_client_has(
@@ -185,3 +191,15 @@ def test_workers_stand_in_only_where_they_share_what_the_client_has(
         config = {**config, "shared_budget_path": str(tmp_path / "budget.sqlite")}
     plan = StudyProcesses.for_run(_client(transport, **config), studies)
     assert (plan.count if plan else None) == expected
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+@pytest.mark.parametrize("studies_in_flight", [1, 4, 7, 16])
+def test_the_studies_in_hand_are_the_runs_studies_in_flight(studies_in_flight, workers):
+    """Each worker busy with a call and one more waiting: never more studies than the run's
+    ``studies_in_flight`` in the workers' memory (or one a call, where that is fewer)."""
+    per_call = studies_per_call(studies_in_flight, workers)
+    in_hand = per_call * calls_in_flight(workers)
+    assert per_call >= 1
+    assert in_hand <= max(studies_in_flight, calls_in_flight(workers))
+    assert in_hand > studies_in_flight - calls_in_flight(workers)

@@ -64,6 +64,7 @@ def test_from_env_reads_everything():
         "INVIVO_REQUESTS_PER_MINUTE": "120",
         "INVIVO_CONCURRENCY": "4",
         "INVIVO_PER_PAGE": "250",
+        "INVIVO_INGEST_PROCESSES": "2",
     }
     config = ClientConfig.from_env(env)
     assert config.base_url == "https://tenant.example.com"
@@ -72,6 +73,7 @@ def test_from_env_reads_everything():
     assert config.requests_per_minute == 120.0
     assert config.concurrency == 4
     assert config.requested_per_page == 250
+    assert config.ingest_processes == 2
 
 
 def test_from_env_defaults_and_overrides():
@@ -182,3 +184,8 @@ def test_deadlines_and_caps_are_read_from_the_environment():
     assert defaults.run_deadline_s is None and defaults.request_deadline_s == 120
     with pytest.raises(ConfigError):
         ClientConfig.from_env({**ENV, "INVIVO_RUN_DEADLINE_S": "0"})
+
+
+def test_a_negative_number_of_ingest_processes_is_refused():
+    with pytest.raises(ConfigError, match="ingest_processes must not be negative"):
+        ClientConfig.from_env({**ENV, "INVIVO_INGEST_PROCESSES": "-1"})
