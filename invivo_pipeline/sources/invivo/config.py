@@ -78,11 +78,11 @@ class ClientConfig:
     """An answer larger than this fails before it is read whole."""
     max_json_depth: int = 64
     """An answer nested deeper than this fails before a parser recurses into it."""
-    ingest_processes: int = 0
+    ingest_processes: int = 2
     """Worker processes that fetch, check and flatten studies while this process writes them, in
     a run of at least ``study_processes.FROM_STUDIES`` studies; 0 keeps it all in one process.
-    ``concurrency`` is shared among them. Off by default: they make a large run 10–20 % faster
-    and cost about 400 MB more memory, which would take a 4× tenant's sync past 1 GB."""
+    ``concurrency`` is shared among them. Two make a large run about 15 % faster on two cores,
+    for about 400 MB more memory in all (no process of a run larger than before)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", normalize_base_url(self.base_url))

@@ -170,8 +170,8 @@ def _client(transport=None, **config) -> InVivoClient:
 @pytest.mark.parametrize(
     ("config", "transport", "studies", "expected"),
     [
-        ({}, None, 50, None),  # off by default: they cost memory
-        ({"ingest_processes": 2}, None, FROM_STUDIES, 2),
+        ({}, None, FROM_STUDIES, 2),
+        ({"ingest_processes": 0}, None, 50, None),
         ({"ingest_processes": 3}, None, 50, 3),
         ({"ingest_processes": 2}, None, FROM_STUDIES - 1, None),  # a webhook's few studies
         ({"ingest_processes": 2}, httpx.MockTransport(lambda r: httpx.Response(200)), 50, None),
