@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 TOKEN = "oauth_token"
@@ -61,16 +61,15 @@ class ClientMetrics:
         return taken
 
     def merge(self, other: ClientMetrics) -> None:
+        """Add ``other``'s counts to these, field by field (a field added later included)."""
         for name, theirs in other.resources.items():
             mine = self[name]
-            mine.requests += theirs.requests
-            mine.retries.update(theirs.retries)
-            mine.pages += theirs.pages
-            mine.records += theirs.records
-            mine.duplicates += theirs.duplicates
-            mine.bytes += theirs.bytes
-            mine.seconds += theirs.seconds
-            mine.minimum_requests += theirs.minimum_requests
+            for counted in fields(ResourceMetrics):
+                value = getattr(theirs, counted.name)
+                if isinstance(value, Counter):
+                    getattr(mine, counted.name).update(value)
+                else:
+                    setattr(mine, counted.name, getattr(mine, counted.name) + value)
 
     def record_listing(self, name: str, total: int, per_page: int) -> None:
         self[name].minimum_requests += max(1, math.ceil(total / per_page))
