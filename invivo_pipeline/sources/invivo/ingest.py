@@ -18,6 +18,7 @@ from invivo_pipeline.core.errors import first_cause
 from invivo_pipeline.core.resource_spec import Scope
 from invivo_pipeline.sources.invivo.client import InVivoClient
 from invivo_pipeline.sources.invivo.study_processes import (
+    StudyJob,
     StudyProcesses,
     StudyWorkers,
     calls_in_flight,
@@ -133,27 +134,23 @@ async def _ingest(
             await client.stream_study(
                 study_id, study_names, lambda batch: builders[batch.resource].add(batch)
             )
-            waiting.append((study_id, list(builders.values())))
-            if sum(b.rows for _, group in waiting for b in group) >= flush_rows:
-                await flush()
+            await queue([(study_id, list(builders.values()))])
+
+    async def queue(studies: Sequence[tuple[str, list[FilledPartition]]]) -> None:
+        """Queue finished studies; write the queue once it holds ``flush_rows`` rows."""
+        waiting.extend(studies)
+        if sum(b.rows for _, group in waiting for b in group) >= flush_rows:
+            await flush()
+
+    def job(study_id: str) -> StudyJob:
+        # The partitions are claimed here, as for ``load_study``, and filled in a worker.
+        builders = builders_for(study_names, study_id).values()
+        return study_id, [(b.spec, b.partition_key) for b in builders]
 
     async def load_in_workers(studies: list[str], calls: asyncio.Semaphore) -> None:
         assert workers is not None
         async with calls:
-            jobs = [
-                (
-                    study_id,
-                    [
-                        (b.spec, b.partition_key)
-                        for b in builders_for(study_names, study_id).values()
-                    ],
-                )
-                for study_id in studies
-            ]
-            results = await workers.fetch(jobs)
-            waiting.extend(results)
-            if sum(b.rows for _, group in waiting for b in group) >= flush_rows:
-                await flush()
+            await queue(await workers.fetch([job(study_id) for study_id in studies]))
 
     async def load_studies_in_workers() -> None:
         assert workers is not None
