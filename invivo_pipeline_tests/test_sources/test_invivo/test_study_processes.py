@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import duckdb
 import httpx
 import pytest
 
@@ -203,3 +204,28 @@ def test_the_studies_in_hand_are_the_runs_studies_in_flight(studies_in_flight, w
     assert per_call >= 1
     assert in_hand <= max(studies_in_flight, calls_in_flight(workers))
     assert in_hand > studies_in_flight - calls_in_flight(workers)
+
+
+def test_a_bad_record_in_a_worker_is_set_aside_and_the_rest_of_its_study_loads(
+    server, tmp_path, worker_calls
+):
+    db = tmp_path / "w.duckdb"
+    ids = _study_ids(server)
+    with HostileProxy(server.base_url) as proxy:
+        proxy.alteration = Alteration(
+            f"/studies/{ids[0]}/animals", "record", body={"dob": "not-a-date"}
+        )
+        _sync(proxy.base_url, ids, db, ingest_processes=2)
+        assert proxy.altered > 0
+    assert worker_calls
+    with duckdb.connect(str(db), read_only=True) as con:
+        rejected = con.execute(
+            "SELECT table_name, partition_key, reason FROM invivo_raw._rejected"
+        ).fetchall()
+        animals = con.execute(
+            "SELECT count(*) FROM invivo_raw.animals WHERE study_id = ?", [ids[0]]
+        ).fetchall()[0][0]
+    ((table, study, reason),) = rejected
+    assert (table, study) == ("animals", ids[0]) and "dob" in reason
+    served = [r for r in server.world.records("animals") if r.keys.get("study_id") == ids[0]]
+    assert animals == len(served) - 1
