@@ -197,5 +197,5 @@ def studies_per_call(studies_in_flight: int, workers: int) -> int:
     """Studies in one call: the run's ``studies_in_flight`` shared among the calls in flight, so
     that the studies in hand (each worker's and those queued for it) are no more than that. A
     study is a worker's memory until its rows are sent back; two per call made the workers'
-    peak about a quarter larger for no gain in time (docs/performance.md)."""
+    peak about a fifth larger for little time saved (docs/performance.md)."""
     return max(1, studies_in_flight // calls_in_flight(workers))
