@@ -172,6 +172,7 @@ def invivo_reports(
                 "directory": dg.MetadataValue.path(str(written.directory)),
                 "studies": len(written.pages),
                 "studies_redrawn": len(written.drawn),
+                "stale_files_removed": len(written.removed),
                 "pages": dg.MetadataValue.json(
                     {study_id: str(page) for study_id, page in written.pages.items()}
                 ),

@@ -36,6 +36,7 @@ from invivo_pipeline.reports.html import (
     study_page,
 )
 from invivo_pipeline.reports.limits import DEFAULT_LIMITS, BodyWeightLimits
+from invivo_pipeline.reports.stale_files import RunScope, StudyFiles, remove_stale
 from invivo_pipeline.warehouse.duckdb_file import open_reader
 
 PLOT_TITLES = {
@@ -79,6 +80,9 @@ class WrittenReports:
     """study_id → the plot kinds its page shows."""
     drawn: list[str] = field(default_factory=list)
     """The studies this run drew; the others' inputs had not changed since their last drawing."""
+    removed: list[Path] = field(default_factory=list)
+    """Pages and figures an earlier run left that this one replaced (``stale_files``): those of
+    studies no longer in the warehouse, of an old study code, of a figure with no data now."""
 
 
 RESERVED_NAMES = frozenset(
@@ -141,6 +145,11 @@ def write_reports(
     fingerprints, so a full run prepares the next incremental one. Two runs into one folder
     take turns.
 
+    Whatever the settings, the pages and figures an earlier run left and this one replaced are
+    removed once the index is written (``stale_files``): those of a study no longer in the
+    warehouse, of a study's old code, of a figure whose data is gone. Other files in the folders
+    are never touched.
+
     With ``max_workers`` above 1 the figures are drawn by up to that many worker processes (as
     many as the number of studies to draw makes worth starting). They are started with
     ``spawn``, which imports the caller's main module again: a script must keep its work under
@@ -159,7 +168,8 @@ def write_reports(
     keeps_figures = on_plots is None or png_dir is not None
     out_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(out_dir / LOCK_FILE)), open_reader(db_path) as con:
-        previous = load_state(out_dir, settings) if incremental and keeps_figures else None
+        stored = load_state(out_dir, settings)
+        previous = stored if incremental and keeps_figures else None
         fingerprints = study_fingerprints(con)
         studies = [_summary(study_id, overview) for study_id, overview in overviews(con)]
         names = _FileNames()
@@ -183,6 +193,7 @@ def write_reports(
         shown: dict[str, list[str]] = {}
         entries: list[IndexEntry] = []
         state: dict[str, DrawnStudy] = {}
+        files: dict[str, StudyFiles] = {}
         with closing(drawing):  # a failure below stops the workers at once
             for summary in studies:
                 study_id, name = summary.study_id, page_names[summary.study_id]
@@ -207,6 +218,12 @@ def write_reports(
                         for k in drawn_kinds
                     }
                 state[study_id] = drawn
+                files[study_id] = StudyFiles(
+                    name,
+                    {}
+                    if png_dir is None
+                    else {k: png_path(png_dir, summary.code, k).name for k in drawn.figures},
+                )
                 if on_plots is not None:
                     on_plots(summary, plots)
                 if name is None:
@@ -218,8 +235,12 @@ def write_reports(
         index = out_dir / "index.html"
         if pages:
             write_atomic(index, index_page(entries))
-        save_state(out_dir, ReportState(settings, state))
-    return WrittenReports(out_dir, index, written, shown, drawn=to_draw)
+        # Only once the index no longer links them: a run that fails before leaves them listed.
+        files, removed = remove_stale(
+            stored.files, files, RunScope(pages, drawn_kinds, png_dir), out_dir
+        )
+        save_state(out_dir, ReportState(settings, state, files))
+    return WrittenReports(out_dir, index, written, shown, drawn=to_draw, removed=removed)
 
 
 LOCK_FILE = ".reports.lock"

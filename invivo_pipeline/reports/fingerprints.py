@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import duckdb
 
 from invivo_pipeline.reports.data import TABLES_READ
 from invivo_pipeline.reports.files import write_atomic
+from invivo_pipeline.reports.stale_files import StudyFiles, files_from_state
 from invivo_pipeline.warehouse.duckdb_file import existing_tables, table_columns
 from invivo_pipeline.warehouse.schema import quote
 
@@ -107,6 +108,9 @@ class DrawnStudy:
 class ReportState:
     settings: str
     studies: dict[str, DrawnStudy]
+    files: dict[str, StudyFiles] = field(default_factory=dict)
+    """study_id → the files it has in the reports folder (``stale_files``), whatever the
+    settings they were drawn with."""
 
     def unchanged(self, study_id: str, fingerprint: str | None) -> DrawnStudy | None:
         drawn = self.studies.get(study_id)
@@ -116,20 +120,25 @@ class ReportState:
 
 
 def load_state(out_dir: Path, settings: str) -> ReportState:
-    """The last run's state, or an empty one when there is none, it is unreadable, or it was
-    drawn with other settings (then every study is redrawn)."""
-    empty = ReportState(settings, {})
+    """The last run's state. Its studies are empty when there is none, it is unreadable, or it
+    was drawn with other settings (then every study is redrawn); its files are kept whatever the
+    settings, so that the run can still remove what the last one left and it replaces."""
     try:
         stored = json.loads((out_dir / STATE_FILE).read_text())
+        files = files_from_state(stored)
+    except (OSError, ValueError, AttributeError):
+        return ReportState(settings, {})
+    empty = ReportState(settings, {}, files)
+    try:
         if stored.get("version") != STATE_VERSION or stored.get("settings") != settings:
             return empty
         studies = {
             study_id: DrawnStudy(entry["fingerprint"], entry["page"], tuple(entry["figures"]))
             for study_id, entry in stored["studies"].items()
         }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return empty
-    return ReportState(settings, studies)
+    return ReportState(settings, studies, files)
 
 
 def save_state(out_dir: Path, state: ReportState) -> Path:
@@ -137,5 +146,6 @@ def save_state(out_dir: Path, state: ReportState) -> Path:
         "version": STATE_VERSION,
         "settings": state.settings,
         "studies": {study_id: asdict(drawn) for study_id, drawn in sorted(state.studies.items())},
+        "files": {study_id: files.as_json() for study_id, files in sorted(state.files.items())},
     }
     return write_atomic(out_dir / STATE_FILE, json.dumps(stored, indent=1))

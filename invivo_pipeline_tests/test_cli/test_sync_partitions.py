@@ -9,6 +9,8 @@ import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
+from invivo_pipeline.reports.build import PLOT_TITLES
+from invivo_pipeline.reports.files import reports_dir, slug
 from invivo_pipeline.sources.invivo.partitions import STUDY_PARTITIONS_NAME
 from invivo_pipeline.sources.invivo.simulator.generate.world import WorldConfig
 from invivo_pipeline.sources.invivo.simulator.serve.server import SimulatorServer
@@ -80,3 +82,33 @@ def test_odd_study_ids_load_or_are_skipped_with_one_line_each(cli):
         for line, reason in zip(skipped, REFUSED.values(), strict=True):
             assert line.startswith("skipped study id ") and reason in line, line
         assert_matches_world(cli.db, server)
+
+
+def test_a_study_the_api_stops_listing_leaves_the_reports_on_the_next_sync(cli, tmp_path):
+    """Its page and figures are removed (a withdrawn study's data is not left readable by
+    whoever kept the link); the other studies' files and a file of the team's own stay."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    reports = reports_dir(cli.db)
+    with SimulatorServer(WORLD) as server:
+        assert cli.run("sync", DAGSTER_HOME=str(home), **pointing_at(server)).returncode == 0
+        pages = {p.name for p in reports.glob("*.html")}
+        figures = {p.name for p in (reports / "png").glob("*.png")}
+        gone = server.world.studies[0]
+        stem = slug(gone.code)
+        gone_files = ({f"{stem}.html"} | {f"{stem}-{kind}.png" for kind in PLOT_TITLES}) & (
+            pages | figures
+        )
+        assert f"{stem}.html" in gone_files and len(gone_files) > 1
+        (reports / "team-notes.html").write_text("ours")
+
+        world = server.world
+        world.set_records(
+            "studies", [r for r in world.records("studies") if r.keys["id"] != gone.id]
+        )
+        result = cli.run("sync", DAGSTER_HOME=str(home), **pointing_at(server))
+
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in reports.glob("*.html")} == pages - gone_files | {"team-notes.html"}
+    assert {p.name for p in (reports / "png").glob("*.png")} == figures - gone_files
+    assert f"{stem}.html" not in (reports / "index.html").read_text()

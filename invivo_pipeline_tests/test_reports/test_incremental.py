@@ -9,10 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from invivo_pipeline.reports.build import WrittenReports, write_reports
+from invivo_pipeline.reports.build import PLOT_TITLES, WrittenReports, write_reports
+from invivo_pipeline.reports.data import TABLES_READ
 from invivo_pipeline.reports.fingerprints import STATE_FILE, study_fingerprints
 from invivo_pipeline.reports.limits import BodyWeightLimits
-from invivo_pipeline.warehouse.duckdb_file import open_reader
+from invivo_pipeline.warehouse.duckdb_file import existing_tables, open_reader
 from invivo_pipeline_tests.support.dbt import dbt_build
 from invivo_pipeline_tests.support.reports import copy_of
 
@@ -147,3 +148,101 @@ def test_building_the_marts_again_from_the_same_data_changes_no_study(materializ
             "select count(*) from duckdb_tables() where schema_name = 'marts'"
         ).fetchone()
     assert built > 0 and run.statuses().get("rpt_growth_model") == "success"
+
+
+def _withdraw_rename_and_empty(db: Path) -> tuple[str, str, str]:
+    """As dbt leaves the marts when the API no longer lists one study, another study's code was
+    changed and a third study's waterfall lost its rows: the three studies, in that order."""
+    with duckdb.connect(str(db)) as con:
+        gone, renamed, emptied = (
+            row[0]
+            for row in con.execute(
+                "select study_id from marts.rpt_study_overview "
+                "order by study_id in (select study_id from marts.rpt_animal_waterfall), "
+                "study_code, study_id"
+            ).fetchall()[-3:]
+        )
+        present = existing_tables(con, {schema for schema, _ in TABLES_READ})
+        for schema, name in TABLES_READ:
+            if (schema, name) in present:
+                con.execute(f"delete from {schema}.{name} where study_id = ?", [gone])
+        con.execute(
+            "update marts.rpt_study_overview set study_code = study_code || '-B' "
+            "where study_id = ?",
+            [renamed],
+        )
+        con.execute("delete from marts.rpt_animal_waterfall where study_id = ?", [emptied])
+    return gone, renamed, emptied
+
+
+def _left_by(files: dict[str, Path], stem: str) -> set[str]:
+    """The files named for a study whose page is ``<stem>.html``: its page and its figures."""
+    named = {f"{stem}.html"} | {f"png/{stem}-{kind}.png" for kind in PLOT_TITLES}
+    return named & set(files)
+
+
+def _own_files(out: Path) -> list[Path]:
+    """Files somebody else put in the reports folders."""
+    own = [out / "team-notes.html", out / "png" / "own-figure.png"]
+    for path in own:
+        path.write_text("not the pipeline's")
+    return own
+
+
+def test_what_a_gone_renamed_or_emptied_study_left_is_removed_and_nothing_else(
+    materialized, tmp_path
+):
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    out = tmp_path / "incremental"
+    first, _ = _write(db, out)
+    own = {str(p.relative_to(out)) for p in _own_files(out)}
+    before = _files(out)
+
+    gone, renamed, emptied = _withdraw_rename_and_empty(db)
+    after, _ = _write(db, out)
+    assert sorted(after.drawn) == sorted([renamed, emptied])
+    stale = (
+        _left_by(before, first.pages[gone].stem)
+        | _left_by(before, first.pages[renamed].stem)
+        | {f"png/{first.pages[emptied].stem}-waterfall.png"}
+    )
+    assert len(stale) > 8 and stale <= set(before)
+    assert sorted(after.removed) == sorted(out / name for name in stale)
+    left = _files(out)
+    assert not stale & set(left), "a stale page or figure was left"
+    assert own <= set(left), "a file that is not the pipeline's was removed"
+    assert after.pages[renamed].name == f"{first.pages[renamed].stem}-B.html"
+
+    _write(db, tmp_path / "full", incremental=False)
+    full_files = _files(tmp_path / "full")
+    assert set(left) - own == set(full_files)
+    for name, path in full_files.items():
+        assert _without_timestamp(left[name]) == _without_timestamp(path), name
+    assert _write(db, out)[0].removed == [], "nothing is stale twice"
+
+
+def test_a_run_removes_only_what_it_replaces_and_the_next_removes_the_rest(materialized, tmp_path):
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    out = tmp_path / "reports"
+    first, _ = _write(db, out)
+    gone, renamed, _ = _withdraw_rename_and_empty(db)
+    stems = {study: first.pages[study].stem for study in (gone, renamed)}
+
+    # One kind, no pages: the index still links the gone study's page, so the page stays (and
+    # the other kinds' figures, which this run did not draw); its spider goes.
+    spiders = write_reports(db, out, pages=False, kinds=["spider"], png_dir=out / "png")
+    assert sorted(spiders.removed) == sorted(
+        out / "png" / f"{stem}-spider.png" for stem in stems.values()
+    )
+    assert (
+        first.pages[gone].is_file() and (out / "png" / f"{stems[gone]}-growth_forest.png").is_file()
+    )
+
+    # Other settings than the run before: every study is drawn again, and what the first run
+    # left for the gone and renamed studies is still known, and removed.
+    pages, _ = _write(db, out)
+    assert pages.drawn == list(pages.pages)
+    left = _files(out)
+    for stem in stems.values():
+        assert not _left_by(left, stem), stem
+    assert not _write(db, out)[0].removed, "nothing is stale twice"
