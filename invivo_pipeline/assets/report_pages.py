@@ -161,6 +161,11 @@ def invivo_reports(
             incremental=True,
             max_workers=report_workers(),
         )
+    for study_id, failed in written.failed.items():
+        for kind, reason in failed.items():
+            context.log.warning(
+                f"study {study_id}: its {PLOT_TITLES[kind]} could not be drawn: {reason}"
+            )
     for kind, plot in shown.items():
         yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())
     if STUDY_REPORTS in selected:
@@ -173,6 +178,7 @@ def invivo_reports(
                 "studies": len(written.pages),
                 "studies_redrawn": len(written.drawn),
                 "stale_files_removed": len(written.removed),
+                "figures_failed": dg.MetadataValue.json(written.failed),
                 "pages": dg.MetadataValue.json(
                     {study_id: str(page) for study_id, page in written.pages.items()}
                 ),

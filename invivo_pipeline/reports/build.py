@@ -17,7 +17,7 @@ import yaml
 from filelock import FileLock
 
 from invivo_pipeline.reports.data import StudyData, load_studies, load_study, overviews
-from invivo_pipeline.reports.drawing import drawn_in_order, workers_for
+from invivo_pipeline.reports.drawing import PLOT_TITLES, drawn_in_order, workers_for
 from invivo_pipeline.reports.files import png_path, slug, write_atomic
 from invivo_pipeline.reports.fingerprints import (
     DrawnStudy,
@@ -38,15 +38,6 @@ from invivo_pipeline.reports.html import (
 from invivo_pipeline.reports.limits import DEFAULT_LIMITS, BodyWeightLimits
 from invivo_pipeline.reports.stale_files import RunScope, StudyFiles, remove_stale
 from invivo_pipeline.warehouse.duckdb_file import open_reader
-
-PLOT_TITLES = {
-    "tumour_growth": "tumour growth curves",
-    "survival": "Kaplan–Meier survival",
-    "body_weight": "body-weight change",
-    "growth_forest": "growth-rate forest plot",
-    "waterfall": "best response by animal (waterfall)",
-    "spider": "tumour volume by animal (spider)",
-}
 
 
 def load_dbt_vars(project_dir: Path) -> dict[str, Any]:
@@ -80,6 +71,9 @@ class WrittenReports:
     """study_id → the plot kinds its page shows."""
     drawn: list[str] = field(default_factory=list)
     """The studies this run drew; the others' inputs had not changed since their last drawing."""
+    failed: dict[str, dict[str, str]] = field(default_factory=dict)
+    """study_id → the figures that could not be drawn (kind → why, one line). Their pages say
+    so, and the next run draws those studies again."""
     removed: list[Path] = field(default_factory=list)
     """Pages and figures an earlier run left that this one replaced (``stale_files``): those of
     studies no longer in the warehouse, of an old study code, of a figure with no data now."""
@@ -194,21 +188,27 @@ def write_reports(
         entries: list[IndexEntry] = []
         state: dict[str, DrawnStudy] = {}
         files: dict[str, StudyFiles] = {}
+        failures: dict[str, dict[str, str]] = {}
         with closing(drawing):  # a failure below stops the workers at once
             for summary in studies:
                 study_id, name = summary.study_id, page_names[summary.study_id]
                 drawn = kept.get(study_id)
                 if drawn is None:
-                    study, plots = next(drawing)
+                    study, (plots, failed) = next(drawing)
                     if png_dir is not None:
                         for kind, png in plots.items():
                             if png is not None:
                                 write_atomic(png_path(png_dir, study.code, kind), png)
                     if name is not None:
-                        page = study_page(ReportContext(study, plots, con), sections)
+                        page = study_page(ReportContext(study, plots, con, failed), sections)
                         write_atomic(out_dir / name, page)
                     figures = tuple(k for k, png in plots.items() if png is not None)
-                    drawn = DrawnStudy(fingerprints.get(study_id, ""), name, figures)
+                    # A figure that failed is tried again by the next run, whatever the inputs
+                    # (a failure for want of memory passes); the rest of the study is on file.
+                    fingerprint = "" if failed else fingerprints.get(study_id, "")
+                    drawn = DrawnStudy(fingerprint, name, figures)
+                    if failed:
+                        failures[study_id] = failed
                 elif on_plots is not None:
                     assert png_dir is not None  # kept only when the figures are on file
                     plots = {
@@ -240,7 +240,9 @@ def write_reports(
             stored.files, files, RunScope(pages, drawn_kinds, png_dir), out_dir
         )
         save_state(out_dir, ReportState(settings, state, files))
-    return WrittenReports(out_dir, index, written, shown, drawn=to_draw, removed=removed)
+    return WrittenReports(
+        out_dir, index, written, shown, drawn=to_draw, removed=removed, failed=failures
+    )
 
 
 LOCK_FILE = ".reports.lock"

@@ -17,8 +17,10 @@ import os
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import NamedTuple
 
 from invivo_pipeline.core.env_settings import positive_int
+from invivo_pipeline.core.errors import one_line
 from invivo_pipeline.reports.data import StudyData
 from invivo_pipeline.reports.limits import DEFAULT_LIMITS, BodyWeightLimits
 
@@ -30,7 +32,27 @@ importing matplotlib and pandas) costs about as much as drawing two or three stu
 IN_FLIGHT_PER_WORKER = 2
 """Studies queued per worker: enough that none waits, few enough that memory stays flat."""
 
+PLOT_TITLES = {
+    "tumour_growth": "tumour growth curves",
+    "survival": "Kaplan–Meier survival",
+    "body_weight": "body-weight change",
+    "growth_forest": "growth-rate forest plot",
+    "waterfall": "best response by animal (waterfall)",
+    "spider": "tumour volume by animal (spider)",
+}
+"""Each plot kind, in drawing order, as a page and the index name it."""
+
 Figures = dict[str, bytes | None]
+
+
+class Drawn(NamedTuple):
+    """A study's figures, and those that failed: one figure that cannot be drawn (a tenant's data
+    no test foresaw, a bug) costs that figure, not the study's page or the other studies'."""
+
+    figures: Figures
+    """kind → PNG, or None where the study has no such data or the figure failed."""
+    failed: dict[str, str]
+    """kind → why it could not be drawn, in one line."""
 
 
 class ReportSettingError(ValueError):
@@ -70,10 +92,18 @@ def draw(
     study: StudyData,
     limits: BodyWeightLimits = DEFAULT_LIMITS,
     kinds: Collection[str] | None = None,
-) -> Figures:
-    """The study's figures, kind → PNG (None where the study has no such data)."""
-    renderers = plot_renderers(limits)
-    return {k: render(study) for k, render in renderers.items() if kinds is None or k in kinds}
+) -> Drawn:
+    """The study's figures of ``kinds`` (default: all), each drawn on its own."""
+    drawn = Drawn({}, {})
+    for kind, render in plot_renderers(limits).items():
+        if kinds is not None and kind not in kinds:
+            continue
+        try:
+            drawn.figures[kind] = render(study)
+        except Exception as exc:  # any failure: the page says it, and the rest is drawn
+            drawn.figures[kind] = None
+            drawn.failed[kind] = one_line(f"{type(exc).__name__}: {exc}")
+    return drawn
 
 
 def drawn_in_order(
@@ -82,14 +112,14 @@ def drawn_in_order(
     workers: int,
     limits: BodyWeightLimits = DEFAULT_LIMITS,
     kinds: Collection[str] | None = None,
-) -> Iterator[tuple[StudyData, Figures]]:
+) -> Iterator[tuple[StudyData, Drawn]]:
     """Each study with its figures, in the order given; drawn by ``workers`` processes."""
     if workers <= 1:
         for study in studies:
             yield study, draw(study, limits, kinds)
         return
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    pending: deque[tuple[StudyData, Future[Figures]]] = deque()
+    pending: deque[tuple[StudyData, Future[Drawn]]] = deque()
     try:
         for study in studies:
             pending.append((study, pool.submit(draw, study, limits, kinds)))

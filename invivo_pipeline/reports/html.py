@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from invivo_pipeline.reports.data import StudyData
+from invivo_pipeline.reports.drawing import PLOT_TITLES
 from invivo_pipeline.reports.flow_tables import (
     DEFAULT_POPULATION,
     MATCHED_FILES,
@@ -43,6 +44,8 @@ class ReportContext:
     study: StudyData
     plots: Mapping[PlotKind, bytes | None] = field(default_factory=dict)
     con: duckdb.DuckDBPyConnection | None = None
+    failed: Mapping[PlotKind, str] = field(default_factory=dict)
+    """The figures that could not be drawn: kind → why, in one line."""
 
 
 Section = Callable[[ReportContext], str | None]
@@ -186,6 +189,22 @@ lines are the alert and humane-endpoint losses.</li>
 
 def how_to_read_section(ctx: ReportContext) -> str | None:
     return section("How to read this report", HOW_TO_READ)
+
+
+def failed_figures_section(ctx: ReportContext) -> str | None:
+    """Which figures are missing because drawing them failed, and why: the rest of the page is
+    complete, and a reader must not take a missing figure for missing data."""
+    if not ctx.failed:
+        return None
+    items = "".join(
+        f"<li>{esc(PLOT_TITLES.get(kind, kind))}: <code>{esc(reason)}</code></li>"
+        for kind, reason in ctx.failed.items()
+    )
+    return section(
+        "Figures that could not be drawn",
+        '<p class="note">The data behind them is in the warehouse; the next reports run draws '
+        f"them again.</p><ul>{items}</ul>",
+    )
 
 
 def _plot_section(kind: PlotKind, title: str, alt: str) -> Section:
@@ -417,6 +436,7 @@ def data_quality_section(ctx: ReportContext) -> str | None:
 SECTIONS: list[Section] = [
     overview_section,
     how_to_read_section,
+    failed_figures_section,
     _plot_section("tumour_growth", "Tumour growth", "Tumour growth curves"),
     tgi_section,
     growth_model_section,

@@ -8,6 +8,7 @@ import re
 import duckdb
 
 from invivo_pipeline.assets.dbt import DBT_PROJECT_DIR
+from invivo_pipeline.reports import response_plots
 from invivo_pipeline.reports.build import (
     LOCK_FILE,
     body_weight_limits,
@@ -94,3 +95,48 @@ def test_tenant_text_cannot_overwrite_the_index_or_break_a_figure(materialized, 
     page = written.pages[study_id].read_text()
     assert "Costs $x^$ and $5 vs $10 a dose" in page
     assert "data:image/png;base64," in page  # its figures were drawn
+
+
+def test_a_figure_that_fails_costs_that_figure_and_is_drawn_again_next_run(
+    materialized, tmp_path, monkeypatch
+):
+    """No tenant data found yet breaks a figure (hostile values and text were tried), so the
+    failure is put in: one study's spider raises, as a figure would on data nobody foresaw."""
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    out = tmp_path / "reports"
+    with open_reader(db) as con:
+        with_tumours = [
+            row[0]
+            for row in con.execute(
+                "select distinct study_id from marts.fct_animal_day where pct_dv is not null "
+                "order by study_id"
+            ).fetchall()
+        ]
+    victim = with_tumours[0]
+    spider_png = response_plots.spider_png
+
+    def failing_spider(study):
+        if study.study_id == victim:
+            raise ValueError("no room for\n  this animal")
+        return spider_png(study)
+
+    monkeypatch.setattr(response_plots, "spider_png", failing_spider)
+    first = write_reports(db, out, png_dir=out / "png", incremental=True)
+
+    assert first.failed == {victim: {"spider": "ValueError: no room for this animal"}}
+    page = first.pages[victim].read_text()
+    assert "Figures that could not be drawn" in page and "no room for this animal" in page
+    assert "Tumour growth" in page, "the study's other figures are on its page"
+    stem = first.pages[victim].stem
+    assert not (out / "png" / f"{stem}-spider.png").exists()
+    assert (out / "png" / f"{stem}-tumour_growth.png").is_file()
+    assert len(with_tumours) > 1
+    assert all("spider" in first.plots[study] for study in with_tumours[1:])
+    others = [study for study in first.pages if study != victim]
+    assert not any("could not be drawn" in first.pages[s].read_text() for s in others)
+
+    monkeypatch.undo()
+    again = write_reports(db, out, png_dir=out / "png", incremental=True)
+    assert again.drawn == [victim] and again.failed == {}
+    assert "spider" in again.plots[victim] and (out / "png" / f"{stem}-spider.png").is_file()
+    assert "could not be drawn" not in again.pages[victim].read_text()

@@ -54,7 +54,7 @@ def pages(materialized):
     with open_reader(materialized.db) as con:
         kinds = by_kind(load_studies(con))
         return {
-            kind: study_page(ReportContext(study, draw(study), con))
+            kind: study_page(ReportContext(study, draw(study).figures, con))
             for kind, study in kinds.items()
         }
 

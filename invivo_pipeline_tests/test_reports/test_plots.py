@@ -43,14 +43,17 @@ def test_an_oncology_study_gets_every_figure_as_a_real_png(kinds, render):
 def test_studies_without_the_data_skip_the_figure(kinds):
     assert tumour_growth_png(kinds["tox"]) is None
     assert body_weight_png(kinds["tox"]) is not None
-    assert draw(kinds["draft"]) == {
-        "tumour_growth": None,
-        "survival": None,
-        "body_weight": None,
-        "growth_forest": None,
-        "waterfall": None,
-        "spider": None,
-    }
+    assert draw(kinds["draft"]) == (
+        {
+            "tumour_growth": None,
+            "survival": None,
+            "body_weight": None,
+            "growth_forest": None,
+            "waterfall": None,
+            "spider": None,
+        },
+        {},
+    )
 
 
 def test_the_body_weight_limits_change_the_figure(kinds):
