@@ -109,6 +109,14 @@ def print_sync_summary(console: Console, summary: SyncSummary, *, tables: bool =
     index = reports_dir(Path(summary.warehouse_path)) / "index.html"
     if index.exists():
         console.print(f"reports: {index}", highlight=False, soft_wrap=True)
+    for study_id, failed in summary.figures_failed.items():
+        for kind, reason in failed.items():
+            console.print(
+                f"[yellow]figure not drawn[/] study {escape(study_id)}, {escape(kind)}: "
+                f"{escape(reason)} (its page says so; the next sync tries again)",
+                highlight=False,
+                soft_wrap=True,
+            )
     if summary.published is not None:
         console.print(
             f"read copy: {summary.published} (query it with invivo sql, even while a sync runs)",

@@ -87,6 +87,8 @@ class SyncSummary:
     refused_ids: list[str] = field(default_factory=list)
     """One line per study id the API sent that cannot be a partition key (that study's tables
     are not loaded; every other study is)."""
+    figures_failed: dict[str, dict[str, str]] = field(default_factory=dict)
+    """study_id → the figures the reports could not draw (kind → why); their pages say so."""
 
     @property
     def request_ratio(self) -> float:
@@ -183,7 +185,7 @@ def sync_everything(
 ) -> SyncSummary:
     from invivo_pipeline.assets.dbt import MODEL_KEYS, invivo_dbt
     from invivo_pipeline.assets.dbt_metadata import UP_TO_DATE_KEY
-    from invivo_pipeline.assets.report_pages import invivo_reports
+    from invivo_pipeline.assets.report_pages import STUDY_REPORTS, invivo_reports
     from invivo_pipeline.definitions import defs  # heavy import, only for this command
 
     started = time.perf_counter()
@@ -243,6 +245,12 @@ def sync_everything(
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
         and e.asset_check_evaluation_data.asset_key in invivo_dbt.keys
     ]
+    pages = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == STUDY_REPORTS
+    ]
+    failed = pages[0].metadata.get("figures_failed") if pages else None
     run_requests = int(metrics["requests"])
     return SyncSummary(
         studies=len(study_ids),
@@ -266,6 +274,7 @@ def sync_everything(
         cytobank=cytobank,
         published=published.path,
         refused_ids=refused,
+        figures_failed=dict(failed.value) if failed is not None else {},
     )
 
 
