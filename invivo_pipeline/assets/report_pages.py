@@ -31,7 +31,7 @@ from invivo_pipeline.reports.build import (
 )
 from invivo_pipeline.reports.data import TABLES_READ, StudyData
 from invivo_pipeline.reports.drawing import report_workers
-from invivo_pipeline.reports.files import png_path, reports_dir
+from invivo_pipeline.reports.files import reports_dir
 from invivo_pipeline.reports.html import png_data_uri
 from invivo_pipeline.reports.snapshot import report_snapshot
 
@@ -145,9 +145,11 @@ def invivo_reports(
     # (seconds); it draws, for minutes on a large tenant, from the snapshot with the lock released.
     shown = {kind: _Shown() for kind in plot_kinds}
 
-    def on_plots(study: StudyData, plots: Mapping[str, bytes | None]) -> None:
+    def on_plots(
+        study: StudyData, plots: Mapping[str, bytes | None], files: Mapping[str, Path]
+    ) -> None:
         for kind, plot in shown.items():
-            plot.add(study, kind, plots.get(kind), out_dir)
+            plot.add(study, kind, plots.get(kind), files.get(kind))
 
     with report_snapshot(db_path, lock_timeout=warehouse.lock_timeout_s) as snapshot:
         written = write_reports(
@@ -200,11 +202,13 @@ class _Shown:
         self.skipped: list[str] = []
         self.figures: dict[str, Any] = {}
 
-    def add(self, study: StudyData, kind: str, png: bytes | None, out_dir: Path) -> None:
+    def add(self, study: StudyData, kind: str, png: bytes | None, file: Path | None) -> None:
+        """``file``: where the figure is kept (``write_reports(png_dir=...)``)."""
         if png is None:
             self.skipped.append(study.code)
             return
-        self.files.append(str(png_path(out_dir / PNG_DIR, study.code, kind)))
+        if file is not None:
+            self.files.append(str(file))
         if len(self.figures) < FIGURES_IN_METADATA:
             what = f"{PLOT_TITLES[kind]} — {study.title}"
             self.figures[study.title] = dg.MetadataValue.md(image_markdown(what, png))

@@ -88,8 +88,9 @@ RESERVED_NAMES = frozenset(
 
 
 class _FileNames:
-    """``<code>.html`` per study, in study order; a code seen before, or a reserved name (a study
-    coded ``index`` would overwrite the index), also gets the study id."""
+    """Each study's file stem, in study order: its code (``<stem>.html``, ``<stem>-<kind>.png``);
+    a code seen before, or a reserved name (a study coded ``index`` would overwrite the index),
+    also gets the study id, so that two studies never share a page or a figure's file."""
 
     def __init__(self) -> None:
         self._taken: set[str] = set(RESERVED_NAMES)
@@ -99,10 +100,10 @@ class _FileNames:
         if name.lower() in self._taken:  # two studies with one code: the id keeps them apart
             name = f"{name}-{slug(study.study_id)}"
         self._taken.add(name.lower())
-        return f"{name}.html"
+        return name
 
 
-OnPlots = Callable[[StudyData, Mapping[str, bytes | None]], None]
+OnPlots = Callable[[StudyData, Mapping[str, bytes | None], Mapping[str, Path]], None]
 """Receives each study (its summary only) with its figures (kind → PNG, or None if no data)."""
 
 
@@ -127,8 +128,10 @@ def write_reports(
 
     Studies are read, drawn and written one at a time, and only their summaries are kept for the
     index, so memory does not grow with the number of studies. ``on_plots`` sees each study's
-    figures as they are drawn; with ``pages=False`` only that happens, for the plot ``kinds``
-    (default: all). ``png_dir`` keeps each figure as ``<code>-<kind>.png``. The read-only
+    figures as they are drawn, and the files they are kept in; with ``pages=False`` only that
+    happens, for the plot ``kinds`` (default: all). ``png_dir`` keeps each figure as
+    ``<code>-<kind>.png`` (``<code>-<study id>-<kind>.png`` for a second study with that
+    code, whose page is ``<code>-<study id>.html``). The read-only
     connection stays open while pages are built, so a section may query more than
     ``StudyData`` holds (flow cytometry tables, for one).
 
@@ -167,14 +170,17 @@ def write_reports(
         fingerprints = study_fingerprints(con)
         studies = [_summary(study_id, overview) for study_id, overview in overviews(con)]
         names = _FileNames()
-        page_names = {study.study_id: names(study) if pages else None for study in studies}
+        stems = {study.study_id: names(study) for study in studies}
+        page_names = {
+            study_id: f"{stem}.html" if pages else None for study_id, stem in stems.items()
+        }
         kept = {
             study.study_id: drawn
             for study in studies
             if previous is not None
             and (drawn := previous.unchanged(study.study_id, fingerprints.get(study.study_id)))
             and drawn.page == page_names[study.study_id]
-            and _files_exist(out_dir, png_dir, study, drawn)
+            and _files_exist(out_dir, png_dir, stems[study.study_id], drawn)
         }
         to_draw = [study.study_id for study in studies if study.study_id not in kept]
         drawing = drawn_in_order(
@@ -192,13 +198,14 @@ def write_reports(
         with closing(drawing):  # a failure below stops the workers at once
             for summary in studies:
                 study_id, name = summary.study_id, page_names[summary.study_id]
+                stem = stems[study_id]
                 drawn = kept.get(study_id)
                 if drawn is None:
                     study, (plots, failed) = next(drawing)
                     if png_dir is not None:
                         for kind, png in plots.items():
                             if png is not None:
-                                write_atomic(png_path(png_dir, study.code, kind), png)
+                                write_atomic(png_path(png_dir, stem, kind), png)
                     if name is not None:
                         page = study_page(ReportContext(study, plots, con, failed), sections)
                         write_atomic(out_dir / name, page)
@@ -212,20 +219,18 @@ def write_reports(
                 elif on_plots is not None:
                     assert png_dir is not None  # kept only when the figures are on file
                     plots = {
-                        k: png_path(png_dir, summary.code, k).read_bytes()
-                        if k in drawn.figures
-                        else None
+                        k: png_path(png_dir, stem, k).read_bytes() if k in drawn.figures else None
                         for k in drawn_kinds
                     }
                 state[study_id] = drawn
-                files[study_id] = StudyFiles(
-                    name,
+                kept_as = (
                     {}
                     if png_dir is None
-                    else {k: png_path(png_dir, summary.code, k).name for k in drawn.figures},
+                    else {k: png_path(png_dir, stem, k) for k in drawn.figures}
                 )
+                files[study_id] = StudyFiles(name, {k: p.name for k, p in kept_as.items()})
                 if on_plots is not None:
-                    on_plots(summary, plots)
+                    on_plots(summary, plots, kept_as)
                 if name is None:
                     continue
                 written[study_id] = out_dir / name
@@ -252,9 +257,9 @@ def _summary(study_id: str, overview: dict[str, Any]) -> StudyData:
     return StudyData(study_id, overview, pd.DataFrame())
 
 
-def _files_exist(out_dir: Path, png_dir: Path | None, study: StudyData, drawn: DrawnStudy) -> bool:
+def _files_exist(out_dir: Path, png_dir: Path | None, stem: str, drawn: DrawnStudy) -> bool:
     """A kept study's files are all still there (someone may have deleted one)."""
     paths = [out_dir / drawn.page] if drawn.page is not None else []
     if png_dir is not None:
-        paths += [png_path(png_dir, study.code, kind) for kind in drawn.figures]
+        paths += [png_path(png_dir, stem, kind) for kind in drawn.figures]
     return all(path.is_file() for path in paths)

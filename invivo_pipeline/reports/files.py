@@ -57,6 +57,8 @@ def write_atomic(path: Path, content: bytes | str) -> Path:
     return path
 
 
-def png_path(png_dir: Path, code: str, kind: str) -> Path:
-    """Where a study's figure of one kind is kept: ``<code>-<kind>.png``."""
-    return png_dir / f"{slug(code)}-{kind}.png"
+def png_path(png_dir: Path, stem: str, kind: str) -> Path:
+    """Where a study's figure of one kind is kept: ``<stem>-<kind>.png``, ``stem`` being the
+    study's page name without ``.html`` (its code as ``slug`` makes it, with its id when two
+    studies share one code: ``build._FileNames``)."""
+    return png_dir / f"{stem}-{kind}.png"

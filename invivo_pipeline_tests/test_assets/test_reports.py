@@ -163,9 +163,9 @@ def test_a_plot_asset_shows_a_bounded_number_of_figures_but_lists_every_file(tmp
     for n in range(5):
         study = StudyData(f"sdy_{n}", {"study_code": f"S-{n}", "study_name": f"n{n}"}, None)
         png = PNG_MAGIC + bytes([n])
-        write_atomic(png_path(tmp_path / reports.PNG_DIR, study.code, "survival"), png)
-        shown.add(study, "survival", png, tmp_path)
-    shown.add(StudyData("sdy_x", {"study_code": "S-X"}, None), "survival", None, tmp_path)
+        file = write_atomic(png_path(tmp_path / reports.PNG_DIR, study.code, "survival"), png)
+        shown.add(study, "survival", png, file)
+    shown.add(StudyData("sdy_x", {"study_code": "S-X"}, None), "survival", None, None)
     metadata = shown.metadata()
     assert metadata["studies_plotted"] == 5 and metadata["figures_shown_here"] == 2
     assert [k for k in metadata if k.startswith("S-")] == ["S-0 · n0", "S-1 · n1"]

@@ -41,7 +41,7 @@ def test_writing_again_elsewhere_goes_study_by_study_and_inlines_each_figure(
 ):
     seen: list[tuple[str, dict]] = []
     written = write_reports(
-        materialized.db, tmp_path, on_plots=lambda study, plots: seen.append((study, plots))
+        materialized.db, tmp_path, on_plots=lambda study, plots, files: seen.append((study, plots))
     )
     assert [s.study_id for s, _ in seen] == list(written.pages)  # each study once, in order
     assert all(s.growth.empty and s.groups.empty and s.overview for s, _ in seen)  # summaries
@@ -61,7 +61,7 @@ def test_writing_again_elsewhere_goes_study_by_study_and_inlines_each_figure(
         only_plots,
         pages=False,
         kinds=["survival"],
-        on_plots=lambda study, plots: kinds.append(set(plots)),
+        on_plots=lambda study, plots, files: kinds.append(set(plots)),
     )
     assert kinds == [{"survival"}] * len(seen) and not again.pages
     assert {p.name for p in only_plots.iterdir()} <= BOOKKEEPING  # no page, no index

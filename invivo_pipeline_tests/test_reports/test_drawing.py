@@ -33,7 +33,7 @@ def test_workers_draw_the_same_figures_and_pages_in_the_same_order(
     children: dict[int, set[int]] = {1: set(), 2: set()}
     written = {}
 
-    def on_plots(workers, study, plots):
+    def on_plots(workers, study, plots, files):
         seen[workers].append((study.study_id, plots))
         children[workers].add(len(multiprocessing.active_children()))
 

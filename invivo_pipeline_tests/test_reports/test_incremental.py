@@ -39,7 +39,7 @@ def _write(
         out,
         png_dir=out / "png",
         incremental=incremental,
-        on_plots=lambda study, plots: seen.__setitem__(study.study_id, dict(plots)),
+        on_plots=lambda study, plots, files: seen.__setitem__(study.study_id, dict(plots)),
         **kwargs,
     )
     return written, seen
@@ -246,3 +246,39 @@ def test_a_run_removes_only_what_it_replaces_and_the_next_removes_the_rest(mater
     for stem in stems.values():
         assert not _left_by(left, stem), stem
     assert not _write(db, out)[0].removed, "nothing is stale twice"
+
+
+def test_two_studies_with_one_code_keep_a_figure_file_each(materialized, tmp_path):
+    """Real tenants have them (a study copied, or re-created under its old code). The pages were
+    kept apart by the study id; the figures were written to one file, the second study's over
+    the first's, and the plot assets listed that file for both."""
+    db = copy_of(materialized.db, tmp_path / "warehouse")
+    with duckdb.connect(str(db)) as con:
+        first, second = (
+            row[0]
+            for row in con.execute(
+                "select study_id from marts.rpt_study_overview where study_id in "
+                "(select study_id from marts.rpt_animal_waterfall) order by study_id limit 2"
+            ).fetchall()
+        )
+        con.execute(
+            "update marts.rpt_study_overview set study_code = "
+            "(select study_code from marts.rpt_study_overview where study_id = ?) "
+            "where study_id = ?",
+            [first, second],
+        )
+    out = tmp_path / "reports"
+    seen: dict[str, tuple[dict, dict]] = {}
+    written = write_reports(
+        db,
+        out,
+        png_dir=out / "png",
+        incremental=True,
+        on_plots=lambda study, plots, files: seen.__setitem__(study.study_id, (plots, files)),
+    )
+    assert written.pages[first] != written.pages[second]
+    (plots_1, files_1), (plots_2, files_2) = seen[first], seen[second]
+    assert plots_1["waterfall"] != plots_2["waterfall"], "two studies' data, two figures"
+    assert set(files_1.values()).isdisjoint(files_2.values())
+    for plots, files in (seen[first], seen[second]):
+        assert files and all(files[kind].read_bytes() == plots[kind] for kind in files)

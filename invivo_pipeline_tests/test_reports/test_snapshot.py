@@ -141,7 +141,7 @@ def test_a_writer_gets_in_while_the_reports_draw(warehouse, tmp_path):
     the reports being drawn."""
     writes = []
 
-    def on_plots(study, plots):
+    def on_plots(study, plots, files):
         if not writes:
             writes.append(
                 write_from_another_process(warehouse, "delete from marts.rpt_study_overview")
