@@ -104,7 +104,8 @@ class _FileNames:
 
 
 OnPlots = Callable[[StudyData, Mapping[str, bytes | None], Mapping[str, Path]], None]
-"""Receives each study (its summary only) with its figures (kind → PNG, or None if no data)."""
+"""Receives each study (its summary only) with its figures (kind → PNG, or None if no data) and
+the files they are kept in (kind → path; empty without a ``png_dir``)."""
 
 
 def write_reports(
