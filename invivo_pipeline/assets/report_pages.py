@@ -143,7 +143,7 @@ def invivo_reports(
     # a writer has it, so this step queues on the pipeline's writer lock like every load and dbt
     # build, but holds it only while it copies the tables it reads into a snapshot of its own
     # (seconds); it draws, for minutes on a large tenant, from the snapshot with the lock released.
-    shown = {kind: _Shown() for kind in plot_kinds}
+    shown = {kind: _Shown(kind) for kind in plot_kinds}
 
     def on_plots(
         study: StudyData, plots: Mapping[str, bytes | None], files: Mapping[str, Path]
@@ -169,7 +169,9 @@ def invivo_reports(
                 f"study {study_id}: its {PLOT_TITLES[kind]} could not be drawn: {reason}"
             )
     for kind, plot in shown.items():
-        yield dg.MaterializeResult(asset_key=PLOT_ASSETS[kind], metadata=plot.metadata())
+        yield dg.MaterializeResult(
+            asset_key=PLOT_ASSETS[kind], metadata=plot.metadata(written.failed)
+        )
     if STUDY_REPORTS in selected:
         yield dg.MaterializeResult(
             asset_key=STUDY_REPORTS,
@@ -197,15 +199,16 @@ class _Shown:
     also shown in the UI (a tenant's hundreds of inlined images would bloat the event log and
     the step's memory; the rest are listed as files)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.files: list[str] = []
-        self.skipped: list[str] = []
+        self.without_figure: list[StudyData] = []
         self.figures: dict[str, Any] = {}
 
     def add(self, study: StudyData, kind: str, png: bytes | None, file: Path | None) -> None:
         """``file``: where the figure is kept (``write_reports(png_dir=...)``)."""
         if png is None:
-            self.skipped.append(study.code)
+            self.without_figure.append(study)
             return
         if file is not None:
             self.files.append(str(file))
@@ -213,10 +216,20 @@ class _Shown:
             what = f"{PLOT_TITLES[kind]} — {study.title}"
             self.figures[study.title] = dg.MetadataValue.md(image_markdown(what, png))
 
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self, failed: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+        """``failed``: the run's figures that could not be drawn (``WrittenReports.failed``),
+        told apart here from the studies that have no data for this figure."""
+        reasons = {
+            s.study_id: failed.get(s.study_id, {}).get(self.kind) for s in self.without_figure
+        }
         return {
             "studies_plotted": len(self.files),
-            "studies_without_data": dg.MetadataValue.json(self.skipped),
+            "studies_without_data": dg.MetadataValue.json(
+                [s.code for s in self.without_figure if reasons[s.study_id] is None]
+            ),
+            "figures_failed": dg.MetadataValue.json(
+                {study_id: why for study_id, why in reasons.items() if why is not None}
+            ),
             "png_files": dg.MetadataValue.json(self.files),
             "figures_shown_here": len(self.figures),
             **self.figures,
