@@ -84,7 +84,7 @@ def _plain(name: object, suffix: str) -> str | None:
     """``name`` when it is a file name of that kind directly in its folder, else None."""
     if not isinstance(name, str) or not name.endswith(suffix):
         return None
-    return name if Path(name).name == name and name not in {".", ".."} else None
+    return name if Path(name).name == name else None
 
 
 def remove_stale(
