@@ -149,7 +149,7 @@ def invivo_reports(
         study: StudyData, plots: Mapping[str, bytes | None], files: Mapping[str, Path]
     ) -> None:
         for kind, plot in shown.items():
-            plot.add(study, kind, plots.get(kind), files.get(kind))
+            plot.add(study, plots.get(kind), files.get(kind))
 
     with report_snapshot(db_path, lock_timeout=warehouse.lock_timeout_s) as snapshot:
         written = write_reports(
@@ -205,7 +205,7 @@ class _Shown:
         self.without_figure: list[StudyData] = []
         self.figures: dict[str, Any] = {}
 
-    def add(self, study: StudyData, kind: str, png: bytes | None, file: Path | None) -> None:
+    def add(self, study: StudyData, png: bytes | None, file: Path | None) -> None:
         """``file``: where the figure is kept (``write_reports(png_dir=...)``)."""
         if png is None:
             self.without_figure.append(study)
@@ -213,7 +213,7 @@ class _Shown:
         if file is not None:
             self.files.append(str(file))
         if len(self.figures) < FIGURES_IN_METADATA:
-            what = f"{PLOT_TITLES[kind]} — {study.title}"
+            what = f"{PLOT_TITLES[self.kind]} — {study.title}"
             self.figures[study.title] = dg.MetadataValue.md(image_markdown(what, png))
 
     def metadata(self, failed: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:

@@ -129,10 +129,10 @@ def test_a_writer_gets_in_while_the_reports_draw(materialized, tmp_path, monkeyp
     writes = []
     add = reports._Shown.add
 
-    def write_then_add(self, study, kind, png, file):
+    def write_then_add(self, study, png, file):
         if not writes:  # the first study's figures are drawn, the others not yet
             writes.append(write_from_another_process(db, "create table main.written as select 1"))
-        add(self, study, kind, png, file)
+        add(self, study, png, file)
 
     monkeypatch.setattr(reports._Shown, "add", write_then_add)
     result = dg.materialize(
@@ -164,9 +164,9 @@ def test_a_plot_asset_shows_a_bounded_number_of_figures_but_lists_every_file(tmp
         study = StudyData(f"sdy_{n}", {"study_code": f"S-{n}", "study_name": f"n{n}"}, None)
         png = PNG_MAGIC + bytes([n])
         file = write_atomic(png_path(tmp_path / reports.PNG_DIR, study.code, "survival"), png)
-        shown.add(study, "survival", png, file)
-    shown.add(StudyData("sdy_x", {"study_code": "S-X"}, None), "survival", None, None)
-    shown.add(StudyData("sdy_y", {"study_code": "S-Y"}, None), "survival", None, None)
+        shown.add(study, png, file)
+    shown.add(StudyData("sdy_x", {"study_code": "S-X"}, None), None, None)
+    shown.add(StudyData("sdy_y", {"study_code": "S-Y"}, None), None, None)
     failed = {"sdy_y": {"survival": "ValueError: no"}, "sdy_0": {"spider": "KeyError: 'x'"}}
     metadata = shown.metadata(failed)
     assert metadata["studies_plotted"] == 5 and metadata["figures_shown_here"] == 2
