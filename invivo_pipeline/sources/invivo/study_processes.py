@@ -10,7 +10,8 @@ it was. The workers share the caller's token (no token request of their own whil
 
 Workers start from a ``forkserver``, not by ``fork``: the run's process has threads (DuckDB's,
 Dagster's), and a fork copies their locks in whatever state they are in. An exception in a worker
-comes back as itself when it pickles, else as ``StudyWorkerError`` with its one-line text.
+comes back as itself when it pickles, else as ``StudyWorkerError`` with its one-line text. The
+rows themselves come back through shared memory (``core.arrow_handoff``), not the pool's pipe.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import httpx
 
+from invivo_pipeline.core import arrow_handoff
 from invivo_pipeline.core.errors import first_cause
 from invivo_pipeline.core.metrics import ClientMetrics
 from invivo_pipeline.sources.invivo.client import InVivoClient
@@ -40,6 +42,9 @@ the global tables): a webhook's one-study run stays in one process."""
 StudyJob = tuple[str, list[tuple[TableSpec, str]]]
 """A study and the partitions (table spec, partition key) to fill for it."""
 StudyResult = tuple[str, list[FinishedPartition]]
+_SentResult = tuple[str, list[tuple[FinishedPartition, str | None]]]
+"""A study's partitions as a worker sends them: each with the shared-memory file that holds its
+rows (``arrow_handoff``), or None where the rows travel with it."""
 
 
 class StudyWorkerError(Exception):
@@ -81,6 +86,7 @@ class StudyWorkers:
             concurrency=max(1, config.concurrency // plan.count),
             run_deadline_s=client.run_seconds_left(),
         )
+        self._handoff = arrow_handoff.Handoff()
         context = multiprocessing.get_context(plan.start_method)
         if plan.start_method == "forkserver":
             context.set_forkserver_preload([__name__])
@@ -97,9 +103,9 @@ class StudyWorkers:
     async def fetch(self, jobs: Sequence[StudyJob]) -> list[StudyResult]:
         """Each study's partitions, filled by a worker; its request counts join the client's."""
         handed = await self._client.token_handoff()
-        future = self._pool.submit(_fetch_studies, list(jobs), handed)
+        future = self._pool.submit(_fetch_studies, list(jobs), handed, self._handoff.directory)
         try:
-            results, metrics = await asyncio.wrap_future(future)
+            sent, metrics = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             raise StudyWorkerError(
                 "a worker process fetching studies ended unexpectedly (killed, or out of memory?)"
@@ -108,7 +114,10 @@ class StudyWorkers:
             # Its cause is the worker's traceback as text; the error itself is the one line.
             raise exc from None
         self._client.metrics.merge(metrics)
-        return results
+        return [
+            (study_id, [_received(partition, path) for partition, path in partitions])
+            for study_id, partitions in sent
+        ]
 
     def close(self) -> None:
         """Stop the workers without waiting for studies still in hand (the run is over or has
@@ -117,6 +126,11 @@ class StudyWorkers:
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
+        self._handoff.close()
+
+
+def _received(partition: FinishedPartition, path: str | None) -> FinishedPartition:
+    return partition if path is None else replace(partition, _table=arrow_handoff.take(path))
 
 
 def chunks(items: Sequence[str], size: int) -> list[list[str]]:
@@ -153,8 +167,8 @@ def _start_worker(
 
 
 def _fetch_studies(
-    jobs: list[StudyJob], handed: tuple[str, float] | None
-) -> tuple[list[StudyResult], ClientMetrics]:
+    jobs: list[StudyJob], handed: tuple[str, float] | None, handoff: str | None
+) -> tuple[list[_SentResult], ClientMetrics]:
     assert _worker is not None, "the worker was not started"
     client = _worker.client
     client.adopt_token(handed)
@@ -162,7 +176,22 @@ def _fetch_studies(
         results = _worker.loop.run_until_complete(_fill(client, jobs))
     except Exception as exc:
         raise _portable(exc) from None
-    return results, client.metrics.take()
+    sent = [
+        (study_id, [_sent(partition, handoff) for partition in partitions])
+        for study_id, partitions in results
+    ]
+    return sent, client.metrics.take()
+
+
+def _sent(
+    partition: FinishedPartition, handoff: str | None
+) -> tuple[FinishedPartition, str | None]:
+    """The partition without its rows where they went to shared memory, and the file's path."""
+    table = partition.table()
+    path = arrow_handoff.put(table, handoff)
+    return (
+        (partition, None) if path is None else (replace(partition, _table=table.slice(0, 0)), path)
+    )
 
 
 async def _fill(client: InVivoClient, jobs: list[StudyJob]) -> list[StudyResult]:

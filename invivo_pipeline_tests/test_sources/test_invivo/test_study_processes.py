@@ -7,12 +7,14 @@ Real servers on loopback: the simulator, and a hostile proxy in front of it for 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 
 import duckdb
 import httpx
 import pytest
 
+from invivo_pipeline.core import arrow_handoff
 from invivo_pipeline.core.batches import run_sync
 from invivo_pipeline.core.errors import MalformedResponseError
 from invivo_pipeline.sources.invivo.client import InVivoClient
@@ -229,3 +231,61 @@ def test_a_bad_record_in_a_worker_is_set_aside_and_the_rest_of_its_study_loads(
     assert (table, study) == ("animals", ids[0]) and "dob" in reason
     served = [r for r in server.world.records("animals") if r.keys.get("study_id") == ids[0]]
     assert animals == len(served) - 1
+
+
+@pytest.fixture
+def taken(monkeypatch):
+    """The files whose rows this process took from shared memory (the real ``take``, counted)."""
+    paths: list[str] = []
+    take = arrow_handoff.take
+
+    def counted(path):
+        paths.append(path)
+        return take(path)
+
+    monkeypatch.setattr(arrow_handoff, "take", counted)
+    return paths
+
+
+def _own_handoff_folders() -> list[str]:
+    prefix = f"invivo-rows-{os.getpid()}-"
+    root = arrow_handoff.SHARED_MEMORY
+    return [p.name for p in root.glob(f"{prefix}*")] if root.is_dir() else []
+
+
+@pytest.mark.skipif(not arrow_handoff.SHARED_MEMORY.is_dir(), reason="no /dev/shm here")
+def test_the_workers_rows_come_through_shared_memory_and_leave_nothing_there(
+    server, tmp_path, taken
+):
+    ids = _study_ids(server)
+    _sync(server.base_url, ids, tmp_path / "one.duckdb", ingest_processes=0)
+    _sync(server.base_url, ids, tmp_path / "workers.duckdb", ingest_processes=2)
+
+    assert len(taken) >= len(ids)  # every study has rows in several tables
+    assert warehouse_records(tmp_path / "workers.duckdb") == warehouse_records(
+        tmp_path / "one.duckdb"
+    )
+    assert _own_handoff_folders() == []
+
+
+def test_where_shared_memory_cannot_take_the_rows_they_come_through_the_pipe(
+    server, tmp_path, taken, monkeypatch
+):
+    """A folder that vanishes under the run (as a full or missing ``/dev/shm`` would fail): the
+    workers send their rows in their answers, and the same rows load."""
+    start = StudyWorkers.__init__
+
+    def without_folder(self, plan, client):
+        start(self, plan, client)
+        if self._handoff.directory is not None:
+            shutil.rmtree(self._handoff.directory)
+
+    monkeypatch.setattr(StudyWorkers, "__init__", without_folder)
+    ids = _study_ids(server)
+    _sync(server.base_url, ids, tmp_path / "one.duckdb", ingest_processes=0)
+    _sync(server.base_url, ids, tmp_path / "workers.duckdb", ingest_processes=2)
+
+    assert taken == []
+    assert warehouse_records(tmp_path / "workers.duckdb") == warehouse_records(
+        tmp_path / "one.duckdb"
+    )
