@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from contextlib import suppress
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,8 +33,10 @@ class Handoff:
         """``root``: where the folder goes (``/dev/shm`` unless given); none where it cannot."""
         root = SHARED_MEMORY if root is None else root
         self.directory: str | None = None
-        if root.is_dir() and os.access(root, os.W_OK):
-            _remove_orphans(root)
+        if not (root.is_dir() and os.access(root, os.W_OK)):
+            return
+        _remove_orphans(root)
+        with suppress(OSError):  # full: every table then travels in its answer
             self.directory = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=root)
 
     def close(self) -> None:
