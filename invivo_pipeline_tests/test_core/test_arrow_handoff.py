@@ -89,3 +89,11 @@ def test_a_killed_runs_folder_is_removed_and_a_living_ones_kept(tmp_path):
 
     assert not dead.exists() and living.exists() and other.exists()
     shared.close()
+
+
+def test_a_full_shared_memory_at_the_start_means_no_folder_not_a_failure(tmp_path, monkeypatch):
+    def full(**_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(arrow_handoff.tempfile, "mkdtemp", full)
+    assert Handoff(tmp_path).directory is None
