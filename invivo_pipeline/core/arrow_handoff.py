@@ -1,7 +1,7 @@
 """Arrow tables handed from a worker process to its parent through shared memory, not a pipe.
 
 Why: a worker's rows went back pickled through the pool's pipe, and the parent, which writes the
-warehouse and so bounds the run, spent about a third of its CPU reading and unpickling them
+warehouse and so bounds the run, spent much of its CPU reading and unpickling them
 (docs/performance.md). Here the worker writes each table once as an Arrow IPC file into a folder
 in ``/dev/shm`` (memory, not disk) and sends only the file's name; the parent maps the file and
 reads its columns in place, then unlinks it, so the memory goes back once the table is dropped.
@@ -67,7 +67,7 @@ def take(path: str) -> pa.Table:
         with pa.memory_map(path) as source:
             return ipc.open_file(source).read_all()
     finally:
-        os.unlink(path)
+        Path(path).unlink(missing_ok=True)  # gone already: the error above is the one to see
 
 
 def _remove_orphans(root: Path) -> None:
